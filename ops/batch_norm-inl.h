@@ -1,0 +1,277 @@
+// Per-target Highway kernels for the per-channel affine y = act(a[c]*x + b[c]).
+// Included once per target through foreach_target.h (ops/batch_norm_hwy.cc and
+// the per-target tests), hence the toggling include guard Highway prescribes.
+//
+// Only raw pointers and sizes come in: no tensor objects, no validation, no
+// exceptions. x may equal y (in place); nothing is assumed about alignment.
+
+#if defined(FOLDRT_OPS_BATCH_NORM_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef FOLDRT_OPS_BATCH_NORM_INL_H_
+#undef FOLDRT_OPS_BATCH_NORM_INL_H_
+#else
+#define FOLDRT_OPS_BATCH_NORM_INL_H_
+#endif
+
+#include <stddef.h>
+#include <string.h>
+
+#include "hwy/highway.h"
+#include "ops/activation.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace foldrt {
+namespace ops {
+namespace HWY_NAMESPACE {
+
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Activations as functors so the element loops are instantiated once per
+// activation with no branch inside. Comparisons with NaN are false, so the
+// IfThenElse forms below keep NaN, unlike Max/Min whose NaN result differs
+// between targets.
+struct ActNone {
+  template <class D, class V>
+  HWY_INLINE V operator()(D /*d*/, V v) const {
+    return v;
+  }
+};
+
+struct ActRelu {
+  template <class D, class V>
+  HWY_INLINE V operator()(D d, V v) const {
+    return hn::IfThenZeroElse(hn::Lt(v, hn::Zero(d)), v);
+  }
+};
+
+struct ActClip {
+  float lo, hi;
+  template <class D, class V>
+  HWY_INLINE V operator()(D d, V v) const {
+    const V vlo = hn::Set(d, lo);
+    const V vhi = hn::Set(d, hi);
+    v = hn::IfThenElse(hn::Lt(v, vlo), vlo, v);
+    return hn::IfThenElse(hn::Gt(v, vhi), vhi, v);
+  }
+};
+
+// The largest vector of floats any target in this build may have; sizes the
+// stack buffers used for tails (Highway 1.0.3 has no LoadN/StoreN, and its
+// MaskedLoad may read the whole vector on some targets).
+constexpr size_t kMaxFloatLanes = HWY_MAX_BYTES / sizeof(float);
+
+// Periodic scale/shift patterns longer than this are not expanded on the
+// stack (AffineRows falls back to row-by-row processing).
+constexpr size_t kMaxPatternFloats = 1024;
+
+// Applies the affine to fewer than one vector of floats through a stack
+// buffer, so that nothing outside [x, x + count) is read or written.
+template <class D, class Act>
+HWY_INLINE void AffinePartialVector(D d, const float* x, float* y,
+                                    size_t count, hn::Vec<D> va, hn::Vec<D> vb,
+                                    const Act& act) {
+  HWY_ALIGN float buf[kMaxFloatLanes] = {};
+  memcpy(buf, x, count * sizeof(float));
+  const auto v = act(d, hn::MulAdd(va, hn::Load(d, buf), vb));
+  hn::Store(v, d, buf);
+  memcpy(y, buf, count * sizeof(float));
+}
+
+// NCHW: `count` consecutive elements of one channel plane, scalar a and b.
+template <class Act>
+HWY_INLINE void AffinePlane(const float* x, float* y, size_t count, float a,
+                            float b, const Act& act) {
+  const hn::ScalableTag<float> d;
+  const size_t N = hn::Lanes(d);
+  const auto va = hn::Set(d, a);
+  const auto vb = hn::Set(d, b);
+  size_t i = 0;
+  // Four independent vectors per iteration hide the FMA latency.
+  if (count >= 4 * N) {
+    for (; i <= count - 4 * N; i += 4 * N) {
+      const auto v0 = hn::LoadU(d, x + i);
+      const auto v1 = hn::LoadU(d, x + i + N);
+      const auto v2 = hn::LoadU(d, x + i + 2 * N);
+      const auto v3 = hn::LoadU(d, x + i + 3 * N);
+      hn::StoreU(act(d, hn::MulAdd(va, v0, vb)), d, y + i);
+      hn::StoreU(act(d, hn::MulAdd(va, v1, vb)), d, y + i + N);
+      hn::StoreU(act(d, hn::MulAdd(va, v2, vb)), d, y + i + 2 * N);
+      hn::StoreU(act(d, hn::MulAdd(va, v3, vb)), d, y + i + 3 * N);
+    }
+  }
+  for (; i + N <= count; i += N) {
+    hn::StoreU(act(d, hn::MulAdd(va, hn::LoadU(d, x + i), vb)), d, y + i);
+  }
+  if (i < count) AffinePartialVector(d, x + i, y + i, count - i, va, vb, act);
+}
+
+// `count` floats (a multiple of the period `period`, with period a multiple
+// of the vector length) whose channel pattern is pa/pb[0, period).
+template <class Act>
+HWY_INLINE void AffinePeriodic(const float* x, float* y, size_t count,
+                               const float* pa, const float* pb, size_t period,
+                               const Act& act) {
+  const hn::ScalableTag<float> d;
+  const size_t N = hn::Lanes(d);
+  if (period == N) {
+    // One vector per period (nChw8c on AVX2, nChw16c on AVX-512): the
+    // pattern lives in registers.
+    const auto va = hn::LoadU(d, pa);
+    const auto vb = hn::LoadU(d, pb);
+    size_t i = 0;
+    if (count >= 2 * N) {
+      for (; i <= count - 2 * N; i += 2 * N) {
+        const auto v0 = hn::LoadU(d, x + i);
+        const auto v1 = hn::LoadU(d, x + i + N);
+        hn::StoreU(act(d, hn::MulAdd(va, v0, vb)), d, y + i);
+        hn::StoreU(act(d, hn::MulAdd(va, v1, vb)), d, y + i + N);
+      }
+    }
+    for (; i < count; i += N) {
+      hn::StoreU(act(d, hn::MulAdd(va, hn::LoadU(d, x + i), vb)), d, y + i);
+    }
+    return;
+  }
+  if (period == 2 * N) {
+    const auto va0 = hn::LoadU(d, pa);
+    const auto vb0 = hn::LoadU(d, pb);
+    const auto va1 = hn::LoadU(d, pa + N);
+    const auto vb1 = hn::LoadU(d, pb + N);
+    for (size_t i = 0; i < count; i += 2 * N) {
+      const auto v0 = hn::LoadU(d, x + i);
+      const auto v1 = hn::LoadU(d, x + i + N);
+      hn::StoreU(act(d, hn::MulAdd(va0, v0, vb0)), d, y + i);
+      hn::StoreU(act(d, hn::MulAdd(va1, v1, vb1)), d, y + i + N);
+    }
+    return;
+  }
+  // Longer periods (NHWC with many channels): the pattern is re-read from L1.
+  for (size_t i = 0; i < count; i += period) {
+    for (size_t c = 0; c < period; c += N) {
+      const auto v = hn::LoadU(d, x + i + c);
+      const auto r = hn::MulAdd(hn::LoadU(d, pa + c), v, hn::LoadU(d, pb + c));
+      hn::StoreU(act(d, r), d, y + i + c);
+    }
+  }
+}
+
+// Rows of `stride` floats; in each row the first `valid` floats are channels
+// 0..valid-1 (scale a, shift b) and the rest is channel padding, written as 0.
+// NHWC is stride == valid == C; a block of nChw8c/16c is stride == 8/16 with
+// valid < stride only in the last channel block.
+template <class Act>
+HWY_INLINE void AffineRows(const float* x, float* y, size_t rows,
+                           size_t stride, size_t valid, const float* a,
+                           const float* b, const Act& act) {
+  const hn::ScalableTag<float> d;
+  const size_t N = hn::Lanes(d);
+  if (rows == 0 || stride == 0) return;
+
+  // Treat the rows as one flat array with period `stride`; the pattern is
+  // expanded to `period` = lcm(stride, N) floats so every vector sees a
+  // whole pattern slice.
+  if (valid == stride && stride % N == 0) {
+    AffinePeriodic(x, y, rows * stride, a, b, stride, act);
+    return;
+  }
+  size_t period = stride;
+  while (period % N != 0) period += stride;
+  if (period <= kMaxPatternFloats) {
+    HWY_ALIGN float pa[kMaxPatternFloats];
+    HWY_ALIGN float pb[kMaxPatternFloats];
+    HWY_ALIGN float keep[kMaxPatternFloats];
+    for (size_t j = 0; j < period; ++j) {
+      const size_t c = j % stride;
+      pa[j] = c < valid ? a[c] : 0.0f;
+      pb[j] = c < valid ? b[c] : 0.0f;
+      keep[j] = c < valid ? 1.0f : 0.0f;
+    }
+    const size_t total = rows * stride;
+    const size_t whole = total / period * period;
+    if (valid == stride) {
+      AffinePeriodic(x, y, whole, pa, pb, period, act);
+    } else {
+      // Padding lanes may hold anything (even NaN): select zero explicitly.
+      for (size_t i = 0; i < whole; i += period) {
+        for (size_t j = 0; j < period; j += N) {
+          const auto r =
+              act(d, hn::MulAdd(hn::Load(d, pa + j), hn::LoadU(d, x + i + j),
+                                hn::Load(d, pb + j)));
+          const auto m = hn::Ne(hn::Load(d, keep + j), hn::Zero(d));
+          hn::StoreU(hn::IfThenElseZero(m, r), d, y + i + j);
+        }
+      }
+    }
+    // The last, partial pattern: whole vectors, then a partial one. Padding
+    // lanes have a = b = 0, so only the activation could make them non-zero;
+    // the keep mask clears them.
+    for (size_t j = 0; whole + j < total; j += N) {
+      const size_t n = total - whole - j < N ? total - whole - j : N;
+      HWY_ALIGN float buf[kMaxFloatLanes] = {};
+      memcpy(buf, x + whole + j, n * sizeof(float));
+      auto r = act(d, hn::MulAdd(hn::Load(d, pa + j), hn::Load(d, buf),
+                                 hn::Load(d, pb + j)));
+      r = hn::IfThenElseZero(hn::Ne(hn::Load(d, keep + j), hn::Zero(d)), r);
+      hn::Store(r, d, buf);
+      memcpy(y + whole + j, buf, n * sizeof(float));
+    }
+    return;
+  }
+
+  // Wide rows whose pattern does not fit on the stack (odd C in the
+  // thousands): row by row, with a partial vector at the end of each row.
+  for (size_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * stride;
+    float* yr = y + r * stride;
+    size_t c = 0;
+    for (; c + N <= valid; c += N) {
+      const auto v = hn::LoadU(d, xr + c);
+      hn::StoreU(act(d, hn::MulAdd(hn::LoadU(d, a + c), v, hn::LoadU(d, b + c))),
+                 d, yr + c);
+    }
+    if (c < valid) {
+      HWY_ALIGN float ta[kMaxFloatLanes] = {};
+      HWY_ALIGN float tb[kMaxFloatLanes] = {};
+      memcpy(ta, a + c, (valid - c) * sizeof(float));
+      memcpy(tb, b + c, (valid - c) * sizeof(float));
+      AffinePartialVector(d, xr + c, yr + c, valid - c, hn::Load(d, ta),
+                          hn::Load(d, tb), act);
+    }
+    for (c = valid; c < stride; ++c) yr[c] = 0.0f;
+  }
+}
+
+// Entry points exported per target (ops/batch_norm_hwy.cc). The activation
+// switch happens once per call, outside the element loops.
+inline HWY_NOINLINE void BatchNormPlaneF32(const float* x, float* y, size_t count,
+                                    float a, float b, const Activation& act) {
+  switch (act.kind) {
+    case Activation::Kind::kNone:
+      return AffinePlane(x, y, count, a, b, ActNone());
+    case Activation::Kind::kRelu:
+      return AffinePlane(x, y, count, a, b, ActRelu());
+    case Activation::Kind::kClip:
+      return AffinePlane(x, y, count, a, b, ActClip{act.min, act.max});
+  }
+}
+
+inline HWY_NOINLINE void BatchNormRowsF32(const float* x, float* y, size_t rows,
+                                   size_t stride, size_t valid, const float* a,
+                                   const float* b, const Activation& act) {
+  switch (act.kind) {
+    case Activation::Kind::kNone:
+      return AffineRows(x, y, rows, stride, valid, a, b, ActNone());
+    case Activation::Kind::kRelu:
+      return AffineRows(x, y, rows, stride, valid, a, b, ActRelu());
+    case Activation::Kind::kClip:
+      return AffineRows(x, y, rows, stride, valid, a, b,
+                        ActClip{act.min, act.max});
+  }
+}
+
+// NOLINTNEXTLINE(google-readability-namespace-comments)
+}  // namespace HWY_NAMESPACE
+}  // namespace ops
+}  // namespace foldrt
+HWY_AFTER_NAMESPACE();
+
+#endif  // FOLDRT_OPS_BATCH_NORM_INL_H_

@@ -1,0 +1,180 @@
+#include "ops/batch_norm.h"
+
+#include <omp.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <utility>
+
+#include "ops/batch_norm_onednn.h"
+#include "ops/ref/batch_norm_ref.h"
+#include "runtime/core/error.h"
+#include "runtime/core/logging.h"
+
+namespace foldrt::ops {
+
+const char* BatchNormImplName(BatchNormImpl impl) {
+  switch (impl) {
+    case BatchNormImpl::kAuto:
+      return "auto";
+    case BatchNormImpl::kHwy:
+      return "hwy";
+    case BatchNormImpl::kOneDnn:
+      return "onednn";
+    case BatchNormImpl::kRef:
+      return "ref";
+  }
+  return "?";
+}
+
+BatchNormImpl ParseBatchNormImpl(std::string_view name) {
+  for (BatchNormImpl i : {BatchNormImpl::kAuto, BatchNormImpl::kHwy,
+                          BatchNormImpl::kOneDnn, BatchNormImpl::kRef}) {
+    if (name == BatchNormImplName(i)) return i;
+  }
+  throw InvalidArgumentError("unknown kernel implementation '" +
+                             std::string(name) +
+                             "' (expected auto, hwy, onednn or ref)");
+}
+
+std::optional<BatchNormImpl> BatchNormImplFromEnv() {
+  const char* env = std::getenv("FOLDRT_KERNEL");
+  if (env == nullptr || *env == '\0') return std::nullopt;
+  try {
+    return ParseBatchNormImpl(env);
+  } catch (const InvalidArgumentError& e) {
+    throw InvalidArgumentError(std::string("FOLDRT_KERNEL: ") + e.message());
+  }
+}
+
+int ResolveThreadCount(int threads) {
+  if (threads < 0) {
+    throw InvalidArgumentError("thread count must be >= 0 (0 = all cores), got " +
+                               std::to_string(threads));
+  }
+  return threads == 0 ? omp_get_max_threads() : threads;
+}
+
+BatchNorm::BatchNorm(const std::vector<float>& gamma,
+                     const std::vector<float>& beta,
+                     const std::vector<float>& mean,
+                     const std::vector<float>& var, float epsilon,
+                     Activation act, BatchNormImpl impl)
+    : BatchNorm(ComputeBatchNormAffine(gamma, beta, mean, var, epsilon), act,
+                impl) {}
+
+BatchNorm::BatchNorm(BatchNormAffine affine, Activation act, BatchNormImpl impl)
+    : affine_(std::move(affine)), act_(act), impl_(impl) {
+  if (affine_.scale.empty() || affine_.scale.size() != affine_.shift.size()) {
+    throw InvalidArgumentError(
+        "BatchNormalization scale and shift must have the same, non-zero "
+        "length (got " +
+        std::to_string(affine_.scale.size()) + " and " +
+        std::to_string(affine_.shift.size()) + ")");
+  }
+  onednn_ =
+      std::make_unique<OneDnnBatchNorm>(affine_.scale, affine_.shift, act_);
+}
+
+BatchNorm::~BatchNorm() = default;
+BatchNorm::BatchNorm(BatchNorm&&) noexcept = default;
+BatchNorm& BatchNorm::operator=(BatchNorm&&) noexcept = default;
+
+BatchNormImpl BatchNorm::SelectImpl(const std::vector<int64_t>& dims,
+                                    Layout layout) const {
+  BatchNormImpl impl = BatchNormImplFromEnv().value_or(impl_);
+  if (impl == BatchNormImpl::kAuto) impl = BatchNormImpl::kHwy;
+  if (impl == BatchNormImpl::kOneDnn && !OneDnnBatchNorm::Supports(dims, layout)) {
+    static std::atomic<bool> warned{false};
+    if (!warned.exchange(true)) {
+      Logger().warn(
+          "oneDNN has no BatchNorm for rank {} in layout {}; using the Highway "
+          "kernel",
+          dims.size(), LayoutName(layout));
+    }
+    impl = BatchNormImpl::kHwy;
+  }
+  return impl;
+}
+
+namespace {
+
+std::string ShapeString(const std::vector<int64_t>& dims) {
+  std::string s = "(";
+  for (size_t i = 0; i < dims.size(); ++i) {
+    s += (i ? ", " : "") + std::to_string(dims[i]);
+  }
+  return s + ")";
+}
+
+bool Overlap(const float* a, const float* b, size_t n) {
+  // std::less gives a total order even for unrelated pointers.
+  std::less<const float*> lt;
+  return lt(a, b + n) && lt(b, a + n);
+}
+
+}  // namespace
+
+void BatchNorm::Run(const float* x, size_t x_size, float* y, size_t y_size,
+                    const std::vector<int64_t>& dims, Layout layout,
+                    int threads) const {
+  const ChannelShape shape = SplitChannelShape(dims);
+  if (shape.channels != channels()) {
+    throw InvalidArgumentError("BatchNormalization has " +
+                               std::to_string(channels()) +
+                               " channels but the input shape " +
+                               ShapeString(dims) + " has " +
+                               std::to_string(shape.channels) + " on axis 1");
+  }
+  const size_t expected = BufferElements(shape, layout);
+  if (x_size != expected || y_size != expected) {
+    throw InvalidArgumentError(
+        "shape " + ShapeString(dims) + " in layout " + LayoutName(layout) +
+        " needs buffers of " + std::to_string(expected) + " floats, got input " +
+        std::to_string(x_size) + " and output " + std::to_string(y_size));
+  }
+  const int nthreads = ResolveThreadCount(threads);
+  if (expected == 0) return;  // empty tensors may come with null pointers
+  if (x == nullptr || y == nullptr) {
+    throw InvalidArgumentError(std::string("BatchNormalization ") +
+                               (x == nullptr ? "input" : "output") +
+                               " pointer is null");
+  }
+  if (x != y && Overlap(x, y, expected)) {
+    throw InvalidArgumentError(
+        "BatchNormalization input and output overlap without being the same "
+        "buffer");
+  }
+
+  switch (SelectImpl(dims, layout)) {
+    case BatchNormImpl::kRef:
+      ref::BatchNormAffineRef(x, y, shape, layout, affine_.scale.data(),
+                              affine_.shift.data(), act_);
+      return;
+    case BatchNormImpl::kOneDnn:
+      onednn_->Run(x, y, dims, layout, nthreads);
+      return;
+    case BatchNormImpl::kAuto:
+    case BatchNormImpl::kHwy:
+      break;
+  }
+  const float* a = affine_.scale.data();
+  const float* b = affine_.shift.data();
+  switch (layout) {
+    case Layout::kNchw:
+      BatchNormNchwF32(x, y, shape, a, b, act_, nthreads);
+      return;
+    case Layout::kNhwc:
+      BatchNormNhwcF32(x, y, shape, a, b, act_, nthreads);
+      return;
+    case Layout::kNChw8c:
+    case Layout::kNChw16c:
+      BatchNormBlockedF32(x, y, shape, ChannelBlock(layout), a, b, act_,
+                          nthreads);
+      return;
+  }
+}
+
+}  // namespace foldrt::ops

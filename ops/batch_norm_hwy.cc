@@ -1,0 +1,138 @@
+// Highway BatchNorm kernels: per-target code comes from batch_norm-inl.h;
+// this file exports it for dynamic dispatch and splits the work over OpenMP
+// threads (the runtime Debian's oneDNN uses, so the two share one pool).
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "ops/batch_norm_hwy.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include "hwy/highway.h"
+#include "ops/batch_norm-inl.h"
+
+#if HWY_ONCE
+
+#include <omp.h>
+
+#include <algorithm>
+
+#include "ops/batch_norm.h"
+
+namespace foldrt {
+namespace ops {
+
+HWY_EXPORT(BatchNormPlaneF32);
+HWY_EXPORT(BatchNormRowsF32);
+
+namespace {
+
+// Below this many floats one thread finishes before a second one would be
+// woken (an OpenMP fork/join costs a few microseconds).
+constexpr size_t kMinFloatsPerThread = 16 * 1024;
+
+// Thread boundaries fall on multiples of 16 floats (one 64-byte cache line)
+// so that no two threads write the same line.
+constexpr size_t kSplitGranule = 16;
+
+// Calls fn(begin, end) on `threads` contiguous slices of [0, total) units.
+// Units are elements or rows; `unit_floats` says how big one is.
+template <class Fn>
+void ParallelSlices(size_t total, size_t unit_floats, int threads, Fn&& fn) {
+  const size_t floats = total * unit_floats;
+  size_t want = std::min<size_t>(static_cast<size_t>(std::max(threads, 1)),
+                                 floats / kMinFloatsPerThread);
+  want = std::min(want, total);
+  if (want <= 1) {
+    fn(size_t{0}, total);
+    return;
+  }
+  const size_t granule =
+      std::max<size_t>(1, kSplitGranule / std::max<size_t>(unit_floats, 1));
+#pragma omp parallel num_threads(static_cast<int>(want))
+  {
+    const size_t t = static_cast<size_t>(omp_get_thread_num());
+    const size_t nt = static_cast<size_t>(omp_get_num_threads());
+    auto bound = [&](size_t i) {
+      const size_t b = total * i / nt / granule * granule;
+      return i == nt ? total : b;
+    };
+    const size_t begin = bound(t), end = bound(t + 1);
+    if (begin < end) fn(begin, end);
+  }
+}
+
+// HWY_DYNAMIC_DISPATCH hands out an initializing stub until a target is
+// chosen. The drivers keep the function pointer for many calls, so choose
+// first; otherwise every call would go through the stub.
+void ChooseHwyTarget() {
+  hwy::ChosenTarget& chosen = hwy::GetChosenTarget();
+  if (!chosen.IsInitialized()) chosen.Update(hwy::SupportedTargets());
+}
+
+}  // namespace
+
+void BatchNormNchwF32(const float* x, float* y, const ChannelShape& shape,
+                      const float* scale, const float* shift,
+                      const Activation& act, int threads) {
+  if (shape.spatial == 1) {
+    // (N, C) and (N, C, 1, ...): NCHW and NHWC are the same bytes, and the
+    // row kernel vectorizes across channels instead of one-float planes.
+    BatchNormNhwcF32(x, y, shape, scale, shift, act, threads);
+    return;
+  }
+  const size_t spatial = shape.spatial;
+  const size_t channels = shape.channels;
+  const size_t total = shape.batch * channels * spatial;
+  ChooseHwyTarget();
+  const auto plane_kernel = HWY_DYNAMIC_DISPATCH(BatchNormPlaneF32);
+  ParallelSlices(total, 1, threads, [&](size_t begin, size_t end) {
+    // A slice may start and end inside a channel plane.
+    for (size_t e = begin; e < end;) {
+      const size_t plane = e / spatial;
+      const size_t len = std::min(spatial - e % spatial, end - e);
+      const size_t c = plane % channels;
+      plane_kernel(x + e, y + e, len, scale[c], shift[c], act);
+      e += len;
+    }
+  });
+}
+
+void BatchNormNhwcF32(const float* x, float* y, const ChannelShape& shape,
+                      const float* scale, const float* shift,
+                      const Activation& act, int threads) {
+  const size_t channels = shape.channels;
+  const size_t rows = shape.batch * shape.spatial;
+  if (channels == 0) return;
+  ChooseHwyTarget();
+  const auto rows_kernel = HWY_DYNAMIC_DISPATCH(BatchNormRowsF32);
+  ParallelSlices(rows, channels, threads, [&](size_t begin, size_t end) {
+    rows_kernel(x + begin * channels, y + begin * channels, end - begin,
+                channels, channels, scale, shift, act);
+  });
+}
+
+void BatchNormBlockedF32(const float* x, float* y, const ChannelShape& shape,
+                         size_t block, const float* scale, const float* shift,
+                         const Activation& act, int threads) {
+  const size_t spatial = shape.spatial;
+  const size_t blocks = (shape.channels + block - 1) / block;
+  const size_t rows = shape.batch * blocks * spatial;
+  ChooseHwyTarget();
+  const auto rows_kernel = HWY_DYNAMIC_DISPATCH(BatchNormRowsF32);
+  ParallelSlices(rows, block, threads, [&](size_t begin, size_t end) {
+    // Rows of one (n, channel block) are contiguous; a slice may cut one.
+    for (size_t r = begin; r < end;) {
+      const size_t nb = r / spatial;
+      const size_t len = std::min(spatial - r % spatial, end - r);
+      const size_t c0 = (nb % blocks) * block;
+      const size_t valid = std::min(block, shape.channels - c0);
+      rows_kernel(x + r * block, y + r * block, len, block, valid, scale + c0,
+                  shift + c0, act);
+      r += len;
+    }
+  });
+}
+
+}  // namespace ops
+}  // namespace foldrt
+
+#endif  // HWY_ONCE

@@ -1,0 +1,45 @@
+// BatchNorm on oneDNN's batch_normalization_forward (inference, global
+// statistics, scale + shift, ReLU fused). It computes exactly foldrt's affine:
+// it is handed mean = 0, variance = 1, epsilon = 0, scale = a, shift = b, so
+// y = a * (x - 0) / sqrt(1 + 0) + b = a * x + b. Clip runs as an in-place
+// eltwise_clip primitive after it (oneDNN 2.6 BN takes no post-ops).
+//
+// dnnl.hpp stays out of this header so that nothing above ops/ sees oneDNN.
+#ifndef FOLDRT_OPS_BATCH_NORM_ONEDNN_H_
+#define FOLDRT_OPS_BATCH_NORM_ONEDNN_H_
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "ops/activation.h"
+#include "ops/layout.h"
+
+namespace foldrt::ops {
+
+class OneDnnBatchNorm {
+ public:
+  // scale and shift have one float per channel.
+  OneDnnBatchNorm(std::vector<float> scale, std::vector<float> shift,
+                  Activation act);
+  ~OneDnnBatchNorm();
+  OneDnnBatchNorm(const OneDnnBatchNorm&) = delete;
+  OneDnnBatchNorm& operator=(const OneDnnBatchNorm&) = delete;
+
+  // Whether oneDNN has a memory format for this rank and layout.
+  static bool Supports(const std::vector<int64_t>& dims, Layout layout);
+
+  // Same contract as the raw Highway kernels: buffers already validated,
+  // y may equal x, threads >= 1. Primitives are created once per (dims,
+  // layout) and cached; safe to call from several threads at once.
+  void Run(const float* x, float* y, const std::vector<int64_t>& dims,
+           Layout layout, int threads) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace foldrt::ops
+
+#endif  // FOLDRT_OPS_BATCH_NORM_ONEDNN_H_

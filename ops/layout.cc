@@ -1,0 +1,97 @@
+#include "ops/layout.h"
+
+#include <limits>
+#include <string>
+
+#include "runtime/core/error.h"
+
+namespace foldrt::ops {
+namespace {
+
+std::string DimsToString(const std::vector<int64_t>& dims) {
+  std::string s = "(";
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(dims[i]);
+  }
+  return s + ")";
+}
+
+// a * b, throwing instead of wrapping around.
+size_t CheckedMul(size_t a, size_t b, const std::vector<int64_t>& dims) {
+  if (a != 0 && b > std::numeric_limits<size_t>::max() / a) {
+    throw InvalidArgumentError("element count of shape " + DimsToString(dims) +
+                               " overflows");
+  }
+  return a * b;
+}
+
+}  // namespace
+
+const char* LayoutName(Layout layout) {
+  switch (layout) {
+    case Layout::kNchw:
+      return "nchw";
+    case Layout::kNhwc:
+      return "nhwc";
+    case Layout::kNChw8c:
+      return "nChw8c";
+    case Layout::kNChw16c:
+      return "nChw16c";
+  }
+  return "?";
+}
+
+Layout ParseLayout(std::string_view name) {
+  for (Layout l :
+       {Layout::kNchw, Layout::kNhwc, Layout::kNChw8c, Layout::kNChw16c}) {
+    if (name == LayoutName(l)) return l;
+  }
+  throw InvalidArgumentError("unknown layout '" + std::string(name) +
+                             "' (expected nchw, nhwc, nChw8c or nChw16c)");
+}
+
+size_t ChannelBlock(Layout layout) {
+  switch (layout) {
+    case Layout::kNChw8c:
+      return 8;
+    case Layout::kNChw16c:
+      return 16;
+    default:
+      return 1;
+  }
+}
+
+ChannelShape SplitChannelShape(const std::vector<int64_t>& dims) {
+  if (dims.size() < 2) {
+    throw InvalidArgumentError("shape " + DimsToString(dims) +
+                               " has rank " + std::to_string(dims.size()) +
+                               "; BatchNormalization needs rank >= 2 (N, C, ...)");
+  }
+  for (int64_t d : dims) {
+    if (d < 0) {
+      throw InvalidArgumentError("shape " + DimsToString(dims) +
+                                 " has a negative dimension");
+    }
+  }
+  ChannelShape s;
+  s.batch = static_cast<size_t>(dims[0]);
+  s.channels = static_cast<size_t>(dims[1]);
+  s.spatial = 1;
+  for (size_t i = 2; i < dims.size(); ++i) {
+    s.spatial = CheckedMul(s.spatial, static_cast<size_t>(dims[i]), dims);
+  }
+  // Validate the padded element count (the largest layout) once here, so
+  // that BufferElements cannot overflow afterwards. Padding adds < 16 channels.
+  size_t padded = CheckedMul(s.batch, s.channels + 15, dims);
+  CheckedMul(CheckedMul(padded, s.spatial, dims), sizeof(float), dims);
+  return s;
+}
+
+size_t BufferElements(const ChannelShape& shape, Layout layout) {
+  const size_t block = ChannelBlock(layout);
+  const size_t padded_channels = (shape.channels + block - 1) / block * block;
+  return shape.batch * padded_channels * shape.spatial;
+}
+
+}  // namespace foldrt::ops

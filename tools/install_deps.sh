@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs foldrt's build and test dependencies from Debian 12's packages.
+# Idempotent and non-interactive: does nothing when everything is present.
+# Run as root (or with sudo available).
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libdnnl-dev         # oneDNN 2.6 (OpenMP build)
+  libhwy-dev          # Highway 1.0.3
+  libspdlog-dev libfmt-dev
+  libonnx-dev libprotobuf-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+packages+=("$@")  # extra packages a caller needs (e.g. the model generator)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install_deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install_deps: run as root" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "install_deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
