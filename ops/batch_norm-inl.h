@@ -66,8 +66,8 @@ constexpr size_t kMaxPatternFloats = 1024;
 // Applies the affine to fewer than one vector of floats through a stack
 // buffer, so that nothing outside [x, x + count) is read or written.
 template <class D, class Act>
-HWY_INLINE void AffinePartialVector(D d, const float* x, float* y,
-                                    size_t count, hn::Vec<D> va, hn::Vec<D> vb,
+HWY_INLINE void AffinePartialVector(D d, const float* x, float* y, size_t count,
+                                    hn::Vec<D> va, hn::Vec<D> vb,
                                     const Act& act) {
   HWY_ALIGN float buf[kMaxFloatLanes] = {};
   memcpy(buf, x, count * sizeof(float));
@@ -159,9 +159,9 @@ HWY_INLINE void AffinePeriodic(const float* x, float* y, size_t count,
 // NHWC is stride == valid == C; a block of nChw8c/16c is stride == 8/16 with
 // valid < stride only in the last channel block.
 template <class Act>
-HWY_INLINE void AffineRows(const float* x, float* y, size_t rows,
-                           size_t stride, size_t valid, const float* a,
-                           const float* b, const Act& act) {
+HWY_INLINE void AffineRows(const float* x, float* y, size_t rows, size_t stride,
+                           size_t valid, const float* a, const float* b,
+                           const Act& act) {
   const hn::ScalableTag<float> d;
   const size_t N = hn::Lanes(d);
   if (rows == 0 || stride == 0) return;
@@ -225,8 +225,9 @@ HWY_INLINE void AffineRows(const float* x, float* y, size_t rows,
     size_t c = 0;
     for (; c + N <= valid; c += N) {
       const auto v = hn::LoadU(d, xr + c);
-      hn::StoreU(act(d, hn::MulAdd(hn::LoadU(d, a + c), v, hn::LoadU(d, b + c))),
-                 d, yr + c);
+      hn::StoreU(
+          act(d, hn::MulAdd(hn::LoadU(d, a + c), v, hn::LoadU(d, b + c))), d,
+          yr + c);
     }
     if (c < valid) {
       HWY_ALIGN float ta[kMaxFloatLanes] = {};
@@ -242,8 +243,9 @@ HWY_INLINE void AffineRows(const float* x, float* y, size_t rows,
 
 // Entry points exported per target (ops/batch_norm_hwy.cc). The activation
 // switch happens once per call, outside the element loops.
-inline HWY_NOINLINE void BatchNormPlaneF32(const float* x, float* y, size_t count,
-                                    float a, float b, const Activation& act) {
+inline HWY_NOINLINE void BatchNormPlaneF32(const float* x, float* y,
+                                           size_t count, float a, float b,
+                                           const Activation& act) {
   switch (act.kind) {
     case Activation::Kind::kNone:
       return AffinePlane(x, y, count, a, b, ActNone());
@@ -255,8 +257,9 @@ inline HWY_NOINLINE void BatchNormPlaneF32(const float* x, float* y, size_t coun
 }
 
 inline HWY_NOINLINE void BatchNormRowsF32(const float* x, float* y, size_t rows,
-                                   size_t stride, size_t valid, const float* a,
-                                   const float* b, const Activation& act) {
+                                          size_t stride, size_t valid,
+                                          const float* a, const float* b,
+                                          const Activation& act) {
   switch (act.kind) {
     case Activation::Kind::kNone:
       return AffineRows(x, y, rows, stride, valid, a, b, ActNone());

@@ -51,8 +51,9 @@ std::optional<BatchNormImpl> BatchNormImplFromEnv() {
 
 int ResolveThreadCount(int threads) {
   if (threads < 0) {
-    throw InvalidArgumentError("thread count must be >= 0 (0 = all cores), got " +
-                               std::to_string(threads));
+    throw InvalidArgumentError(
+        "thread count must be >= 0 (0 = all cores), got " +
+        std::to_string(threads));
   }
   return threads == 0 ? omp_get_max_threads() : threads;
 }
@@ -86,7 +87,8 @@ BatchNormImpl BatchNorm::SelectImpl(const std::vector<int64_t>& dims,
                                     Layout layout) const {
   BatchNormImpl impl = BatchNormImplFromEnv().value_or(impl_);
   if (impl == BatchNormImpl::kAuto) impl = BatchNormImpl::kHwy;
-  if (impl == BatchNormImpl::kOneDnn && !OneDnnBatchNorm::Supports(dims, layout)) {
+  if (impl == BatchNormImpl::kOneDnn &&
+      !OneDnnBatchNorm::Supports(dims, layout)) {
     static std::atomic<bool> warned{false};
     if (!warned.exchange(true)) {
       Logger().warn(
@@ -122,18 +124,18 @@ void BatchNorm::Run(const float* x, size_t x_size, float* y, size_t y_size,
                     int threads) const {
   const ChannelShape shape = SplitChannelShape(dims);
   if (shape.channels != channels()) {
-    throw InvalidArgumentError("BatchNormalization has " +
-                               std::to_string(channels()) +
-                               " channels but the input shape " +
-                               ShapeString(dims) + " has " +
-                               std::to_string(shape.channels) + " on axis 1");
+    throw InvalidArgumentError(
+        "BatchNormalization has " + std::to_string(channels()) +
+        " channels but the input shape " + ShapeString(dims) + " has " +
+        std::to_string(shape.channels) + " on axis 1");
   }
   const size_t expected = BufferElements(shape, layout);
   if (x_size != expected || y_size != expected) {
-    throw InvalidArgumentError(
-        "shape " + ShapeString(dims) + " in layout " + LayoutName(layout) +
-        " needs buffers of " + std::to_string(expected) + " floats, got input " +
-        std::to_string(x_size) + " and output " + std::to_string(y_size));
+    throw InvalidArgumentError("shape " + ShapeString(dims) + " in layout " +
+                               LayoutName(layout) + " needs buffers of " +
+                               std::to_string(expected) +
+                               " floats, got input " + std::to_string(x_size) +
+                               " and output " + std::to_string(y_size));
   }
   const int nthreads = ResolveThreadCount(threads);
   if (expected == 0) return;  // empty tensors may come with null pointers

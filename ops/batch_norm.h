@@ -1,5 +1,6 @@
-// Standalone inference-mode BatchNormalization: y = act(scale[c] * x + shift[c])
-// on fp32 tensors with channels on axis 1, in any layout of ops/layout.h.
+// Standalone inference-mode BatchNormalization: y = act(scale[c] * x +
+// shift[c]) on fp32 tensors with channels on axis 1, in any layout of
+// ops/layout.h.
 //
 // Two levels:
 //  - raw kernels (BatchNorm{Nchw,Nhwc,Blocked}F32): Highway, dynamic dispatch,

@@ -5,7 +5,6 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "ops/batch_norm_hwy.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
-
 #include "hwy/highway.h"
 #include "ops/batch_norm-inl.h"
 
@@ -47,7 +46,7 @@ void ParallelSlices(size_t total, size_t unit_floats, int threads, Fn&& fn) {
   }
   const size_t granule =
       std::max<size_t>(1, kSplitGranule / std::max<size_t>(unit_floats, 1));
-#pragma omp parallel num_threads(static_cast<int>(want))
+#pragma omp parallel num_threads(static_cast <int>(want))
   {
     const size_t t = static_cast<size_t>(omp_get_thread_num());
     const size_t nt = static_cast<size_t>(omp_get_num_threads());

@@ -8,13 +8,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <string>
 #include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
-
-#include <oneapi/dnnl/dnnl.hpp>
 
 #include "runtime/core/error.h"
 
@@ -143,9 +142,8 @@ struct OneDnnBatchNorm::Impl {
   std::shared_ptr<const Entry> Build(const ChannelShape& shape, Layout layout) {
     auto& engine = CpuEngine();
     auto e = std::make_shared<Entry>();
-    e->data_md = dnnl::memory::desc(CanonicalDims(shape),
-                                    dnnl::memory::data_type::f32,
-                                    FormatTag(layout));
+    e->data_md = dnnl::memory::desc(
+        CanonicalDims(shape), dnnl::memory::data_type::f32, FormatTag(layout));
     // User-managed scratchpad: each Run allocates its own, so concurrent
     // executions never share one (the Debian build leaves
     // DNNL_ENABLE_CONCURRENT_EXEC off, i.e. library scratchpads are shared).
@@ -161,13 +159,13 @@ struct OneDnnBatchNorm::Impl {
     dnnl::batch_normalization_forward::desc bn_desc(
         dnnl::prop_kind::forward_inference, e->data_md, kEpsilon, flags);
     dnnl::batch_normalization_forward::primitive_desc bn_pd(bn_desc, attr,
-                                                           engine);
+                                                            engine);
     e->bn = dnnl::batch_normalization_forward(bn_pd);
     e->bn_scratchpad_md = bn_pd.scratchpad_desc();
 
     const size_t buffer_bytes = scale.size() * sizeof(float);
-    for (const auto& md : {bn_pd.weights_desc(), bn_pd.mean_desc(),
-                           bn_pd.variance_desc()}) {
+    for (const auto& md :
+         {bn_pd.weights_desc(), bn_pd.mean_desc(), bn_pd.variance_desc()}) {
       if (md.get_size() > buffer_bytes) {
         throw Error("oneDNN BatchNorm wants " + std::to_string(md.get_size()) +
                     " bytes of per-channel parameters for " +
@@ -185,9 +183,9 @@ struct OneDnnBatchNorm::Impl {
     // min(max(x, lo), hi); they differ only in the backward derivative at the
     // bounds. Clip(-inf, inf) is the identity and is skipped.
     if (act.kind == Activation::Kind::kClip && !IsIdentityClip(act)) {
-      dnnl::eltwise_forward::desc clip_desc(
-          dnnl::prop_kind::forward_inference, dnnl::algorithm::eltwise_clip,
-          e->data_md, act.min, act.max);
+      dnnl::eltwise_forward::desc clip_desc(dnnl::prop_kind::forward_inference,
+                                            dnnl::algorithm::eltwise_clip,
+                                            e->data_md, act.min, act.max);
       dnnl::eltwise_forward::primitive_desc clip_pd(clip_desc, attr, engine);
       e->with_clip = true;
       e->clip = dnnl::eltwise_forward(clip_pd);
@@ -267,9 +265,9 @@ void OneDnnBatchNorm::Run(const float* x, float* y,
   }
   const ChannelShape shape = SplitChannelShape(dims);
   if (shape.channels != impl_->channels) {
-    throw InvalidArgumentError(
-        "oneDNN BatchNorm built for " + std::to_string(impl_->channels) +
-        " channels got shape " + DimsToString(dims));
+    throw InvalidArgumentError("oneDNN BatchNorm built for " +
+                               std::to_string(impl_->channels) +
+                               " channels got shape " + DimsToString(dims));
   }
   if (shape.batch == 0 || shape.channels == 0 || shape.spatial == 0) return;
 

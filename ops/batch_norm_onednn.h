@@ -1,8 +1,14 @@
 // BatchNorm on oneDNN's batch_normalization_forward (inference, global
 // statistics, scale + shift, ReLU fused). It computes exactly foldrt's affine:
-// it is handed mean = 0, variance = 1, epsilon = 0, scale = a, shift = b, so
-// y = a * (x - 0) / sqrt(1 + 0) + b = a * x + b. Clip runs as an in-place
-// eltwise_clip primitive after it (oneDNN 2.6 BN takes no post-ops).
+// it is handed mean = 0, variance = 1, scale = a, shift = b and an epsilon of
+// 2^-30 (1 + 2^-30 rounds to 1 in float; exactly 0 would make the padded
+// lanes of blocked layouts 0/0 = NaN), so y = a * x + b. Clip runs as an
+// in-place eltwise_clip primitive after it (oneDNN 2.6 BN takes no post-ops).
+//
+// Known difference from foldrt's contract (ops/activation.h): oneDNN's JIT
+// kernels turn ReLU(NaN) into +0 and every Clip(NaN) into the lower bound;
+// its C++ kernels (e.g. plain nchw) keep NaN for ReLU. Without an activation
+// NaN propagates. This is why the Highway kernel, not oneDNN, is the default.
 //
 // dnnl.hpp stays out of this header so that nothing above ops/ sees oneDNN.
 #ifndef FOLDRT_OPS_BATCH_NORM_ONEDNN_H_

@@ -64,9 +64,10 @@ size_t ChannelBlock(Layout layout) {
 
 ChannelShape SplitChannelShape(const std::vector<int64_t>& dims) {
   if (dims.size() < 2) {
-    throw InvalidArgumentError("shape " + DimsToString(dims) +
-                               " has rank " + std::to_string(dims.size()) +
-                               "; BatchNormalization needs rank >= 2 (N, C, ...)");
+    throw InvalidArgumentError(
+        "shape " + DimsToString(dims) + " has rank " +
+        std::to_string(dims.size()) +
+        "; BatchNormalization needs rank >= 2 (N, C, ...)");
   }
   for (int64_t d : dims) {
     if (d < 0) {

@@ -19,7 +19,8 @@ enum class Layout {
   kNChw16c,  // oneDNN blocked: [N][ceil(C/16)][spatial][16], C zero-padded
 };
 
-// "nchw", "nhwc", "nChw8c", "nChw16c" (oneDNN's names; they stand for any rank).
+// "nchw", "nhwc", "nChw8c", "nChw16c" (oneDNN's names; they stand for any
+// rank).
 const char* LayoutName(Layout layout);
 // Inverse of LayoutName; throws InvalidArgumentError on an unknown name.
 Layout ParseLayout(std::string_view name);
@@ -43,8 +44,8 @@ size_t BufferElements(const ChannelShape& shape, Layout layout);
 
 // Offset of logical element (n, c, s) (s = flattened spatial index) in a
 // buffer of `shape` in `layout`. Scalar code only (references, tests).
-inline size_t ElementOffset(const ChannelShape& shape, Layout layout,
-                            size_t n, size_t c, size_t s) {
+inline size_t ElementOffset(const ChannelShape& shape, Layout layout, size_t n,
+                            size_t c, size_t s) {
   switch (layout) {
     case Layout::kNchw:
       return (n * shape.channels + c) * shape.spatial + s;
@@ -54,8 +55,7 @@ inline size_t ElementOffset(const ChannelShape& shape, Layout layout,
     case Layout::kNChw16c: {
       const size_t block = layout == Layout::kNChw8c ? 8 : 16;
       const size_t blocks = (shape.channels + block - 1) / block;
-      return ((n * blocks + c / block) * shape.spatial + s) * block +
-             c % block;
+      return ((n * blocks + c / block) * shape.spatial + s) * block + c % block;
     }
   }
   return 0;

@@ -65,7 +65,8 @@ using AlignedFloats = std::unique_ptr<float[], FreeDeleter>;
 
 AlignedFloats AllocateFloats(size_t n) {
   const size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
-  auto* p = static_cast<float*>(std::aligned_alloc(64, std::max<size_t>(bytes, 64)));
+  auto* p =
+      static_cast<float*>(std::aligned_alloc(64, std::max<size_t>(bytes, 64)));
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> u(-3.0f, 3.0f);
   for (size_t i = 0; i < n; ++i) p[i] = u(rng);  // also faults the pages in
@@ -80,7 +81,8 @@ std::map<std::string, double>& MemcpyRates() {
 }
 
 void ReportBytes(benchmark::State& state, size_t bytes_moved) {
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes_moved));
+  state.SetBytesProcessed(
+      static_cast<int64_t>(state.iterations() * bytes_moved));
 }
 
 void BM_Memcpy(benchmark::State& state, const BenchShape& shape, int threads) {
@@ -93,7 +95,8 @@ void BM_Memcpy(benchmark::State& state, const BenchShape& shape, int threads) {
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int t = 0; t < threads; ++t) {
       const size_t begin = bytes * t / threads / 64 * 64;
-      const size_t end = t + 1 == threads ? bytes : bytes * (t + 1) / threads / 64 * 64;
+      const size_t end =
+          t + 1 == threads ? bytes : bytes * (t + 1) / threads / 64 * 64;
       std::memcpy(reinterpret_cast<char*>(y.get()) + begin,
                   reinterpret_cast<const char*>(x.get()) + begin, end - begin);
     }
@@ -103,8 +106,8 @@ void BM_Memcpy(benchmark::State& state, const BenchShape& shape, int threads) {
   ReportBytes(state, 2 * bytes);
 }
 
-void BM_BatchNorm(benchmark::State& state, const BenchShape& shape, BatchNormImpl impl,
-                  Layout layout, int threads) {
+void BM_BatchNorm(benchmark::State& state, const BenchShape& shape,
+                  BatchNormImpl impl, Layout layout, int threads) {
   const ChannelShape cs = SplitChannelShape(shape.dims);
   const size_t c = cs.channels;
   std::vector<float> gamma(c), beta(c), mean(c), var(c);
@@ -117,7 +120,8 @@ void BM_BatchNorm(benchmark::State& state, const BenchShape& shape, BatchNormImp
   const BatchNorm bn(gamma, beta, mean, var, 1e-5f, Activation::Relu(), impl);
   const size_t n = BufferElements(cs, layout);
   AlignedFloats x = AllocateFloats(n), y = AllocateFloats(n);
-  bn.Run(x.get(), n, y.get(), n, shape.dims, layout, threads);  // warm-up, caches
+  bn.Run(x.get(), n, y.get(), n, shape.dims, layout,
+         threads);  // warm-up, caches
   for (auto _ : state) {
     bn.Run(x.get(), n, y.get(), n, shape.dims, layout, threads);
     benchmark::DoNotOptimize(y.get());
@@ -150,14 +154,16 @@ class MemcpyRateReporter : public benchmark::ConsoleReporter {
   static std::string KeyOf(const std::string& name) {
     std::vector<std::string> parts;
     size_t start = 0;
-    for (size_t p; (p = name.find('/', start)) != std::string::npos; start = p + 1) {
+    for (size_t p; (p = name.find('/', start)) != std::string::npos;
+         start = p + 1) {
       parts.push_back(name.substr(start, p - start));
     }
     parts.push_back(name.substr(start));
     std::string shape, threads;
     for (const std::string& part : parts) {
       if (part.rfind("threads:", 0) == 0) threads = part;
-      if (part.find("_b") != std::string::npos || part.rfind("dense_", 0) == 0) shape = part;
+      if (part.find("_b") != std::string::npos || part.rfind("dense_", 0) == 0)
+        shape = part;
     }
     return shape + "/" + threads;
   }
@@ -166,20 +172,25 @@ class MemcpyRateReporter : public benchmark::ConsoleReporter {
 void RegisterAll() {
   for (const BenchShape& shape : ModelShapes()) {
     for (int threads : {1, 2}) {
-      const std::string suffix = "/" + shape.name + "/threads:" + std::to_string(threads);
-      benchmark::RegisterBenchmark(("memcpy" + suffix).c_str(), BM_Memcpy, shape, threads)
+      const std::string suffix =
+          "/" + shape.name + "/threads:" + std::to_string(threads);
+      benchmark::RegisterBenchmark(("memcpy" + suffix).c_str(), BM_Memcpy,
+                                   shape, threads)
           ->UseRealTime();
       for (BatchNormImpl impl :
            {BatchNormImpl::kHwy, BatchNormImpl::kOneDnn, BatchNormImpl::kRef}) {
-        if (impl == BatchNormImpl::kRef && threads != 1) continue;  // scalar, 1 thread
-        for (Layout layout :
-             {Layout::kNchw, Layout::kNhwc, Layout::kNChw8c, Layout::kNChw16c}) {
-          if (impl == BatchNormImpl::kOneDnn && !OneDnnBatchNorm::Supports(shape.dims, layout)) {
+        if (impl == BatchNormImpl::kRef && threads != 1)
+          continue;  // scalar, 1 thread
+        for (Layout layout : {Layout::kNchw, Layout::kNhwc, Layout::kNChw8c,
+                              Layout::kNChw16c}) {
+          if (impl == BatchNormImpl::kOneDnn &&
+              !OneDnnBatchNorm::Supports(shape.dims, layout)) {
             continue;
           }
           const std::string name = std::string(BatchNormImplName(impl)) + "/" +
                                    LayoutName(layout) + suffix;
-          benchmark::RegisterBenchmark(name.c_str(), BM_BatchNorm, shape, impl, layout, threads)
+          benchmark::RegisterBenchmark(name.c_str(), BM_BatchNorm, shape, impl,
+                                       layout, threads)
               ->UseRealTime();
         }
       }

@@ -61,7 +61,8 @@ BatchNormAffineF64 ComputeBatchNormAffineF64(const float* gamma,
     }
     const double a = static_cast<double>(gamma[c]) / std::sqrt(denom);
     out.scale[c] = a;
-    out.shift[c] = static_cast<double>(beta[c]) - static_cast<double>(mean[c]) * a;
+    out.shift[c] =
+        static_cast<double>(beta[c]) - static_cast<double>(mean[c]) * a;
   }
   return out;
 }
@@ -86,8 +87,8 @@ BatchNormAffine ComputeBatchNormAffine(const std::vector<float>& gamma,
   if (beta.size() != c || mean.size() != c || var.size() != c) {
     std::ostringstream msg;
     msg << "BatchNormalization parameter lengths differ: scale " << c
-        << ", bias " << beta.size() << ", mean " << mean.size()
-        << ", variance " << var.size();
+        << ", bias " << beta.size() << ", mean " << mean.size() << ", variance "
+        << var.size();
     throw InvalidArgumentError(msg.str());
   }
   return ComputeBatchNormAffine(gamma.data(), beta.data(), mean.data(),

@@ -2,7 +2,8 @@
 // path shares"). Inference-mode BN on channel c,
 //   y = gamma[c] * (x - mean[c]) / sqrt(var[c] + eps) + beta[c],
 // is the per-channel affine y = scale[c] * x + shift[c] with
-//   scale[c] = gamma[c] / sqrt(var[c] + eps),  shift[c] = beta[c] - mean[c] * scale[c].
+//   scale[c] = gamma[c] / sqrt(var[c] + eps),  shift[c] = beta[c] - mean[c] *
+//   scale[c].
 // Both are computed here, in double, and rounded to float once. The standalone
 // kernels use the float result; the folding passes use the double result to
 // rescale weights and round those once. Folded and unfolded models therefore

@@ -79,7 +79,9 @@ NpyArrayF32 ParseNpyF32(std::string_view bytes, const std::string& name) {
       std::memcmp(bytes.data(), kMagic, kMagicLen) != 0) {
     Fail(name, "not a .npy file (bad magic)");
   }
-  const auto u8 = [&](size_t i) { return static_cast<unsigned char>(bytes[i]); };
+  const auto u8 = [&](size_t i) {
+    return static_cast<unsigned char>(bytes[i]);
+  };
   const int major = u8(6);
   size_t header_len = 0;
   size_t header_start = 0;
@@ -103,14 +105,14 @@ NpyArrayF32 ParseNpyF32(std::string_view bytes, const std::string& name) {
   if (!(descr.substr(0, 5) == "'<f4'" || descr.substr(0, 5) == "\"<f4\"" ||
         (IsLittleEndian() && (descr.substr(0, 5) == "'=f4'")))) {
     const size_t end = descr.find_first_of(",}");
-    Fail(name, "unsupported .npy dtype " +
-                   std::string(descr.substr(0, end)) +
+    Fail(name, "unsupported .npy dtype " + std::string(descr.substr(0, end)) +
                    " (foldrt reads little-endian float32, '<f4')");
   }
   if (!IsLittleEndian()) Fail(name, "big-endian hosts are not supported");
   const std::string_view fortran = ValueAfterKey(header, "fortran_order", name);
   if (fortran.substr(0, 5) != "False") {
-    Fail(name, "Fortran-order .npy arrays are not supported (save with C order)");
+    Fail(name,
+         "Fortran-order .npy arrays are not supported (save with C order)");
   }
 
   NpyArrayF32 out;
@@ -118,7 +120,8 @@ NpyArrayF32 ParseNpyF32(std::string_view bytes, const std::string& name) {
   size_t count = 1;
   for (int64_t d : out.shape) {
     const auto ud = static_cast<size_t>(d);
-    if (ud != 0 && count > std::numeric_limits<size_t>::max() / sizeof(float) / ud) {
+    if (ud != 0 &&
+        count > std::numeric_limits<size_t>::max() / sizeof(float) / ud) {
       Fail(name, "element count of the .npy shape overflows");
     }
     count *= ud;
@@ -205,8 +208,9 @@ void WriteNpyF32(const std::string& path, const std::vector<int64_t>& shape,
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     std::remove(tmp.c_str());
-    throw IoError(std::string("cannot rename into place: ") + std::strerror(err),
-                  ErrorContext{path, "", ""});
+    throw IoError(
+        std::string("cannot rename into place: ") + std::strerror(err),
+        ErrorContext{path, "", ""});
   }
 }
 

@@ -4,12 +4,11 @@
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/ops/batch_norm_hwy_test.cc"
-#include "hwy/foreach_target.h"  // IWYU pragma: keep
-
 #include <cmath>
 #include <limits>
 #include <vector>
 
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "hwy/tests/hwy_gtest.h"
 #include "ops/batch_norm-inl.h"
@@ -54,7 +53,8 @@ void ExpectGuardsIntact(const Buffers& b, size_t n) {
 }
 
 void TestPlaneAllSizesOffsetsActivations() {
-  const size_t counts[] = {0, 1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 64, 65, 1000, 1001};
+  const size_t counts[] = {0,  1,  3,  7,  8,  9,    15,  16,
+                           17, 31, 33, 64, 65, 1000, 1001};
   uint32_t seed = 1;
   for (size_t count : counts) {
     for (size_t offset : {0, 1, 3}) {
@@ -71,8 +71,9 @@ void TestPlaneAllSizesOffsetsActivations() {
           Buffers buf = MakeBuffers(x, offset, in_place);
           BatchNormPlaneF32(buf.x, buf.y, count, a[0], b[0], act);
           ExpectGuardsIntact(buf, count);
-          EXPECT_TRUE(bn_test::NearBn(buf.y, ref.data(), count,
-                                      bn_test::BnAbsTolerance(a, b, x.data(), count)));
+          EXPECT_TRUE(
+              bn_test::NearBn(buf.y, ref.data(), count,
+                              bn_test::BnAbsTolerance(a, b, x.data(), count)));
         }
       }
     }
@@ -82,7 +83,8 @@ void TestPlaneAllSizesOffsetsActivations() {
 // NHWC rows: every channel count through each code path (vector multiple,
 // short periodic pattern, long pattern, row-by-row fallback).
 void TestRowsAllChannelCounts() {
-  const size_t channel_counts[] = {1, 2, 3, 5, 8, 16, 17, 24, 64, 100, 1001, 2048};
+  const size_t channel_counts[] = {1,  2,  3,  5,   8,    16,
+                                   17, 24, 64, 100, 1001, 2048};
   const size_t row_counts[] = {0, 1, 2, 3, 7, 33};
   uint32_t seed = 100;
   for (size_t c : channel_counts) {
@@ -93,7 +95,8 @@ void TestRowsAllChannelCounts() {
           const bool in_place = (rows + offset) % 2 == 0;
           SCOPED_TRACE(::testing::Message()
                        << "C " << c << " rows " << rows << " offset " << offset
-                       << " act " << act.ToString() << " in_place " << in_place);
+                       << " act " << act.ToString() << " in_place "
+                       << in_place);
           const size_t n = rows * c;
           const std::vector<float> x = bn_test::RandomTensor(n, ++seed);
           std::vector<float> ref(n);
@@ -121,11 +124,11 @@ void TestBlockedRowsZeroPadding() {
   for (size_t block : {8, 16}) {
     for (size_t valid = 1; valid <= block; ++valid) {
       for (size_t rows : {1, 5, 64}) {
-        for (const Activation& act :
-             {Activation::None(), Activation::Relu(), Activation::Clip(1.0f, 6.0f)}) {
-          SCOPED_TRACE(::testing::Message() << "block " << block << " valid "
-                                            << valid << " rows " << rows
-                                            << " act " << act.ToString());
+        for (const Activation& act : {Activation::None(), Activation::Relu(),
+                                      Activation::Clip(1.0f, 6.0f)}) {
+          SCOPED_TRACE(::testing::Message()
+                       << "block " << block << " valid " << valid << " rows "
+                       << rows << " act " << act.ToString());
           const bn_test::BnParams p = bn_test::RandomBnParams(valid, ++seed);
           std::vector<float> x = bn_test::RandomTensor(rows * block, ++seed);
           for (size_t r = 0; r < rows; ++r) {
@@ -134,16 +137,18 @@ void TestBlockedRowsZeroPadding() {
             }
           }
           std::vector<float> ref(x.size());
-          ref::BatchNormAffineRef(x.data(), ref.data(), {1, valid, rows},
-                                  block == 8 ? Layout::kNChw8c : Layout::kNChw16c,
-                                  p.gamma.data(), p.beta.data(), act);
+          ref::BatchNormAffineRef(
+              x.data(), ref.data(), {1, valid, rows},
+              block == 8 ? Layout::kNChw8c : Layout::kNChw16c, p.gamma.data(),
+              p.beta.data(), act);
           Buffers buf = MakeBuffers(x, 1, rows % 2 == 1);
           BatchNormRowsF32(buf.x, buf.y, rows, block, valid, p.gamma.data(),
                            p.beta.data(), act);
           ExpectGuardsIntact(buf, x.size());
           for (size_t r = 0; r < rows; ++r) {
             for (size_t c = valid; c < block; ++c) {
-              ASSERT_EQ(buf.y[r * block + c], 0.0f) << "row " << r << " lane " << c;
+              ASSERT_EQ(buf.y[r * block + c], 0.0f)
+                  << "row " << r << " lane " << c;
             }
           }
           EXPECT_TRUE(bn_test::NearBn(
@@ -168,14 +173,16 @@ void TestNonFiniteInputs() {
   x[66] = inf;
   for (float a : {2.0f, -3.0f, 0.0f}) {
     for (const Activation& act : kActivations) {
-      SCOPED_TRACE(::testing::Message() << "a " << a << " act " << act.ToString());
+      SCOPED_TRACE(::testing::Message()
+                   << "a " << a << " act " << act.ToString());
       const std::vector<float> va = {a}, vb = {0.5f};
       std::vector<float> ref(x.size()), got(x.size());
       ref::BatchNormAffineRef(x.data(), ref.data(), {1, 1, x.size()},
                               Layout::kNchw, va.data(), vb.data(), act);
       BatchNormPlaneF32(x.data(), got.data(), x.size(), a, 0.5f, act);
-      EXPECT_TRUE(bn_test::NearBn(got.data(), ref.data(), x.size(),
-                                  bn_test::BnAbsTolerance(va, vb, x.data(), x.size())));
+      EXPECT_TRUE(
+          bn_test::NearBn(got.data(), ref.data(), x.size(),
+                          bn_test::BnAbsTolerance(va, vb, x.data(), x.size())));
       EXPECT_TRUE(std::isnan(got[0]));
       EXPECT_TRUE(std::isnan(got[40]));
       // The same values across a channel pattern (NHWC, C = 3).
@@ -183,9 +190,11 @@ void TestNonFiniteInputs() {
       std::vector<float> ref3(66), got3(66);
       ref::BatchNormAffineRef(x.data(), ref3.data(), {1, 3, 22}, Layout::kNhwc,
                               a3.data(), b3.data(), act);
-      BatchNormRowsF32(x.data(), got3.data(), 22, 3, 3, a3.data(), b3.data(), act);
-      EXPECT_TRUE(bn_test::NearBn(got3.data(), ref3.data(), 66,
-                                  bn_test::BnAbsTolerance(a3, b3, x.data(), 66)));
+      BatchNormRowsF32(x.data(), got3.data(), 22, 3, 3, a3.data(), b3.data(),
+                       act);
+      EXPECT_TRUE(
+          bn_test::NearBn(got3.data(), ref3.data(), 66,
+                          bn_test::BnAbsTolerance(a3, b3, x.data(), 66)));
     }
   }
 }

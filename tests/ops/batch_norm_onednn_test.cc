@@ -27,8 +27,8 @@ namespace {
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
-constexpr Layout kAllLayouts[] = {Layout::kNchw, Layout::kNhwc,
-                                  Layout::kNChw8c, Layout::kNChw16c};
+constexpr Layout kAllLayouts[] = {Layout::kNchw, Layout::kNhwc, Layout::kNChw8c,
+                                  Layout::kNChw16c};
 
 // Logical shape of a given rank whose spatial extent grows with `s`; ranks 4
 // and 5 add small extra dims so that multi-dimensional spatial shapes are
@@ -50,8 +50,8 @@ bool IsPadded(const ChannelShape& shape, Layout layout, size_t index) {
   const size_t block = ChannelBlock(layout);
   if (block == 1) return false;
   const size_t blocks = (shape.channels + block - 1) / block;
-  const size_t c = (index / (block * shape.spatial)) % blocks * block +
-                   index % block;
+  const size_t c =
+      (index / (block * shape.spatial)) % blocks * block + index % block;
   return c >= shape.channels;
 }
 
@@ -189,8 +189,7 @@ TEST_P(OneDnnBatchNormSweep, MatchesReference) {
           for (int threads : {1, 2}) {
             SCOPED_TRACE(::testing::Message()
                          << "dims=" << ::testing::PrintToString(dims)
-                         << " in_place=" << in_place
-                         << " threads=" << threads);
+                         << " in_place=" << in_place << " threads=" << threads);
             const auto y = RunBn(bn, x, dims, layout, in_place, threads);
             EXPECT_TRUE(MatchesRef(x, y, shape, layout, p, act));
           }
@@ -206,12 +205,12 @@ std::string SweepName(const ::testing::TestParamInfo<SweepParam>& info) {
          "_C" + std::to_string(channels);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllLayouts, OneDnnBatchNormSweep,
-    ::testing::Combine(::testing::ValuesIn(kAllLayouts),
-                       ::testing::Values(2, 3, 4, 5),
-                       ::testing::Values(1, 3, 8, 16, 17, 64)),
-    SweepName);
+INSTANTIATE_TEST_SUITE_P(AllLayouts, OneDnnBatchNormSweep,
+                         ::testing::Combine(::testing::ValuesIn(kAllLayouts),
+                                            ::testing::Values(2, 3, 4, 5),
+                                            ::testing::Values(1, 3, 8, 16, 17,
+                                                              64)),
+                         SweepName);
 
 TEST(OneDnnBatchNormTest, SupportsRanksTwoToFive) {
   for (Layout layout : kAllLayouts) {
@@ -229,9 +228,9 @@ TEST(OneDnnBatchNormTest, SupportsRanksTwoToFive) {
 TEST(OneDnnBatchNormTest, RunRejectsUnsupportedShapeAndWrongChannels) {
   const OneDnnBatchNorm bn({1, 2, 3}, {0, 0, 0}, Activation::None());
   std::vector<float> buf(64, 0.0f);
-  EXPECT_THROW(bn.Run(buf.data(), buf.data(), {1, 3, 2, 2, 2, 2},
-                      Layout::kNchw, 1),
-               UnsupportedError);
+  EXPECT_THROW(
+      bn.Run(buf.data(), buf.data(), {1, 3, 2, 2, 2, 2}, Layout::kNchw, 1),
+      UnsupportedError);
   EXPECT_THROW(bn.Run(buf.data(), buf.data(), {1, 4, 2}, Layout::kNchw, 1),
                InvalidArgumentError);
   EXPECT_THROW(OneDnnBatchNorm({1, 2}, {0}, Activation::None()),
@@ -285,12 +284,12 @@ TEST(OneDnnBatchNormTest, ZeroVarianceGivesLargeScale) {
 TEST(OneDnnBatchNormTest, NegativeGamma) {
   const std::vector<float> gamma = {-1.0f, -0.5f, -4.0f, -1e-3f, -30.0f,
                                     -2.0f, -1.0f, -1.0f, -7.0f};
-  const std::vector<float> beta = {1.0f, -1.0f, 0.0f, 3.0f, -6.0f,
-                                   0.5f, 2.0f, -2.0f, 0.0f};
-  const std::vector<float> mean = {0.0f, 1.0f, -1.0f, 2.0f, 0.5f,
-                                   -3.0f, 0.1f, 0.2f, 0.0f};
+  const std::vector<float> beta = {1.0f, -1.0f, 0.0f,  3.0f, -6.0f,
+                                   0.5f, 2.0f,  -2.0f, 0.0f};
+  const std::vector<float> mean = {0.0f,  1.0f, -1.0f, 2.0f, 0.5f,
+                                   -3.0f, 0.1f, 0.2f,  0.0f};
   const std::vector<float> var = {1.0f, 0.25f, 4.0f, 1e-4f, 9.0f,
-                                  0.0f, 2.0f, 1.0f, 0.5f};
+                                  0.0f, 2.0f,  1.0f, 0.5f};
   CheckStatistics(gamma, beta, mean, var, 1e-3f);
 }
 
@@ -405,8 +404,8 @@ TEST(OneDnnBatchNormNanTest, ReluNanContract) {
 
 TEST(OneDnnBatchNormNanTest, ReluNanOneDnnBehaviour) {
   for (const NanCase& nc : RunAllNan(Activation::Relu())) {
-    SCOPED_TRACE(::testing::Message() << LayoutName(nc.layout)
-                                      << " C=" << nc.channels);
+    SCOPED_TRACE(::testing::Message()
+                 << LayoutName(nc.layout) << " C=" << nc.channels);
     // Either the C++ kernel (NaN) or the JIT kernel (+0), never anything
     // else.
     for (float v : nc.outputs) {
@@ -441,13 +440,16 @@ TEST(OneDnnBatchNormNanTest, ClipNanContract) {
 TEST(OneDnnBatchNormNanTest, ClipNanOneDnnBehaviour) {
   // Including bounds that exclude 0 (oneDNN then picks its reference
   // eltwise for blocked layouts) and a one-sided clip.
-  for (const auto& [lo, hi] : std::vector<std::pair<float, float>>{
-           {0.0f, 6.0f}, {-1.0f, 2.0f}, {1.0f, 6.0f}, {-6.0f, -1.0f},
-           {-kInf, 3.0f}}) {
+  for (const auto& [lo, hi] :
+       std::vector<std::pair<float, float>>{{0.0f, 6.0f},
+                                            {-1.0f, 2.0f},
+                                            {1.0f, 6.0f},
+                                            {-6.0f, -1.0f},
+                                            {-kInf, 3.0f}}) {
     for (const NanCase& nc : RunAllNan(Activation::Clip(lo, hi))) {
       SCOPED_TRACE(::testing::Message()
-                   << LayoutName(nc.layout) << " C=" << nc.channels
-                   << " clip(" << lo << "," << hi << ")");
+                   << LayoutName(nc.layout) << " C=" << nc.channels << " clip("
+                   << lo << "," << hi << ")");
       for (float v : nc.outputs) EXPECT_EQ(v, lo);
     }
   }
@@ -480,9 +482,8 @@ TEST(OneDnnBatchNormTest, PaddedChannelsOfBlockedOutputsAreZero) {
           for (size_t i = 0; i < y.size(); ++i) {
             if (IsPadded(shape, layout, i) && y[i] != 0.0f) ++nonzero;
           }
-          EXPECT_EQ(nonzero, 0u)
-              << LayoutName(layout) << " C=" << channels << " rank " << rank
-              << " " << act.ToString();
+          EXPECT_EQ(nonzero, 0u) << LayoutName(layout) << " C=" << channels
+                                 << " rank " << rank << " " << act.ToString();
         }
       }
     }

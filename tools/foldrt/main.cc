@@ -23,7 +23,8 @@ constexpr char kUsage[] =
     "\n"
     "foldrt batchnorm --input X.npy --params P.npy [options]\n"
     "  X.npy        float32 tensor (N, C, ...) in C order\n"
-    "  P.npy        float32 (4, C): rows gamma, beta, running mean, running var\n"
+    "  P.npy        float32 (4, C): rows gamma, beta, running mean, running "
+    "var\n"
     "  --eps E              epsilon (default 1e-5)\n"
     "  --layout L           how X.npy's bytes are arranged: nchw (default) or\n"
     "                       nhwc; the shape is always given as (N, C, ...)\n"
@@ -149,9 +150,9 @@ int RunBatchNorm(const std::vector<std::string>& args) {
   const NpyArrayF32 x = ReadNpyF32(input);
   const NpyArrayF32 p = ReadNpyF32(params);
   if (p.shape.size() != 2 || p.shape[0] != 4) {
-    throw FormatError("BN parameters must have shape (4, C), got " +
-                          ShapeString(p.shape),
-                      ErrorContext{params, "", ""});
+    throw FormatError(
+        "BN parameters must have shape (4, C), got " + ShapeString(p.shape),
+        ErrorContext{params, "", ""});
   }
   const size_t c = static_cast<size_t>(p.shape[1]);
   auto row = [&](size_t r) {
@@ -171,11 +172,12 @@ int RunBatchNorm(const std::vector<std::string>& args) {
   bn.Run(x.data.data(), x.data.size(), y.data(), y.size(), dims, layout,
          threads);
 
-  std::printf("BatchNormalization on %s %s (%s), C=%zu, eps=%g, activation %s, "
-              "kernel %s\n",
-              input.c_str(), ShapeString(x.shape).c_str(),
-              ops::LayoutName(layout), c, eps, act.ToString().c_str(),
-              ops::BatchNormImplName(bn.SelectImpl(dims, layout)));
+  std::printf(
+      "BatchNormalization on %s %s (%s), C=%zu, eps=%g, activation %s, "
+      "kernel %s\n",
+      input.c_str(), ShapeString(x.shape).c_str(), ops::LayoutName(layout), c,
+      eps, act.ToString().c_str(),
+      ops::BatchNormImplName(bn.SelectImpl(dims, layout)));
   std::printf("per-channel affine y = a*x + b:\n");
   for (size_t i = 0; i < c; ++i) {
     std::printf("  c=%zu  a=%.6g  b=%.6g\n", i, bn.affine().scale[i],

@@ -19,7 +19,8 @@ TEST(BatchNormAffineTest, MatchesTextbookFormulaInDouble) {
   const float eps = 1e-3f;
   const BatchNormAffineF64 exact = ComputeBatchNormAffineF64(
       gamma.data(), beta.data(), mean.data(), var.data(), 3, eps);
-  const BatchNormAffine rounded = ComputeBatchNormAffine(gamma, beta, mean, var, eps);
+  const BatchNormAffine rounded =
+      ComputeBatchNormAffine(gamma, beta, mean, var, eps);
   for (size_t c = 0; c < 3; ++c) {
     const double a = double{gamma[c]} / std::sqrt(double{var[c]} + double{eps});
     const double b = double{beta[c]} - double{mean[c]} * a;
@@ -37,14 +38,16 @@ TEST(BatchNormAffineTest, ShiftUsesUnroundedScale) {
   // shift must come from the double scale.
   const std::vector<float> gamma = {1.0f}, beta = {0.0f}, mean = {12345.678f},
                            var = {3.0f};
-  const BatchNormAffine r = ComputeBatchNormAffine(gamma, beta, mean, var, 0.0f);
+  const BatchNormAffine r =
+      ComputeBatchNormAffine(gamma, beta, mean, var, 0.0f);
   const double a = 1.0 / std::sqrt(3.0);
   EXPECT_EQ(r.shift[0], static_cast<float>(-double{mean[0]} * a));
 }
 
 TEST(BatchNormAffineTest, ZeroVarianceUsesEpsilon) {
   const std::vector<float> one = {2.0f}, zero = {0.0f};
-  const BatchNormAffine r = ComputeBatchNormAffine(one, zero, zero, zero, 1e-5f);
+  const BatchNormAffine r =
+      ComputeBatchNormAffine(one, zero, zero, zero, 1e-5f);
   EXPECT_EQ(r.scale[0], static_cast<float>(2.0 / std::sqrt(double{1e-5f})));
   EXPECT_EQ(r.shift[0], 0.0f);
 }
