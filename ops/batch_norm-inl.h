@@ -13,6 +13,7 @@
 #endif
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "hwy/highway.h"
@@ -63,6 +64,18 @@ constexpr size_t kMaxFloatLanes = HWY_MAX_BYTES / sizeof(float);
 // stack (AffineRows falls back to row-by-row processing).
 constexpr size_t kMaxPatternFloats = 1024;
 
+// Streaming (non-temporal) stores bypass the caches: used only when the
+// output is too big to stay cached for the next op anyway (the driver
+// decides), and only on vector-aligned addresses.
+template <bool kStream, class D, class V>
+HWY_INLINE void StoreOut(V v, D d, float* p) {
+  if (kStream) {
+    hn::Stream(v, d, p);
+  } else {
+    hn::StoreU(v, d, p);
+  }
+}
+
 // Applies the affine to fewer than one vector of floats through a stack
 // buffer, so that nothing outside [x, x + count) is read or written.
 template <class D, class Act>
@@ -77,7 +90,7 @@ HWY_INLINE void AffinePartialVector(D d, const float* x, float* y, size_t count,
 }
 
 // NCHW: `count` consecutive elements of one channel plane, scalar a and b.
-template <class Act>
+template <bool kStream, class Act>
 HWY_INLINE void AffinePlane(const float* x, float* y, size_t count, float a,
                             float b, const Act& act) {
   const hn::ScalableTag<float> d;
@@ -85,6 +98,14 @@ HWY_INLINE void AffinePlane(const float* x, float* y, size_t count, float a,
   const auto va = hn::Set(d, a);
   const auto vb = hn::Set(d, b);
   size_t i = 0;
+  if (kStream) {
+    // Streaming stores need aligned addresses: peel up to one vector.
+    const size_t misaligned =
+        (reinterpret_cast<uintptr_t>(y) / sizeof(float)) % N;
+    const size_t head = misaligned == 0 ? 0 : HWY_MIN(N - misaligned, count);
+    if (head) AffinePartialVector(d, x, y, head, va, vb, act);
+    i = head;
+  }
   // Four independent vectors per iteration hide the FMA latency.
   if (count >= 4 * N) {
     for (; i <= count - 4 * N; i += 4 * N) {
@@ -92,21 +113,23 @@ HWY_INLINE void AffinePlane(const float* x, float* y, size_t count, float a,
       const auto v1 = hn::LoadU(d, x + i + N);
       const auto v2 = hn::LoadU(d, x + i + 2 * N);
       const auto v3 = hn::LoadU(d, x + i + 3 * N);
-      hn::StoreU(act(d, hn::MulAdd(va, v0, vb)), d, y + i);
-      hn::StoreU(act(d, hn::MulAdd(va, v1, vb)), d, y + i + N);
-      hn::StoreU(act(d, hn::MulAdd(va, v2, vb)), d, y + i + 2 * N);
-      hn::StoreU(act(d, hn::MulAdd(va, v3, vb)), d, y + i + 3 * N);
+      StoreOut<kStream>(act(d, hn::MulAdd(va, v0, vb)), d, y + i);
+      StoreOut<kStream>(act(d, hn::MulAdd(va, v1, vb)), d, y + i + N);
+      StoreOut<kStream>(act(d, hn::MulAdd(va, v2, vb)), d, y + i + 2 * N);
+      StoreOut<kStream>(act(d, hn::MulAdd(va, v3, vb)), d, y + i + 3 * N);
     }
   }
   for (; i + N <= count; i += N) {
-    hn::StoreU(act(d, hn::MulAdd(va, hn::LoadU(d, x + i), vb)), d, y + i);
+    StoreOut<kStream>(act(d, hn::MulAdd(va, hn::LoadU(d, x + i), vb)), d,
+                      y + i);
   }
   if (i < count) AffinePartialVector(d, x + i, y + i, count - i, va, vb, act);
 }
 
 // `count` floats (a multiple of the period `period`, with period a multiple
-// of the vector length) whose channel pattern is pa/pb[0, period).
-template <class Act>
+// of the vector length) whose channel pattern is pa/pb[0, period). With
+// kStream, y must be vector-aligned.
+template <bool kStream, class Act>
 HWY_INLINE void AffinePeriodic(const float* x, float* y, size_t count,
                                const float* pa, const float* pb, size_t period,
                                const Act& act) {
@@ -122,12 +145,13 @@ HWY_INLINE void AffinePeriodic(const float* x, float* y, size_t count,
       for (; i <= count - 2 * N; i += 2 * N) {
         const auto v0 = hn::LoadU(d, x + i);
         const auto v1 = hn::LoadU(d, x + i + N);
-        hn::StoreU(act(d, hn::MulAdd(va, v0, vb)), d, y + i);
-        hn::StoreU(act(d, hn::MulAdd(va, v1, vb)), d, y + i + N);
+        StoreOut<kStream>(act(d, hn::MulAdd(va, v0, vb)), d, y + i);
+        StoreOut<kStream>(act(d, hn::MulAdd(va, v1, vb)), d, y + i + N);
       }
     }
     for (; i < count; i += N) {
-      hn::StoreU(act(d, hn::MulAdd(va, hn::LoadU(d, x + i), vb)), d, y + i);
+      StoreOut<kStream>(act(d, hn::MulAdd(va, hn::LoadU(d, x + i), vb)), d,
+                        y + i);
     }
     return;
   }
@@ -139,8 +163,8 @@ HWY_INLINE void AffinePeriodic(const float* x, float* y, size_t count,
     for (size_t i = 0; i < count; i += 2 * N) {
       const auto v0 = hn::LoadU(d, x + i);
       const auto v1 = hn::LoadU(d, x + i + N);
-      hn::StoreU(act(d, hn::MulAdd(va0, v0, vb0)), d, y + i);
-      hn::StoreU(act(d, hn::MulAdd(va1, v1, vb1)), d, y + i + N);
+      StoreOut<kStream>(act(d, hn::MulAdd(va0, v0, vb0)), d, y + i);
+      StoreOut<kStream>(act(d, hn::MulAdd(va1, v1, vb1)), d, y + i + N);
     }
     return;
   }
@@ -149,7 +173,7 @@ HWY_INLINE void AffinePeriodic(const float* x, float* y, size_t count,
     for (size_t c = 0; c < period; c += N) {
       const auto v = hn::LoadU(d, x + i + c);
       const auto r = hn::MulAdd(hn::LoadU(d, pa + c), v, hn::LoadU(d, pb + c));
-      hn::StoreU(act(d, r), d, y + i + c);
+      StoreOut<kStream>(act(d, r), d, y + i + c);
     }
   }
 }
@@ -161,16 +185,23 @@ HWY_INLINE void AffinePeriodic(const float* x, float* y, size_t count,
 template <class Act>
 HWY_INLINE void AffineRows(const float* x, float* y, size_t rows, size_t stride,
                            size_t valid, const float* a, const float* b,
-                           const Act& act) {
+                           bool stream, const Act& act) {
   const hn::ScalableTag<float> d;
   const size_t N = hn::Lanes(d);
   if (rows == 0 || stride == 0) return;
+  // Rows start wherever the caller's slice starts: stream only when that is
+  // vector-aligned (every later vector is then aligned too).
+  stream = stream && reinterpret_cast<uintptr_t>(y) % (N * sizeof(float)) == 0;
 
   // Treat the rows as one flat array with period `stride`; the pattern is
   // expanded to `period` = lcm(stride, N) floats so every vector sees a
   // whole pattern slice.
   if (valid == stride && stride % N == 0) {
-    AffinePeriodic(x, y, rows * stride, a, b, stride, act);
+    if (stream) {
+      AffinePeriodic<true>(x, y, rows * stride, a, b, stride, act);
+    } else {
+      AffinePeriodic<false>(x, y, rows * stride, a, b, stride, act);
+    }
     return;
   }
   size_t period = stride;
@@ -187,8 +218,10 @@ HWY_INLINE void AffineRows(const float* x, float* y, size_t rows, size_t stride,
     }
     const size_t total = rows * stride;
     const size_t whole = total / period * period;
-    if (valid == stride) {
-      AffinePeriodic(x, y, whole, pa, pb, period, act);
+    if (valid == stride && stream) {
+      AffinePeriodic<true>(x, y, whole, pa, pb, period, act);
+    } else if (valid == stride) {
+      AffinePeriodic<false>(x, y, whole, pa, pb, period, act);
     } else {
       // Padding lanes may hold anything (even NaN): select zero explicitly.
       for (size_t i = 0; i < whole; i += period) {
@@ -242,31 +275,46 @@ HWY_INLINE void AffineRows(const float* x, float* y, size_t rows, size_t stride,
 }
 
 // Entry points exported per target (ops/batch_norm_hwy.cc). The activation
-// switch happens once per call, outside the element loops.
-inline HWY_NOINLINE void BatchNormPlaneF32(const float* x, float* y,
-                                           size_t count, float a, float b,
-                                           const Activation& act) {
+// and store-kind switches happen once per call, outside the element loops.
+// `stream` asks for non-temporal stores (ignored where y is not aligned);
+// the caller must call hwy::FlushStream() before the output is read by
+// another thread.
+template <bool kStream>
+HWY_INLINE void AffinePlaneAnyAct(const float* x, float* y, size_t count,
+                                  float a, float b, const Activation& act) {
   switch (act.kind) {
     case Activation::Kind::kNone:
-      return AffinePlane(x, y, count, a, b, ActNone());
+      return AffinePlane<kStream>(x, y, count, a, b, ActNone());
     case Activation::Kind::kRelu:
-      return AffinePlane(x, y, count, a, b, ActRelu());
+      return AffinePlane<kStream>(x, y, count, a, b, ActRelu());
     case Activation::Kind::kClip:
-      return AffinePlane(x, y, count, a, b, ActClip{act.min, act.max});
+      return AffinePlane<kStream>(x, y, count, a, b, ActClip{act.min, act.max});
   }
 }
 
-inline HWY_NOINLINE void BatchNormRowsF32(const float* x, float* y, size_t rows,
-                                          size_t stride, size_t valid,
-                                          const float* a, const float* b,
+inline HWY_NOINLINE void BatchNormPlaneF32(const float* x, float* y,
+                                           size_t count, float a, float b,
+                                           bool stream,
+                                           const Activation& act) {
+  if (stream) {
+    AffinePlaneAnyAct<true>(x, y, count, a, b, act);
+  } else {
+    AffinePlaneAnyAct<false>(x, y, count, a, b, act);
+  }
+}
+
+inline HWY_NOINLINE void BatchNormRowsF32(const float* x, float* y,
+                                          size_t rows, size_t stride,
+                                          size_t valid, const float* a,
+                                          const float* b, bool stream,
                                           const Activation& act) {
   switch (act.kind) {
     case Activation::Kind::kNone:
-      return AffineRows(x, y, rows, stride, valid, a, b, ActNone());
+      return AffineRows(x, y, rows, stride, valid, a, b, stream, ActNone());
     case Activation::Kind::kRelu:
-      return AffineRows(x, y, rows, stride, valid, a, b, ActRelu());
+      return AffineRows(x, y, rows, stride, valid, a, b, stream, ActRelu());
     case Activation::Kind::kClip:
-      return AffineRows(x, y, rows, stride, valid, a, b,
+      return AffineRows(x, y, rows, stride, valid, a, b, stream,
                         ActClip{act.min, act.max});
   }
 }

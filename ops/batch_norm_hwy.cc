@@ -11,9 +11,12 @@
 #if HWY_ONCE
 
 #include <omp.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 
+#include "hwy/cache_control.h"
 #include "ops/batch_norm.h"
 
 namespace foldrt {
@@ -59,6 +62,39 @@ void ParallelSlices(size_t total, size_t unit_floats, int threads, Fn&& fn) {
   }
 }
 
+// Bytes of last-level cache, for the streaming-store decision: sysfs first
+// (sysconf reports the host's cache in some VMs), then sysconf, then 8 MiB.
+size_t LastLevelCacheBytes() {
+  static const size_t bytes = [] {
+    for (const char* path : {"/sys/devices/system/cpu/cpu0/cache/index3/size",
+                             "/sys/devices/system/cpu/cpu0/cache/index2/size"}) {
+      if (FILE* f = std::fopen(path, "r")) {
+        unsigned long long value = 0;
+        char unit = 0;
+        const int got = std::fscanf(f, "%llu%c", &value, &unit);
+        std::fclose(f);
+        if (got >= 1 && value > 0) {
+          if (unit == 'K') value <<= 10;
+          if (unit == 'M') value <<= 20;
+          return static_cast<size_t>(value);
+        }
+      }
+    }
+    const long conf = sysconf(_SC_LEVEL3_CACHE_SIZE);
+    return conf > 0 ? static_cast<size_t>(conf) : size_t{8} << 20;
+  }();
+  return bytes;
+}
+
+// Streaming stores skip the caches. They pay off when the op's own working
+// set (input + output) does not fit in the last-level cache: the output
+// could not stay cached for the next op anyway, and skipping the
+// read-for-ownership of each output line saves a third of the traffic. In
+// place, the output lines are already cached, so there is nothing to save.
+bool UseStreamingStores(const float* x, const float* y, size_t floats) {
+  return x != y && 2 * floats * sizeof(float) > LastLevelCacheBytes();
+}
+
 // HWY_DYNAMIC_DISPATCH hands out an initializing stub until a target is
 // chosen. The drivers keep the function pointer for many calls, so choose
 // first; otherwise every call would go through the stub.
@@ -83,15 +119,17 @@ void BatchNormNchwF32(const float* x, float* y, const ChannelShape& shape,
   const size_t total = shape.batch * channels * spatial;
   ChooseHwyTarget();
   const auto plane_kernel = HWY_DYNAMIC_DISPATCH(BatchNormPlaneF32);
+  const bool stream = UseStreamingStores(x, y, total);
   ParallelSlices(total, 1, threads, [&](size_t begin, size_t end) {
     // A slice may start and end inside a channel plane.
     for (size_t e = begin; e < end;) {
       const size_t plane = e / spatial;
       const size_t len = std::min(spatial - e % spatial, end - e);
       const size_t c = plane % channels;
-      plane_kernel(x + e, y + e, len, scale[c], shift[c], act);
+      plane_kernel(x + e, y + e, len, scale[c], shift[c], stream, act);
       e += len;
     }
+    if (stream) hwy::FlushStream();
   });
 }
 
@@ -103,9 +141,11 @@ void BatchNormNhwcF32(const float* x, float* y, const ChannelShape& shape,
   if (channels == 0) return;
   ChooseHwyTarget();
   const auto rows_kernel = HWY_DYNAMIC_DISPATCH(BatchNormRowsF32);
+  const bool stream = UseStreamingStores(x, y, rows * channels);
   ParallelSlices(rows, channels, threads, [&](size_t begin, size_t end) {
     rows_kernel(x + begin * channels, y + begin * channels, end - begin,
-                channels, channels, scale, shift, act);
+                channels, channels, scale, shift, stream, act);
+    if (stream) hwy::FlushStream();
   });
 }
 
@@ -117,6 +157,7 @@ void BatchNormBlockedF32(const float* x, float* y, const ChannelShape& shape,
   const size_t rows = shape.batch * blocks * spatial;
   ChooseHwyTarget();
   const auto rows_kernel = HWY_DYNAMIC_DISPATCH(BatchNormRowsF32);
+  const bool stream = UseStreamingStores(x, y, rows * block);
   ParallelSlices(rows, block, threads, [&](size_t begin, size_t end) {
     // Rows of one (n, channel block) are contiguous; a slice may cut one.
     for (size_t r = begin; r < end;) {
@@ -125,9 +166,10 @@ void BatchNormBlockedF32(const float* x, float* y, const ChannelShape& shape,
       const size_t c0 = (nb % blocks) * block;
       const size_t valid = std::min(block, shape.channels - c0);
       rows_kernel(x + r * block, y + r * block, len, block, valid, scale + c0,
-                  shift + c0, act);
+                  shift + c0, stream, act);
       r += len;
     }
+    if (stream) hwy::FlushStream();
   });
 }
 

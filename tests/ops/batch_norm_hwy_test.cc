@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "hwy/tests/hwy_gtest.h"
 #include "ops/batch_norm-inl.h"
@@ -24,7 +25,7 @@ const Activation kActivations[] = {Activation::None(), Activation::Relu(),
                                    Activation::Clip(-0.5f, 0.75f)};
 
 // Guard floats around the output detect writes outside [y, y + count).
-constexpr size_t kGuard = 16;
+constexpr size_t kGuard = 16;  // a multiple of 16 keeps offset 0 aligned
 constexpr float kSentinel = -12345.0f;
 
 struct Buffers {
@@ -33,14 +34,19 @@ struct Buffers {
   float* y;
 };
 
-// x and y at `offset` floats from a fresh allocation (misaligned for
+// x and y at `offset` floats from a 64-byte boundary (misaligned for
 // offset % lanes != 0), y == x when in place, sentinels around y.
 Buffers MakeBuffers(const std::vector<float>& x, size_t offset, bool in_place) {
   Buffers b;
   const size_t n = x.size();
-  b.storage.assign(2 * (n + 2 * kGuard + offset), kSentinel);
-  b.x = b.storage.data() + kGuard + offset;
-  b.y = in_place ? b.x : b.x + n + 2 * kGuard;
+  // Each region (guard, data, guard) is rounded to 16 floats so that y sits
+  // at the same offset from a 64-byte boundary as x.
+  const size_t region = (n + 2 * kGuard + offset + 15) / 16 * 16;
+  b.storage.assign(2 * region + 16, kSentinel);
+  const uintptr_t base = reinterpret_cast<uintptr_t>(b.storage.data());
+  float* aligned = b.storage.data() + ((64 - base % 64) % 64) / sizeof(float);
+  b.x = aligned + kGuard + offset;
+  b.y = in_place ? b.x : b.x + region;
   std::copy(x.begin(), x.end(), b.x);
   return b;
 }
@@ -60,16 +66,19 @@ void TestPlaneAllSizesOffsetsActivations() {
     for (size_t offset : {0, 1, 3}) {
       for (const Activation& act : kActivations) {
         for (bool in_place : {false, true}) {
+          const bool stream = (count + offset) % 2 == 1;
           SCOPED_TRACE(::testing::Message()
                        << "count " << count << " offset " << offset << " act "
-                       << act.ToString() << " in_place " << in_place);
+                       << act.ToString() << " in_place " << in_place
+                       << " stream " << stream);
           const std::vector<float> x = bn_test::RandomTensor(count, ++seed);
           const std::vector<float> a = {-1.75f}, b = {0.625f};
           std::vector<float> ref(count);
           ref::BatchNormAffineRef(x.data(), ref.data(), {1, 1, count},
                                   Layout::kNchw, a.data(), b.data(), act);
           Buffers buf = MakeBuffers(x, offset, in_place);
-          BatchNormPlaneF32(buf.x, buf.y, count, a[0], b[0], act);
+          BatchNormPlaneF32(buf.x, buf.y, count, a[0], b[0], stream, act);
+          hwy::FlushStream();
           ExpectGuardsIntact(buf, count);
           EXPECT_TRUE(
               bn_test::NearBn(buf.y, ref.data(), count,
@@ -93,6 +102,7 @@ void TestRowsAllChannelCounts() {
       for (size_t offset : {0, 1}) {
         for (const Activation& act : kActivations) {
           const bool in_place = (rows + offset) % 2 == 0;
+          const bool stream = (c + rows) % 2 == 1;
           SCOPED_TRACE(::testing::Message()
                        << "C " << c << " rows " << rows << " offset " << offset
                        << " act " << act.ToString() << " in_place "
@@ -106,7 +116,8 @@ void TestRowsAllChannelCounts() {
                                   act);
           Buffers buf = MakeBuffers(x, offset, in_place);
           BatchNormRowsF32(buf.x, buf.y, rows, c, c, p.gamma.data(),
-                           p.beta.data(), act);
+                           p.beta.data(), stream, act);
+          hwy::FlushStream();
           ExpectGuardsIntact(buf, n);
           EXPECT_TRUE(bn_test::NearBn(
               buf.y, ref.data(), n,
@@ -141,9 +152,11 @@ void TestBlockedRowsZeroPadding() {
               x.data(), ref.data(), {1, valid, rows},
               block == 8 ? Layout::kNChw8c : Layout::kNChw16c, p.gamma.data(),
               p.beta.data(), act);
-          Buffers buf = MakeBuffers(x, 1, rows % 2 == 1);
+          Buffers buf = MakeBuffers(x, rows % 2, rows % 3 == 1);
+          // Streaming stores where the output is aligned (offset 0).
           BatchNormRowsF32(buf.x, buf.y, rows, block, valid, p.gamma.data(),
-                           p.beta.data(), act);
+                           p.beta.data(), /*stream=*/true, act);
+          hwy::FlushStream();
           ExpectGuardsIntact(buf, x.size());
           for (size_t r = 0; r < rows; ++r) {
             for (size_t c = valid; c < block; ++c) {
@@ -179,7 +192,7 @@ void TestNonFiniteInputs() {
       std::vector<float> ref(x.size()), got(x.size());
       ref::BatchNormAffineRef(x.data(), ref.data(), {1, 1, x.size()},
                               Layout::kNchw, va.data(), vb.data(), act);
-      BatchNormPlaneF32(x.data(), got.data(), x.size(), a, 0.5f, act);
+      BatchNormPlaneF32(x.data(), got.data(), x.size(), a, 0.5f, false, act);
       EXPECT_TRUE(
           bn_test::NearBn(got.data(), ref.data(), x.size(),
                           bn_test::BnAbsTolerance(va, vb, x.data(), x.size())));
@@ -191,7 +204,7 @@ void TestNonFiniteInputs() {
       ref::BatchNormAffineRef(x.data(), ref3.data(), {1, 3, 22}, Layout::kNhwc,
                               a3.data(), b3.data(), act);
       BatchNormRowsF32(x.data(), got3.data(), 22, 3, 3, a3.data(), b3.data(),
-                       act);
+                       false, act);
       EXPECT_TRUE(
           bn_test::NearBn(got3.data(), ref3.data(), 66,
                           bn_test::BnAbsTolerance(a3, b3, x.data(), 66)));
