@@ -126,17 +126,37 @@ HWY_INLINE void AffinePlane(const float* x, float* y, size_t count, float a,
   if (i < count) AffinePartialVector(d, x + i, y + i, count - i, va, vb, act);
 }
 
+// The same without streaming, for the short planes of late CNN layers
+// (7x7 = 49 floats): the partial last vector becomes one overlapping vector
+// ending at `count`. It is loaded before anything is stored, so recomputing
+// the overlap from it is right even in place.
+template <class Act>
+HWY_INLINE void AffinePlaneOverlappingTail(const float* x, float* y,
+                                           size_t count, float a, float b,
+                                           const Act& act) {
+  const hn::ScalableTag<float> d;
+  const size_t N = hn::Lanes(d);
+  if (count < N || count % N == 0) {
+    AffinePlane<false>(x, y, count, a, b, act);
+    return;
+  }
+  const auto va = hn::Set(d, a);
+  const auto vb = hn::Set(d, b);
+  const auto last = hn::LoadU(d, x + count - N);
+  AffinePlane<false>(x, y, count - count % N, a, b, act);
+  hn::StoreU(act(d, hn::MulAdd(va, last, vb)), d, y + count - N);
+}
+
 // `count` floats (a multiple of the period `period`, with period a multiple
 // of the vector length) whose channel pattern is pa/pb[0, period). With
 // kStream, y must be vector-aligned.
-template <bool kStream, class Act>
-HWY_INLINE void AffinePeriodic(const float* x, float* y, size_t count,
+template <bool kStream, class D, class Act>
+HWY_INLINE void AffinePeriodic(D d, const float* x, float* y, size_t count,
                                const float* pa, const float* pb, size_t period,
                                const Act& act) {
-  const hn::ScalableTag<float> d;
   const size_t N = hn::Lanes(d);
   if (period == N) {
-    // One vector per period (nChw8c on AVX2, nChw16c on AVX-512): the
+    // One vector per period (a channel block, or NHWC with C == lanes): the
     // pattern lives in registers.
     const auto va = hn::LoadU(d, pa);
     const auto vb = hn::LoadU(d, pb);
@@ -178,6 +198,21 @@ HWY_INLINE void AffinePeriodic(const float* x, float* y, size_t count,
   }
 }
 
+// AffinePeriodic with streaming stores where asked for and y is aligned for
+// this tag's vectors (every later vector is then aligned too).
+template <class D, class Act>
+HWY_INLINE void AffinePeriodicMaybeStream(D d, const float* x, float* y,
+                                          size_t count, const float* pa,
+                                          const float* pb, size_t period,
+                                          bool stream, const Act& act) {
+  if (stream &&
+      reinterpret_cast<uintptr_t>(y) % (hn::Lanes(d) * sizeof(float)) == 0) {
+    AffinePeriodic<true>(d, x, y, count, pa, pb, period, act);
+  } else {
+    AffinePeriodic<false>(d, x, y, count, pa, pb, period, act);
+  }
+}
+
 // Rows of `stride` floats; in each row the first `valid` floats are channels
 // 0..valid-1 (scale a, shift b) and the rest is channel padding, written as 0.
 // NHWC is stride == valid == C; a block of nChw8c/16c is stride == 8/16 with
@@ -189,21 +224,32 @@ HWY_INLINE void AffineRows(const float* x, float* y, size_t rows, size_t stride,
   const hn::ScalableTag<float> d;
   const size_t N = hn::Lanes(d);
   if (rows == 0 || stride == 0) return;
-  // Rows start wherever the caller's slice starts: stream only when that is
-  // vector-aligned (every later vector is then aligned too).
-  stream = stream && reinterpret_cast<uintptr_t>(y) % (N * sizeof(float)) == 0;
-
-  // Treat the rows as one flat array with period `stride`; the pattern is
-  // expanded to `period` = lcm(stride, N) floats so every vector sees a
-  // whole pattern slice.
-  if (valid == stride && stride % N == 0) {
-    if (stream) {
-      AffinePeriodic<true>(x, y, rows * stride, a, b, stride, act);
-    } else {
-      AffinePeriodic<false>(x, y, rows * stride, a, b, stride, act);
+  if (valid == stride) {
+    // oneDNN channel blocks: vectors of exactly one block keep the pattern
+    // in registers even where native vectors are wider (nChw8c on AVX-512).
+    if (stride == 8) {
+      const hn::CappedTag<float, 8> d8;
+      if (hn::Lanes(d8) == 8) {
+        AffinePeriodicMaybeStream(d8, x, y, rows * 8, a, b, 8, stream, act);
+        return;
+      }
     }
-    return;
+    if (stride == 16) {
+      const hn::CappedTag<float, 16> d16;
+      if (hn::Lanes(d16) == 16) {
+        AffinePeriodicMaybeStream(d16, x, y, rows * 16, a, b, 16, stream, act);
+        return;
+      }
+    }
+    if (stride % N == 0) {
+      AffinePeriodicMaybeStream(d, x, y, rows * stride, a, b, stride, stream,
+                                act);
+      return;
+    }
   }
+  // Otherwise treat the rows as one flat array whose channel pattern is
+  // expanded to `period` = lcm(stride, N) floats, so every vector sees a
+  // whole pattern slice.
   size_t period = stride;
   while (period % N != 0) period += stride;
   if (period <= kMaxPatternFloats) {
@@ -218,10 +264,8 @@ HWY_INLINE void AffineRows(const float* x, float* y, size_t rows, size_t stride,
     }
     const size_t total = rows * stride;
     const size_t whole = total / period * period;
-    if (valid == stride && stream) {
-      AffinePeriodic<true>(x, y, whole, pa, pb, period, act);
-    } else if (valid == stride) {
-      AffinePeriodic<false>(x, y, whole, pa, pb, period, act);
+    if (valid == stride) {
+      AffinePeriodicMaybeStream(d, x, y, whole, pa, pb, period, stream, act);
     } else {
       // Padding lanes may hold anything (even NaN): select zero explicitly.
       for (size_t i = 0; i < whole; i += period) {
@@ -279,35 +323,68 @@ HWY_INLINE void AffineRows(const float* x, float* y, size_t rows, size_t stride,
 // `stream` asks for non-temporal stores (ignored where y is not aligned);
 // the caller must call hwy::FlushStream() before the output is read by
 // another thread.
+template <bool kStream, class Act>
+HWY_INLINE void AffinePlaneOneAct(const float* x, float* y, size_t count,
+                                  float a, float b, const Act& act) {
+  if (kStream) {
+    AffinePlane<true>(x, y, count, a, b, act);
+  } else {
+    AffinePlaneOverlappingTail(x, y, count, a, b, act);
+  }
+}
+
+// NCHW elements [begin, end) of x/y (a thread's slice; it may start and end
+// inside a channel plane). One call covers many planes so that short planes
+// (7x7) do not pay a dispatch each.
+template <bool kStream, class Act>
+HWY_INLINE void AffineNchwRange(const float* x, float* y, size_t begin,
+                                size_t end, size_t spatial, size_t channels,
+                                const float* a, const float* b,
+                                const Act& act) {
+  for (size_t e = begin; e < end;) {
+    const size_t len = HWY_MIN(spatial - e % spatial, end - e);
+    const size_t c = (e / spatial) % channels;
+    AffinePlaneOneAct<kStream>(x + e, y + e, len, a[c], b[c], act);
+    e += len;
+  }
+}
+
 template <bool kStream>
-HWY_INLINE void AffinePlaneAnyAct(const float* x, float* y, size_t count,
-                                  float a, float b, const Activation& act) {
+HWY_INLINE void AffineNchwRangeAnyAct(const float* x, float* y, size_t begin,
+                                      size_t end, size_t spatial,
+                                      size_t channels, const float* a,
+                                      const float* b, const Activation& act) {
   switch (act.kind) {
     case Activation::Kind::kNone:
-      return AffinePlane<kStream>(x, y, count, a, b, ActNone());
+      return AffineNchwRange<kStream>(x, y, begin, end, spatial, channels, a, b,
+                                      ActNone());
     case Activation::Kind::kRelu:
-      return AffinePlane<kStream>(x, y, count, a, b, ActRelu());
+      return AffineNchwRange<kStream>(x, y, begin, end, spatial, channels, a, b,
+                                      ActRelu());
     case Activation::Kind::kClip:
-      return AffinePlane<kStream>(x, y, count, a, b, ActClip{act.min, act.max});
+      return AffineNchwRange<kStream>(x, y, begin, end, spatial, channels, a, b,
+                                      ActClip{act.min, act.max});
   }
 }
 
-inline HWY_NOINLINE void BatchNormPlaneF32(const float* x, float* y,
-                                           size_t count, float a, float b,
-                                           bool stream,
-                                           const Activation& act) {
+inline HWY_NOINLINE void BatchNormNchwRangeF32(const float* x, float* y,
+                                               size_t begin, size_t end,
+                                               size_t spatial, size_t channels,
+                                               const float* a, const float* b,
+                                               bool stream,
+                                               const Activation& act) {
   if (stream) {
-    AffinePlaneAnyAct<true>(x, y, count, a, b, act);
+    AffineNchwRangeAnyAct<true>(x, y, begin, end, spatial, channels, a, b, act);
   } else {
-    AffinePlaneAnyAct<false>(x, y, count, a, b, act);
+    AffineNchwRangeAnyAct<false>(x, y, begin, end, spatial, channels, a, b,
+                                 act);
   }
 }
 
-inline HWY_NOINLINE void BatchNormRowsF32(const float* x, float* y,
-                                          size_t rows, size_t stride,
-                                          size_t valid, const float* a,
-                                          const float* b, bool stream,
-                                          const Activation& act) {
+inline HWY_NOINLINE void BatchNormRowsF32(const float* x, float* y, size_t rows,
+                                          size_t stride, size_t valid,
+                                          const float* a, const float* b,
+                                          bool stream, const Activation& act) {
   switch (act.kind) {
     case Activation::Kind::kNone:
       return AffineRows(x, y, rows, stride, valid, a, b, stream, ActNone());

@@ -22,7 +22,7 @@
 namespace foldrt {
 namespace ops {
 
-HWY_EXPORT(BatchNormPlaneF32);
+HWY_EXPORT(BatchNormNchwRangeF32);
 HWY_EXPORT(BatchNormRowsF32);
 
 namespace {
@@ -66,8 +66,9 @@ void ParallelSlices(size_t total, size_t unit_floats, int threads, Fn&& fn) {
 // (sysconf reports the host's cache in some VMs), then sysconf, then 8 MiB.
 size_t LastLevelCacheBytes() {
   static const size_t bytes = [] {
-    for (const char* path : {"/sys/devices/system/cpu/cpu0/cache/index3/size",
-                             "/sys/devices/system/cpu/cpu0/cache/index2/size"}) {
+    for (const char* path :
+         {"/sys/devices/system/cpu/cpu0/cache/index3/size",
+          "/sys/devices/system/cpu/cpu0/cache/index2/size"}) {
       if (FILE* f = std::fopen(path, "r")) {
         unsigned long long value = 0;
         char unit = 0;
@@ -118,17 +119,11 @@ void BatchNormNchwF32(const float* x, float* y, const ChannelShape& shape,
   const size_t channels = shape.channels;
   const size_t total = shape.batch * channels * spatial;
   ChooseHwyTarget();
-  const auto plane_kernel = HWY_DYNAMIC_DISPATCH(BatchNormPlaneF32);
+  const auto range_kernel = HWY_DYNAMIC_DISPATCH(BatchNormNchwRangeF32);
   const bool stream = UseStreamingStores(x, y, total);
   ParallelSlices(total, 1, threads, [&](size_t begin, size_t end) {
-    // A slice may start and end inside a channel plane.
-    for (size_t e = begin; e < end;) {
-      const size_t plane = e / spatial;
-      const size_t len = std::min(spatial - e % spatial, end - e);
-      const size_t c = plane % channels;
-      plane_kernel(x + e, y + e, len, scale[c], shift[c], stream, act);
-      e += len;
-    }
+    range_kernel(x, y, begin, end, spatial, channels, scale, shift, stream,
+                 act);
     if (stream) hwy::FlushStream();
   });
 }
@@ -154,6 +149,20 @@ void BatchNormBlockedF32(const float* x, float* y, const ChannelShape& shape,
                          const Activation& act, int threads) {
   const size_t spatial = shape.spatial;
   const size_t blocks = (shape.channels + block - 1) / block;
+  if (spatial == 1) {
+    // (N, C) and (N, C, 1, ...): each sample is one row of C channels padded
+    // to the block, i.e. NHWC with a padded row; one call covers many rows.
+    const size_t padded = blocks * block;
+    ChooseHwyTarget();
+    const auto rows_kernel = HWY_DYNAMIC_DISPATCH(BatchNormRowsF32);
+    const bool stream = UseStreamingStores(x, y, shape.batch * padded);
+    ParallelSlices(shape.batch, padded, threads, [&](size_t begin, size_t end) {
+      rows_kernel(x + begin * padded, y + begin * padded, end - begin, padded,
+                  shape.channels, scale, shift, stream, act);
+      if (stream) hwy::FlushStream();
+    });
+    return;
+  }
   const size_t rows = shape.batch * blocks * spatial;
   ChooseHwyTarget();
   const auto rows_kernel = HWY_DYNAMIC_DISPATCH(BatchNormRowsF32);

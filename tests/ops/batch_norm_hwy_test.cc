@@ -8,8 +8,8 @@
 #include <limits>
 #include <vector>
 
-#include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/cache_control.h"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "hwy/tests/hwy_gtest.h"
 #include "ops/batch_norm-inl.h"
@@ -77,13 +77,49 @@ void TestPlaneAllSizesOffsetsActivations() {
           ref::BatchNormAffineRef(x.data(), ref.data(), {1, 1, count},
                                   Layout::kNchw, a.data(), b.data(), act);
           Buffers buf = MakeBuffers(x, offset, in_place);
-          BatchNormPlaneF32(buf.x, buf.y, count, a[0], b[0], stream, act);
+          BatchNormNchwRangeF32(buf.x, buf.y, 0, count, count, 1, a.data(),
+                                b.data(), stream, act);
           hwy::FlushStream();
           ExpectGuardsIntact(buf, count);
           EXPECT_TRUE(
               bn_test::NearBn(buf.y, ref.data(), count,
                               bn_test::BnAbsTolerance(a, b, x.data(), count)));
         }
+      }
+    }
+  }
+}
+
+// NCHW slices as the threads cut them: starting and ending inside planes,
+// planes shorter and longer than a vector, in place and not.
+void TestNchwRangeSlicesCutPlanes() {
+  uint32_t seed = 300;
+  for (size_t spatial : {1, 3, 7, 16, 49, 61}) {
+    const size_t channels = 5, batch = 2;
+    const size_t n = batch * channels * spatial;
+    const bn_test::BnParams p = bn_test::RandomBnParams(channels, ++seed);
+    const std::vector<size_t> cuts = {0, n / 7, n / 3 + 1, n - 2, n};
+    for (const Activation& act : kActivations) {
+      for (bool in_place : {false, true}) {
+        SCOPED_TRACE(::testing::Message()
+                     << "spatial " << spatial << " act " << act.ToString()
+                     << " in_place " << in_place);
+        const std::vector<float> x = bn_test::RandomTensor(n, ++seed);
+        std::vector<float> ref(n);
+        ref::BatchNormAffineRef(x.data(), ref.data(),
+                                {batch, channels, spatial}, Layout::kNchw,
+                                p.gamma.data(), p.beta.data(), act);
+        Buffers buf = MakeBuffers(x, 0, in_place);
+        for (size_t k = 0; k + 1 < cuts.size(); ++k) {
+          BatchNormNchwRangeF32(buf.x, buf.y, cuts[k], cuts[k + 1], spatial,
+                                channels, p.gamma.data(), p.beta.data(),
+                                /*stream=*/k == 1, act);
+        }
+        hwy::FlushStream();
+        ExpectGuardsIntact(buf, n);
+        EXPECT_TRUE(bn_test::NearBn(
+            buf.y, ref.data(), n,
+            bn_test::BnAbsTolerance(p.gamma, p.beta, x.data(), n)));
       }
     }
   }
@@ -192,7 +228,8 @@ void TestNonFiniteInputs() {
       std::vector<float> ref(x.size()), got(x.size());
       ref::BatchNormAffineRef(x.data(), ref.data(), {1, 1, x.size()},
                               Layout::kNchw, va.data(), vb.data(), act);
-      BatchNormPlaneF32(x.data(), got.data(), x.size(), a, 0.5f, false, act);
+      BatchNormNchwRangeF32(x.data(), got.data(), 0, x.size(), x.size(), 1,
+                            va.data(), vb.data(), false, act);
       EXPECT_TRUE(
           bn_test::NearBn(got.data(), ref.data(), x.size(),
                           bn_test::BnAbsTolerance(va, vb, x.data(), x.size())));
@@ -224,6 +261,7 @@ namespace ops {
 
 HWY_BEFORE_TEST(BatchNormHwyTest);
 HWY_EXPORT_AND_TEST_P(BatchNormHwyTest, TestPlaneAllSizesOffsetsActivations);
+HWY_EXPORT_AND_TEST_P(BatchNormHwyTest, TestNchwRangeSlicesCutPlanes);
 HWY_EXPORT_AND_TEST_P(BatchNormHwyTest, TestRowsAllChannelCounts);
 HWY_EXPORT_AND_TEST_P(BatchNormHwyTest, TestBlockedRowsZeroPadding);
 HWY_EXPORT_AND_TEST_P(BatchNormHwyTest, TestNonFiniteInputs);
