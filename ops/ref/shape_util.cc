@@ -1,0 +1,107 @@
+#include "ops/ref/shape_util.h"
+
+#include <limits>
+
+#include "runtime/core/error.h"
+
+namespace foldrt::ops::ref {
+
+std::string ShapeToString(const std::vector<int64_t>& shape) {
+  std::string s = "(";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(shape[i]);
+  }
+  return s + ")";
+}
+
+int64_t ShapeElementCount(const std::vector<int64_t>& shape) {
+  int64_t count = 1;
+  for (int64_t d : shape) {
+    if (d < 0) {
+      throw InvalidArgumentError("shape " + ShapeToString(shape) +
+                                 " has a negative dimension");
+    }
+    if (d != 0 && count > std::numeric_limits<int64_t>::max() / d) {
+      throw InvalidArgumentError("element count of shape " +
+                                 ShapeToString(shape) + " overflows");
+    }
+    count *= d;
+  }
+  return count;
+}
+
+AutoPad ParseAutoPad(std::string_view name) {
+  if (name.empty() || name == "NOTSET") return AutoPad::kNotSet;
+  if (name == "VALID") return AutoPad::kValid;
+  if (name == "SAME_UPPER") return AutoPad::kSameUpper;
+  if (name == "SAME_LOWER") return AutoPad::kSameLower;
+  throw InvalidArgumentError(
+      "unknown auto_pad '" + std::string(name) +
+      "' (expected NOTSET, VALID, SAME_UPPER or SAME_LOWER)");
+}
+
+void ResolveAutoPad(AutoPad auto_pad, const std::vector<int64_t>& in_spatial,
+                    const std::vector<int64_t>& kernel,
+                    const std::vector<int64_t>& strides,
+                    const std::vector<int64_t>& dilations,
+                    std::vector<int64_t>* pads_begin,
+                    std::vector<int64_t>* pads_end) {
+  if (auto_pad == AutoPad::kNotSet) return;
+  const size_t rank = in_spatial.size();
+  pads_begin->assign(rank, 0);
+  pads_end->assign(rank, 0);
+  if (auto_pad == AutoPad::kValid) return;
+  for (size_t i = 0; i < rank; ++i) {
+    const int64_t out = (in_spatial[i] + strides[i] - 1) / strides[i];
+    const int64_t dilated_kernel = (kernel[i] - 1) * dilations[i] + 1;
+    int64_t total = (out - 1) * strides[i] + dilated_kernel - in_spatial[i];
+    if (total < 0) total = 0;
+    const int64_t smaller_half = total / 2;
+    if (auto_pad == AutoPad::kSameUpper) {
+      (*pads_begin)[i] = smaller_half;
+      (*pads_end)[i] = total - smaller_half;
+    } else {
+      (*pads_begin)[i] = total - smaller_half;
+      (*pads_end)[i] = smaller_half;
+    }
+  }
+}
+
+int64_t SlidingOutputSize(int64_t in, int64_t kernel, int64_t stride,
+                          int64_t dilation, int64_t pad_begin, int64_t pad_end,
+                          bool ceil_mode) {
+  const int64_t dilated_kernel = (kernel - 1) * dilation + 1;
+  const int64_t span = in + pad_begin + pad_end - dilated_kernel;
+  if (span < 0) return 0;
+  int64_t out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+  if (ceil_mode && (out - 1) * stride >= in + pad_begin) --out;
+  return out;
+}
+
+void CheckWindowParam(const std::string& what, const std::string& name,
+                      const std::vector<int64_t>& values, size_t expected,
+                      int64_t min_value) {
+  if (values.size() != expected) {
+    throw InvalidArgumentError(what + ": " + name + " has " +
+                               std::to_string(values.size()) +
+                               " values, expected " + std::to_string(expected));
+  }
+  for (int64_t v : values) {
+    if (v < min_value) {
+      throw InvalidArgumentError(what + ": " + name + " " +
+                                 ShapeToString(values) + " has a value below " +
+                                 std::to_string(min_value));
+    }
+  }
+}
+
+std::array<int64_t, 3> ToThreeAxes(const std::vector<int64_t>& values,
+                                   int64_t fill) {
+  std::array<int64_t, 3> out = {fill, fill, fill};
+  const size_t offset = 3 - values.size();
+  for (size_t i = 0; i < values.size(); ++i) out[offset + i] = values[i];
+  return out;
+}
+
+}  // namespace foldrt::ops::ref

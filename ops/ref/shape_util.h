@@ -1,0 +1,64 @@
+// Shape helpers shared by the scalar reference ops: printing and counting
+// shapes for error messages and buffer sizes, and the sliding-window geometry
+// (ONNX auto_pad, output sizes) that Conv, ConvTranspose and pooling share.
+#ifndef FOLDRT_OPS_REF_SHAPE_UTIL_H_
+#define FOLDRT_OPS_REF_SHAPE_UTIL_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace foldrt::ops::ref {
+
+// "(3, 4, 10, 10)"; "()" for a scalar.
+std::string ShapeToString(const std::vector<int64_t>& shape);
+
+// Product of the dims. Throws InvalidArgumentError for a negative dim or an
+// element count that overflows int64.
+int64_t ShapeElementCount(const std::vector<int64_t>& shape);
+
+// ONNX auto_pad of Conv, ConvTranspose and the pooling ops.
+enum class AutoPad { kNotSet, kValid, kSameUpper, kSameLower };
+
+// "NOTSET" (or ""), "VALID", "SAME_UPPER", "SAME_LOWER"; InvalidArgumentError
+// otherwise.
+AutoPad ParseAutoPad(std::string_view name);
+
+// The pads auto_pad implies for a strided, dilated window sliding over
+// `in_spatial`: VALID means none; SAME_* pads so that out = ceil(in / stride),
+// the odd one at the end (UPPER) or the beginning (LOWER). kNotSet leaves
+// *pads_begin / *pads_end as they are. All vectors have one entry per spatial
+// axis.
+void ResolveAutoPad(AutoPad auto_pad, const std::vector<int64_t>& in_spatial,
+                    const std::vector<int64_t>& kernel,
+                    const std::vector<int64_t>& strides,
+                    const std::vector<int64_t>& dilations,
+                    std::vector<int64_t>* pads_begin,
+                    std::vector<int64_t>* pads_end);
+
+// Number of window positions along one axis: floor (or ceil, for pooling's
+// ceil_mode) of (in + pads - dilated kernel) / stride, plus one. With
+// ceil_mode a last window that would start in the end padding is dropped (as
+// PyTorch does). Returns 0 when the dilated kernel does not fit at all.
+int64_t SlidingOutputSize(int64_t in, int64_t kernel, int64_t stride,
+                          int64_t dilation, int64_t pad_begin, int64_t pad_end,
+                          bool ceil_mode);
+
+// Throws InvalidArgumentError, prefixed with `what`, unless `values` has
+// `expected` entries, each >= `min_value`. `name` is the parameter's name
+// ("strides", "pads", ...).
+void CheckWindowParam(const std::string& what, const std::string& name,
+                      const std::vector<int64_t>& values, size_t expected,
+                      int64_t min_value);
+
+// 1-3 spatial values widened to exactly three by prepending `fill`, so the
+// references can run one 3-D loop nest for 1-D, 2-D and 3-D windows. At most
+// three values (callers have validated the rank).
+std::array<int64_t, 3> ToThreeAxes(const std::vector<int64_t>& values,
+                                   int64_t fill);
+
+}  // namespace foldrt::ops::ref
+
+#endif  // FOLDRT_OPS_REF_SHAPE_UTIL_H_

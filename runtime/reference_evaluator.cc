@@ -1,0 +1,1281 @@
+#include "runtime/reference_evaluator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <map>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "ops/activation.h"
+#include "ops/layout.h"
+#include "ops/ref/batch_norm_ref.h"
+#include "ops/ref/conv_ref.h"
+#include "ops/ref/conv_transpose_ref.h"
+#include "ops/ref/gemm_ref.h"
+#include "ops/ref/matmul_ref.h"
+#include "ops/ref/pool_ref.h"
+#include "ops/ref/shape_util.h"
+#include "runtime/core/batch_norm_affine.h"
+#include "runtime/core/error.h"
+
+namespace foldrt::runtime {
+
+using graph::DataType;
+using graph::Node;
+using ops::ref::ShapeElementCount;
+using ops::ref::ShapeToString;
+
+RefTensor RefTensor::Float(std::vector<int64_t> shape,
+                           std::vector<float> data) {
+  RefTensor t;
+  t.dtype = DataType::kFloat;
+  t.shape = std::move(shape);
+  t.f32 = std::move(data);
+  return t;
+}
+
+RefTensor RefTensor::Int64(std::vector<int64_t> shape,
+                           std::vector<int64_t> data) {
+  RefTensor t;
+  t.dtype = DataType::kInt64;
+  t.shape = std::move(shape);
+  t.i64 = std::move(data);
+  return t;
+}
+
+int64_t RefTensor::NumElements() const { return ShapeElementCount(shape); }
+
+namespace {
+
+// "float (3, 4)": a tensor as messages show it.
+std::string Describe(const RefTensor& t) {
+  return (t.dtype == DataType::kFloat ? "float " : "int64 ") +
+         ShapeToString(t.shape);
+}
+
+// The element vector of type T: f32 for float, i64 for int64_t.
+template <typename T>
+std::vector<T>& Elements(RefTensor& t) {
+  if constexpr (std::is_same_v<T, float>) {
+    return t.f32;
+  } else {
+    return t.i64;
+  }
+}
+template <typename T>
+const std::vector<T>& Elements(const RefTensor& t) {
+  if constexpr (std::is_same_v<T, float>) {
+    return t.f32;
+  } else {
+    return t.i64;
+  }
+}
+
+// Calls f(float{}) for a float dtype, f(int64_t{}) otherwise, so that one
+// generic lambda serves both element types of the data movement ops.
+template <typename F>
+auto DispatchDtype(DataType dtype, F&& f) {
+  if (dtype == DataType::kFloat) return f(float{});
+  return f(int64_t{});
+}
+
+// An axis attribute in [-rank, rank) (or [-rank, rank] when `inclusive`, for
+// Flatten), made non-negative. Returns -1 when out of range.
+int64_t NormalizeAxis(int64_t axis, int64_t rank, bool inclusive = false) {
+  const int64_t upper = inclusive ? rank : rank - 1;
+  if (axis < -rank || axis > upper) return -1;
+  return axis < 0 ? axis + rank : axis;
+}
+
+// For each element of `out_shape` in C order, sum over axes of index *
+// strides[axis]: the offset into a tensor read through `strides` (0 for a
+// broadcast axis, permuted strides for a transpose).
+std::vector<int64_t> StridedOffsets(const std::vector<int64_t>& out_shape,
+                                    const std::vector<int64_t>& strides) {
+  const int64_t count = ShapeElementCount(out_shape);
+  const size_t rank = out_shape.size();
+  std::vector<int64_t> offsets(static_cast<size_t>(count));
+  std::vector<int64_t> index(rank, 0);
+  int64_t offset = 0;
+  for (int64_t e = 0; e < count; ++e) {
+    offsets[e] = offset;
+    for (size_t axis = rank; axis-- > 0;) {
+      ++index[axis];
+      offset += strides[axis];
+      if (index[axis] < out_shape[axis]) break;
+      offset -= strides[axis] * index[axis];
+      index[axis] = 0;
+    }
+  }
+  return offsets;
+}
+
+// Row-major element strides of `shape`.
+std::vector<int64_t> ContiguousStrides(const std::vector<int64_t>& shape) {
+  std::vector<int64_t> strides(shape.size(), 1);
+  for (size_t i = shape.size(); i-- > 1;) {
+    strides[i - 1] = strides[i] * shape[i];
+  }
+  return strides;
+}
+
+// Converts an initializer or Constant value. Float stays float; integer and
+// bool types widen to int64 (exact); anything else would need a conversion
+// that hides precision changes, so it is unsupported.
+RefTensor FromGraphTensor(const graph::Tensor& tensor,
+                          const std::string& value_name) {
+  if (tensor.dtype() == DataType::kFloat) {
+    return RefTensor::Float(tensor.dims(), tensor.ToFloats());
+  }
+  switch (tensor.dtype()) {
+    case DataType::kInt64:
+    case DataType::kInt32:
+    case DataType::kInt16:
+    case DataType::kInt8:
+    case DataType::kUint32:
+    case DataType::kUint16:
+    case DataType::kUint8:
+    case DataType::kBool:
+      return RefTensor::Int64(tensor.dims(), tensor.ToInt64s());
+    default:
+      throw UnsupportedError("constant '" + value_name + "' has element type " +
+                             graph::DataTypeName(tensor.dtype()) +
+                             "; the reference evaluator handles float32 and "
+                             "integer tensors only");
+  }
+}
+
+// Checks that a caller-built tensor is internally consistent.
+void CheckWellFormed(const RefTensor& t, const std::string& what) {
+  int64_t count = 0;
+  try {
+    count = t.NumElements();
+  } catch (const InvalidArgumentError& e) {
+    throw InvalidArgumentError(what + ": " + e.message());
+  }
+  if (t.dtype != DataType::kFloat && t.dtype != DataType::kInt64) {
+    throw InvalidArgumentError(what + " has dtype " +
+                               graph::DataTypeName(t.dtype) +
+                               "; expected FLOAT or INT64");
+  }
+  const size_t held = t.dtype == DataType::kFloat ? t.f32.size() : t.i64.size();
+  const size_t other =
+      t.dtype == DataType::kFloat ? t.i64.size() : t.f32.size();
+  if (held != static_cast<size_t>(count) || other != 0) {
+    throw InvalidArgumentError(
+        what + " of shape " + ShapeToString(t.shape) + " holds " +
+        std::to_string(held) + " elements, expected " + std::to_string(count) +
+        (other != 0 ? " (and data in the vector of the other dtype)" : ""));
+  }
+}
+
+// Everything a node's evaluation reads and writes, with errors that name
+// the node and op.
+class NodeContext {
+ public:
+  NodeContext(const graph::Graph& graph, const Node& node, int64_t opset,
+              const std::string& file, std::map<std::string, RefTensor>* values)
+      : graph_(graph),
+        node_(node),
+        opset_(opset),
+        file_(file),
+        values_(values) {}
+
+  const Node& node() const { return node_; }
+  int64_t opset() const { return opset_; }
+  ErrorContext error_context() const {
+    return graph::NodeErrorContext(node_, file_);
+  }
+
+  [[noreturn]] void Invalid(const std::string& message) const {
+    throw InvalidArgumentError(message, error_context());
+  }
+  [[noreturn]] void Unsupported(const std::string& message) const {
+    throw UnsupportedError(message, error_context());
+  }
+
+  bool HasInput(size_t index) const { return node_.has_input(index); }
+
+  // A required input of either dtype.
+  const RefTensor& Input(size_t index) const {
+    if (!node_.has_input(index)) {
+      Invalid("required input " + std::to_string(index) + " is missing");
+    }
+    return Lookup(node_.input(index));
+  }
+
+  // A required float input.
+  const RefTensor& FloatInput(size_t index) const {
+    const RefTensor& t = Input(index);
+    if (t.dtype != DataType::kFloat) {
+      Unsupported("input " + std::to_string(index) + " ('" +
+                  node_.input(index) + "') is " + Describe(t) +
+                  "; this op is implemented for float only");
+    }
+    return t;
+  }
+
+  // An optional float input, null when omitted.
+  const RefTensor* OptionalFloatInput(size_t index) const {
+    return node_.has_input(index) ? &FloatInput(index) : nullptr;
+  }
+
+  // A required int64 input (shape, indices, axes).
+  const std::vector<int64_t>& Int64Input(size_t index) const {
+    const RefTensor& t = Input(index);
+    if (t.dtype != DataType::kInt64) {
+      Invalid("input " + std::to_string(index) + " ('" + node_.input(index) +
+              "') is " + Describe(t) + "; expected an integer tensor");
+    }
+    return t.i64;
+  }
+
+  // The value of a one-element input (Clip bounds, Dropout flags).
+  double ScalarInput(size_t index) const {
+    const RefTensor& t = Input(index);
+    if (t.NumElements() != 1) {
+      Invalid("input " + std::to_string(index) + " ('" + node_.input(index) +
+              "') must hold one value, it is " + Describe(t));
+    }
+    return t.dtype == DataType::kFloat ? t.f32[0]
+                                       : static_cast<double>(t.i64[0]);
+  }
+
+  // Whether anything reads output `index`: a node of the graph, or the
+  // caller as a graph output.
+  bool OutputUsed(size_t index) const {
+    if (index >= node_.num_outputs() || node_.output(index).empty()) {
+      return false;
+    }
+    const std::string& name = node_.output(index);
+    return !graph_.Uses(name).empty() || graph_.IsGraphOutput(name);
+  }
+
+  // Output `index` must not be needed: the evaluator does not compute it.
+  void RequireUnused(size_t index, const std::string& what) const {
+    if (OutputUsed(index)) {
+      Unsupported("output " + std::to_string(index) + " ('" +
+                  node_.output(index) + "', " + what +
+                  ") is used, and the reference evaluator does not compute "
+                  "it");
+    }
+  }
+
+  void SetOutput(size_t index, RefTensor tensor) const {
+    if (index >= node_.num_outputs() || node_.output(index).empty()) return;
+    (*values_)[node_.output(index)] = std::move(tensor);
+  }
+
+  // A value by name: computed already, or a constant of the graph.
+  const RefTensor& Lookup(const std::string& name) const {
+    auto it = values_->find(name);
+    if (it != values_->end()) return it->second;
+    const graph::Tensor* initializer = graph_.FindInitializer(name);
+    if (initializer == nullptr) {
+      Invalid("value '" + name +
+              "' is neither a graph input, an initializer nor the output of "
+              "an earlier node");
+    }
+    return values_->emplace(name, FromGraphTensor(*initializer, name))
+        .first->second;
+  }
+
+ private:
+  const graph::Graph& graph_;
+  const Node& node_;
+  int64_t opset_;
+  const std::string& file_;
+  std::map<std::string, RefTensor>* values_;
+};
+
+using OpHandler = void (*)(const NodeContext&);
+
+// ------------------------------------------------------ elementwise ops
+
+std::vector<int64_t> BroadcastShape(const NodeContext& ctx,
+                                    const std::vector<int64_t>& a,
+                                    const std::vector<int64_t>& b) {
+  const size_t rank = std::max(a.size(), b.size());
+  std::vector<int64_t> out(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    const int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+    const int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+    if (da != db && da != 1 && db != 1) {
+      ctx.Invalid("shapes " + ShapeToString(a) + " and " + ShapeToString(b) +
+                  " do not broadcast");
+    }
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+// Offsets into a tensor of `shape` for every element of `out_shape` it is
+// broadcast to (numpy rules: right-aligned, size-1 axes repeat).
+std::vector<int64_t> BroadcastOffsets(const std::vector<int64_t>& shape,
+                                      const std::vector<int64_t>& out_shape) {
+  const size_t lead = out_shape.size() - shape.size();
+  const std::vector<int64_t> contiguous = ContiguousStrides(shape);
+  std::vector<int64_t> strides(out_shape.size(), 0);
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] != 1) strides[lead + i] = contiguous[i];
+  }
+  return StridedOffsets(out_shape, strides);
+}
+
+enum class BinaryOp { kAdd, kSub, kMul, kDiv };
+
+template <typename T>
+RefTensor ApplyBinary(const NodeContext& ctx, BinaryOp op, const RefTensor& a,
+                      const RefTensor& b) {
+  const std::vector<int64_t> shape = BroadcastShape(ctx, a.shape, b.shape);
+  const std::vector<int64_t> a_at = BroadcastOffsets(a.shape, shape);
+  const std::vector<int64_t> b_at = BroadcastOffsets(b.shape, shape);
+  const std::vector<T>& av = Elements<T>(a);
+  const std::vector<T>& bv = Elements<T>(b);
+  RefTensor y;
+  y.dtype = a.dtype;
+  y.shape = shape;
+  std::vector<T>& yv = Elements<T>(y);
+  yv.resize(a_at.size());
+  for (size_t i = 0; i < yv.size(); ++i) {
+    const T x0 = av[a_at[i]];
+    const T x1 = bv[b_at[i]];
+    if constexpr (std::is_same_v<T, float>) {
+      // In double and rounded once: the same as the float operation (double
+      // has more than twice float's precision), spelled out for clarity.
+      const double l = x0;
+      const double r = x1;
+      double v = 0.0;
+      switch (op) {
+        case BinaryOp::kAdd:
+          v = l + r;
+          break;
+        case BinaryOp::kSub:
+          v = l - r;
+          break;
+        case BinaryOp::kMul:
+          v = l * r;
+          break;
+        case BinaryOp::kDiv:
+          v = l / r;
+          break;
+      }
+      yv[i] = static_cast<float>(v);
+    } else {
+      switch (op) {
+        case BinaryOp::kAdd:
+          yv[i] = x0 + x1;
+          break;
+        case BinaryOp::kSub:
+          yv[i] = x0 - x1;
+          break;
+        case BinaryOp::kMul:
+          yv[i] = x0 * x1;
+          break;
+        case BinaryOp::kDiv:
+          if (x1 == 0) ctx.Invalid("integer division by zero");
+          yv[i] = x0 / x1;  // truncates toward zero, as ONNX Runtime does
+          break;
+      }
+    }
+  }
+  return y;
+}
+
+template <BinaryOp kOp>
+void EvalBinary(const NodeContext& ctx) {
+  const RefTensor& a = ctx.Input(0);
+  const RefTensor& b = ctx.Input(1);
+  if (a.dtype != b.dtype) {
+    ctx.Invalid("operands have different element types: " + Describe(a) +
+                " and " + Describe(b));
+  }
+  ctx.SetOutput(0, DispatchDtype(a.dtype, [&](auto tag) {
+                  return ApplyBinary<decltype(tag)>(ctx, kOp, a, b);
+                }));
+}
+
+// y = f(x) elementwise on a float input, f computed in double.
+template <typename F>
+void EvalUnaryFloat(const NodeContext& ctx, F f) {
+  const RefTensor& x = ctx.FloatInput(0);
+  RefTensor y = RefTensor::Float(x.shape, std::vector<float>(x.f32.size()));
+  for (size_t i = 0; i < x.f32.size(); ++i) {
+    y.f32[i] = static_cast<float>(f(static_cast<double>(x.f32[i])));
+  }
+  ctx.SetOutput(0, std::move(y));
+}
+
+void EvalRelu(const NodeContext& ctx) {
+  const ops::Activation relu = ops::Activation::Relu();
+  EvalUnaryFloat(ctx, [&](double v) {
+    return ops::ApplyActivation(relu, static_cast<float>(v));
+  });
+}
+
+void EvalSigmoid(const NodeContext& ctx) {
+  EvalUnaryFloat(ctx, [](double v) { return 1.0 / (1.0 + std::exp(-v)); });
+}
+
+// min(1, max(0, alpha * v + beta)), NaN passing through.
+double HardSigmoidOf(double v, double alpha, double beta) {
+  const double r = alpha * v + beta;
+  if (std::isnan(r)) return r;
+  return std::min(1.0, std::max(0.0, r));
+}
+
+void EvalHardSigmoid(const NodeContext& ctx) {
+  const double alpha = ctx.node().GetFloat("alpha", 0.2f);
+  const double beta = ctx.node().GetFloat("beta", 0.5f);
+  EvalUnaryFloat(ctx, [&](double v) { return HardSigmoidOf(v, alpha, beta); });
+}
+
+void EvalHardSwish(const NodeContext& ctx) {
+  EvalUnaryFloat(ctx,
+                 [](double v) { return v * HardSigmoidOf(v, 1.0 / 6.0, 0.5); });
+}
+
+void EvalClip(const NodeContext& ctx) {
+  float min = std::numeric_limits<float>::lowest();
+  float max = std::numeric_limits<float>::max();
+  if (ctx.opset() < 11) {
+    min = ctx.node().GetFloat("min", min);
+    max = ctx.node().GetFloat("max", max);
+  } else {
+    if (ctx.HasInput(1)) min = static_cast<float>(ctx.ScalarInput(1));
+    if (ctx.HasInput(2)) max = static_cast<float>(ctx.ScalarInput(2));
+  }
+  // The activation the BN kernels fuse: the same NaN rule, and min > max is
+  // an error there too.
+  const ops::Activation clip = ops::Activation::Clip(min, max);
+  EvalUnaryFloat(ctx, [&](double v) {
+    return ops::ApplyActivation(clip, static_cast<float>(v));
+  });
+}
+
+void EvalIdentity(const NodeContext& ctx) { ctx.SetOutput(0, ctx.Input(0)); }
+
+void EvalDropout(const NodeContext& ctx) {
+  // Inference Dropout is the identity. Training mode drops at random, which
+  // no reference can reproduce.
+  if (ctx.opset() >= 12 && ctx.HasInput(2) && ctx.ScalarInput(2) != 0.0) {
+    ctx.Unsupported("training_mode is true (random dropout)");
+  }
+  ctx.RequireUnused(1, "mask");
+  ctx.SetOutput(0, ctx.Input(0));
+}
+
+// ----------------------------------------------------------- BatchNorm
+
+void EvalBatchNormalization(const NodeContext& ctx) {
+  const Node& node = ctx.node();
+  if (ctx.opset() < 9 && node.GetInt("spatial", 1) != 1) {
+    ctx.Unsupported("spatial=0 (per-element statistics) is not supported");
+  }
+  // DESIGN.md ("A fold is legal only when ...") counts training_mode=1 with
+  // the statistics outputs unused as inference, and the reference follows
+  // it. Strictly, ONNX would normalize with the batch's own statistics then.
+  for (size_t i = 1; i < node.num_outputs(); ++i) {
+    ctx.RequireUnused(i, "training statistics");
+  }
+  const RefTensor& x = ctx.FloatInput(0);
+  const ops::ChannelShape shape = ops::SplitChannelShape(x.shape);
+  const char* const kParamNames[] = {"scale", "B", "input_mean", "input_var"};
+  for (size_t i = 1; i <= 4; ++i) {
+    const RefTensor& param = ctx.FloatInput(i);
+    if (param.shape !=
+        std::vector<int64_t>{static_cast<int64_t>(shape.channels)}) {
+      ctx.Invalid(std::string(kParamNames[i - 1]) + " is " + Describe(param) +
+                  ", expected (" + std::to_string(shape.channels) +
+                  ") for input " + Describe(x));
+    }
+  }
+  const float* gamma = ctx.FloatInput(1).f32.data();
+  const float* beta = ctx.FloatInput(2).f32.data();
+  const float* mean = ctx.FloatInput(3).f32.data();
+  const float* var = ctx.FloatInput(4).f32.data();
+  const float epsilon = node.GetFloat("epsilon", kDefaultBatchNormEpsilon);
+  // The runtime's parameter checks (NaN, negative variance, var + eps <= 0),
+  // so that the reference rejects exactly what the runtime rejects.
+  ComputeBatchNormAffineF64(gamma, beta, mean, var, shape.channels, epsilon);
+  RefTensor y = RefTensor::Float(x.shape, std::vector<float>(x.f32.size()));
+  ops::ref::BatchNormStatisticsRef(x.f32.data(), y.f32.data(), shape,
+                                   ops::Layout::kNchw, gamma, beta, mean, var,
+                                   epsilon, ops::Activation::None());
+  ctx.SetOutput(0, std::move(y));
+}
+
+// ------------------------------------------------- Conv, ConvTranspose
+
+size_t SpatialRank(const RefTensor& x) {
+  return x.shape.size() >= 2 ? x.shape.size() - 2 : 0;
+}
+
+// The window attributes shared by Conv, ConvTranspose and the pools, with
+// ONNX defaults, checked for length. pads splits into begin and end halves.
+struct WindowAttributes {
+  ops::ref::AutoPad auto_pad = ops::ref::AutoPad::kNotSet;
+  std::vector<int64_t> strides;
+  std::vector<int64_t> dilations;
+  std::vector<int64_t> pads_begin;
+  std::vector<int64_t> pads_end;
+};
+
+WindowAttributes ReadWindowAttributes(const NodeContext& ctx,
+                                      size_t spatial_rank) {
+  const Node& node = ctx.node();
+  WindowAttributes w;
+  w.auto_pad = ops::ref::ParseAutoPad(node.GetString("auto_pad", "NOTSET"));
+  const std::vector<int64_t> ones(spatial_rank, 1);
+  w.strides = node.GetInts("strides", ones);
+  w.dilations = node.GetInts("dilations", ones);
+  const std::vector<int64_t> pads =
+      node.GetInts("pads", std::vector<int64_t>(2 * spatial_rank, 0));
+  if (pads.size() != 2 * spatial_rank) {
+    ctx.Invalid("pads has " + std::to_string(pads.size()) +
+                " values, expected " + std::to_string(2 * spatial_rank) +
+                " (begin and end of each spatial axis)");
+  }
+  w.pads_begin.assign(pads.begin(), pads.begin() + spatial_rank);
+  w.pads_end.assign(pads.begin() + spatial_rank, pads.end());
+  if (w.auto_pad != ops::ref::AutoPad::kNotSet && node.HasAttribute("pads")) {
+    ctx.Invalid("pads and auto_pad " + node.GetString("auto_pad", "") +
+                " are both set");
+  }
+  // ResolveAutoPad divides by the strides before the reference ops would
+  // check them.
+  ops::ref::CheckWindowParam("window", "strides", w.strides, spatial_rank, 1);
+  ops::ref::CheckWindowParam("window", "dilations", w.dilations, spatial_rank,
+                             1);
+  return w;
+}
+
+// kernel_shape is optional for Conv and ConvTranspose; when present it must
+// describe W.
+void CheckKernelShape(const NodeContext& ctx, const RefTensor& w) {
+  if (!ctx.node().HasAttribute("kernel_shape")) return;
+  const std::vector<int64_t> kernel = ctx.node().GetInts("kernel_shape");
+  const std::vector<int64_t> w_kernel(
+      w.shape.begin() + std::min<size_t>(2, w.shape.size()), w.shape.end());
+  if (kernel != w_kernel) {
+    ctx.Invalid("kernel_shape " + ShapeToString(kernel) + " does not match W " +
+                ShapeToString(w.shape));
+  }
+}
+
+// The optional bias: (C_out) floats or null.
+const float* BiasOf(const NodeContext& ctx, int64_t out_channels) {
+  const RefTensor* bias = ctx.OptionalFloatInput(2);
+  if (bias == nullptr) return nullptr;
+  if (bias->shape != std::vector<int64_t>{out_channels}) {
+    ctx.Invalid("bias is " + Describe(*bias) + ", expected (" +
+                std::to_string(out_channels) + ")");
+  }
+  return bias->f32.data();
+}
+
+void EvalConv(const NodeContext& ctx) {
+  const RefTensor& x = ctx.FloatInput(0);
+  const RefTensor& w = ctx.FloatInput(1);
+  CheckKernelShape(ctx, w);
+  const size_t rank = SpatialRank(x);
+  const WindowAttributes attrs = ReadWindowAttributes(ctx, rank);
+  ops::ref::ConvParams params;
+  params.strides = attrs.strides;
+  params.dilations = attrs.dilations;
+  params.pads_begin = attrs.pads_begin;
+  params.pads_end = attrs.pads_end;
+  params.groups = ctx.node().GetInt("group", 1);
+  if (w.shape.size() == x.shape.size() && rank > 0) {
+    ops::ref::ResolveAutoPad(
+        attrs.auto_pad,
+        std::vector<int64_t>(x.shape.begin() + 2, x.shape.end()),
+        std::vector<int64_t>(w.shape.begin() + 2, w.shape.end()),
+        params.strides, params.dilations, &params.pads_begin, &params.pads_end);
+  }
+  const std::vector<int64_t> y_shape =
+      ops::ref::ConvOutputShape(x.shape, w.shape, params);
+  const float* bias = BiasOf(ctx, y_shape[1]);
+  RefTensor y =
+      RefTensor::Float(y_shape, std::vector<float>(ShapeElementCount(y_shape)));
+  ops::ref::ConvRef(x.f32.data(), x.shape, w.f32.data(), w.shape, bias, params,
+                    y.f32.data());
+  ctx.SetOutput(0, std::move(y));
+}
+
+void EvalConvTranspose(const NodeContext& ctx) {
+  const Node& node = ctx.node();
+  const RefTensor& x = ctx.FloatInput(0);
+  const RefTensor& w = ctx.FloatInput(1);
+  CheckKernelShape(ctx, w);
+  const size_t rank = SpatialRank(x);
+  const WindowAttributes attrs = ReadWindowAttributes(ctx, rank);
+  if (attrs.auto_pad == ops::ref::AutoPad::kSameUpper ||
+      attrs.auto_pad == ops::ref::AutoPad::kSameLower) {
+    // The spec and the runtimes disagree on where SAME puts the odd crop
+    // (onnx/onnx#2788, #4527); a reference must not pick one silently.
+    ctx.Unsupported("auto_pad " + node.GetString("auto_pad", "") +
+                    " is ambiguous for ConvTranspose; use explicit pads");
+  }
+  ops::ref::ConvTransposeParams params;
+  params.conv.strides = attrs.strides;
+  params.conv.dilations = attrs.dilations;
+  params.conv.pads_begin = attrs.pads_begin;
+  params.conv.pads_end = attrs.pads_end;
+  params.conv.groups = node.GetInt("group", 1);
+  params.output_padding =
+      node.GetInts("output_padding", std::vector<int64_t>(rank, 0));
+  if (node.HasAttribute("output_shape")) {
+    std::vector<int64_t> output_shape = node.GetInts("output_shape");
+    // Some exporters write the whole (N, C, spatial...) shape; the spatial
+    // tail is what the attribute means.
+    if (output_shape.size() == rank + 2) {
+      output_shape.erase(output_shape.begin(), output_shape.begin() + 2);
+    }
+    ops::ref::SetConvTransposeOutputSize(x.shape, w.shape, output_shape,
+                                         &params);
+  }
+  const std::vector<int64_t> y_shape =
+      ops::ref::ConvTransposeOutputShape(x.shape, w.shape, params);
+  const float* bias = BiasOf(ctx, y_shape[1]);
+  RefTensor y =
+      RefTensor::Float(y_shape, std::vector<float>(ShapeElementCount(y_shape)));
+  ops::ref::ConvTransposeRef(x.f32.data(), x.shape, w.f32.data(), w.shape, bias,
+                             params, y.f32.data());
+  ctx.SetOutput(0, std::move(y));
+}
+
+// ------------------------------------------------------- Gemm, MatMul
+
+void EvalGemm(const NodeContext& ctx) {
+  const Node& node = ctx.node();
+  const RefTensor& a = ctx.FloatInput(0);
+  const RefTensor& b = ctx.FloatInput(1);
+  const RefTensor* c = ctx.OptionalFloatInput(2);
+  ops::ref::GemmParams params;
+  params.trans_a = node.GetInt("transA", 0) != 0;
+  params.trans_b = node.GetInt("transB", 0) != 0;
+  params.alpha = node.GetFloat("alpha", 1.0f);
+  params.beta = node.GetFloat("beta", 1.0f);
+  const std::vector<int64_t> y_shape = ops::ref::GemmOutputShape(
+      a.shape, b.shape, c != nullptr ? &c->shape : nullptr, params);
+  RefTensor y =
+      RefTensor::Float(y_shape, std::vector<float>(ShapeElementCount(y_shape)));
+  ops::ref::GemmRef(a.f32.data(), a.shape, b.f32.data(), b.shape,
+                    c != nullptr ? c->f32.data() : nullptr,
+                    c != nullptr ? c->shape : std::vector<int64_t>{}, params,
+                    y.f32.data());
+  ctx.SetOutput(0, std::move(y));
+}
+
+void EvalMatMul(const NodeContext& ctx) {
+  const RefTensor& a = ctx.FloatInput(0);
+  const RefTensor& b = ctx.FloatInput(1);
+  const std::vector<int64_t> y_shape =
+      ops::ref::MatMulOutputShape(a.shape, b.shape);
+  RefTensor y =
+      RefTensor::Float(y_shape, std::vector<float>(ShapeElementCount(y_shape)));
+  ops::ref::MatMulRef(a.f32.data(), a.shape, b.f32.data(), b.shape,
+                      y.f32.data());
+  ctx.SetOutput(0, std::move(y));
+}
+
+// ------------------------------------------------------------- pooling
+
+void EvalGlobalAveragePool(const NodeContext& ctx) {
+  const RefTensor& x = ctx.FloatInput(0);
+  const std::vector<int64_t> y_shape = ops::ref::GlobalPoolOutputShape(x.shape);
+  RefTensor y =
+      RefTensor::Float(y_shape, std::vector<float>(ShapeElementCount(y_shape)));
+  ops::ref::GlobalAveragePoolRef(x.f32.data(), x.shape, y.f32.data());
+  ctx.SetOutput(0, std::move(y));
+}
+
+ops::ref::PoolParams ReadPoolParams(const NodeContext& ctx,
+                                    const RefTensor& x) {
+  const Node& node = ctx.node();
+  if (!node.HasAttribute("kernel_shape")) {
+    ctx.Invalid("the kernel_shape attribute is required");
+  }
+  if (x.shape.size() < 3) {
+    ctx.Invalid("input " + Describe(x) + " needs rank >= 3 (N, C, spatial...)");
+  }
+  const size_t rank = SpatialRank(x);
+  const WindowAttributes attrs = ReadWindowAttributes(ctx, rank);
+  ops::ref::PoolParams params =
+      ops::ref::DefaultPoolParams(node.GetInts("kernel_shape"));
+  params.strides = attrs.strides;
+  params.dilations = attrs.dilations;
+  params.pads_begin = attrs.pads_begin;
+  params.pads_end = attrs.pads_end;
+  params.ceil_mode = node.GetInt("ceil_mode", 0) != 0;
+  params.count_include_pad = node.GetInt("count_include_pad", 0) != 0;
+  if (params.kernel.size() != rank) {
+    ctx.Invalid("kernel_shape " + ShapeToString(params.kernel) + " needs " +
+                std::to_string(rank) + " values for input " + Describe(x));
+  }
+  ops::ref::ResolveAutoPad(
+      attrs.auto_pad, std::vector<int64_t>(x.shape.begin() + 2, x.shape.end()),
+      params.kernel, params.strides, params.dilations, &params.pads_begin,
+      &params.pads_end);
+  return params;
+}
+
+void EvalMaxPool(const NodeContext& ctx) {
+  ctx.RequireUnused(1, "Indices");
+  const RefTensor& x = ctx.FloatInput(0);
+  const ops::ref::PoolParams params = ReadPoolParams(ctx, x);
+  const std::vector<int64_t> y_shape =
+      ops::ref::PoolOutputShape(x.shape, params);
+  RefTensor y =
+      RefTensor::Float(y_shape, std::vector<float>(ShapeElementCount(y_shape)));
+  ops::ref::MaxPoolRef(x.f32.data(), x.shape, params, y.f32.data());
+  ctx.SetOutput(0, std::move(y));
+}
+
+void EvalAveragePool(const NodeContext& ctx) {
+  const RefTensor& x = ctx.FloatInput(0);
+  const ops::ref::PoolParams params = ReadPoolParams(ctx, x);
+  const std::vector<int64_t> y_shape =
+      ops::ref::PoolOutputShape(x.shape, params);
+  RefTensor y =
+      RefTensor::Float(y_shape, std::vector<float>(ShapeElementCount(y_shape)));
+  ops::ref::AveragePoolRef(x.f32.data(), x.shape, params, y.f32.data());
+  ctx.SetOutput(0, std::move(y));
+}
+
+void EvalSoftmax(const NodeContext& ctx) {
+  const RefTensor& x = ctx.FloatInput(0);
+  const int64_t rank = static_cast<int64_t>(x.shape.size());
+  // Before opset 13 Softmax flattens x to 2-D at `axis` (default 1) and
+  // normalizes each row; from 13 on it normalizes along `axis` (default -1).
+  const bool flattening = ctx.opset() < 13;
+  const int64_t attr_axis = ctx.node().GetInt("axis", flattening ? 1 : -1);
+  const int64_t axis = NormalizeAxis(attr_axis, rank);
+  if (axis < 0) {
+    ctx.Invalid("axis " + std::to_string(attr_axis) +
+                " is out of range for input " + Describe(x));
+  }
+  const auto product = [&](int64_t from, int64_t to) {
+    return ShapeElementCount(
+        std::vector<int64_t>(x.shape.begin() + from, x.shape.begin() + to));
+  };
+  const int64_t outer = product(0, axis);
+  const int64_t length = flattening ? product(axis, rank) : x.shape[axis];
+  const int64_t inner = flattening ? 1 : product(axis + 1, rank);
+  RefTensor y = RefTensor::Float(x.shape, std::vector<float>(x.f32.size()));
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t i = 0; i < inner; ++i) {
+      const int64_t base = o * length * inner + i;
+      double max = -std::numeric_limits<double>::infinity();
+      for (int64_t j = 0; j < length; ++j) {
+        max = std::max(max, static_cast<double>(x.f32[base + j * inner]));
+      }
+      double sum = 0.0;
+      for (int64_t j = 0; j < length; ++j) {
+        sum += std::exp(x.f32[base + j * inner] - max);
+      }
+      for (int64_t j = 0; j < length; ++j) {
+        y.f32[base + j * inner] =
+            static_cast<float>(std::exp(x.f32[base + j * inner] - max) / sum);
+      }
+    }
+  }
+  ctx.SetOutput(0, std::move(y));
+}
+
+// ------------------------------------------- data movement and shapes
+
+void EvalConcat(const NodeContext& ctx) {
+  if (!ctx.node().HasAttribute("axis")) {
+    ctx.Invalid("the axis attribute is required");
+  }
+  std::vector<const RefTensor*> parts;
+  for (size_t i = 0; i < ctx.node().num_inputs(); ++i) {
+    parts.push_back(&ctx.Input(i));
+  }
+  if (parts.empty()) ctx.Invalid("needs at least one input");
+  const RefTensor& first = *parts[0];
+  const int64_t rank = static_cast<int64_t>(first.shape.size());
+  const int64_t attr_axis = ctx.node().GetInt("axis", 0);
+  const int64_t axis = NormalizeAxis(attr_axis, rank);
+  if (axis < 0) {
+    ctx.Invalid("axis " + std::to_string(attr_axis) +
+                " is out of range for input " + Describe(first));
+  }
+  std::vector<int64_t> y_shape = first.shape;
+  y_shape[axis] = 0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const RefTensor& part = *parts[i];
+    bool fits =
+        part.dtype == first.dtype && part.shape.size() == first.shape.size();
+    for (int64_t d = 0; fits && d < rank; ++d) {
+      fits = d == axis || part.shape[d] == first.shape[d];
+    }
+    if (!fits) {
+      ctx.Invalid("input " + std::to_string(i) + " is " + Describe(part) +
+                  ", which does not concatenate with input 0 " +
+                  Describe(first) + " along axis " + std::to_string(axis));
+    }
+    y_shape[axis] += part.shape[axis];
+  }
+  const int64_t outer = ShapeElementCount(
+      std::vector<int64_t>(first.shape.begin(), first.shape.begin() + axis));
+  const int64_t inner = ShapeElementCount(
+      std::vector<int64_t>(first.shape.begin() + axis + 1, first.shape.end()));
+  RefTensor y;
+  y.dtype = first.dtype;
+  y.shape = y_shape;
+  DispatchDtype(first.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    std::vector<T>& out = Elements<T>(y);
+    out.reserve(ShapeElementCount(y_shape));
+    for (int64_t o = 0; o < outer; ++o) {
+      for (const RefTensor* part : parts) {
+        const int64_t chunk = part->shape[axis] * inner;
+        const T* src = Elements<T>(*part).data() + o * chunk;
+        out.insert(out.end(), src, src + chunk);
+      }
+    }
+    return 0;
+  });
+  ctx.SetOutput(0, std::move(y));
+}
+
+void EvalConstant(const NodeContext& ctx) {
+  const graph::Tensor* value = ctx.node().ConstantValue();
+  if (value == nullptr) {
+    ctx.Unsupported(
+        "only value, value_float(s) and value_int(s) constants are supported "
+        "(not sparse_value or strings)");
+  }
+  ctx.SetOutput(0, FromGraphTensor(*value, ctx.node().output(0)));
+}
+
+void EvalTranspose(const NodeContext& ctx) {
+  const RefTensor& x = ctx.Input(0);
+  const size_t rank = x.shape.size();
+  std::vector<int64_t> perm(rank);
+  for (size_t i = 0; i < rank; ++i)
+    perm[i] = static_cast<int64_t>(rank - 1 - i);
+  perm = ctx.node().GetInts("perm", perm);
+  std::vector<int64_t> sorted = perm;
+  std::sort(sorted.begin(), sorted.end());
+  bool is_permutation = sorted.size() == rank;
+  for (size_t i = 0; is_permutation && i < rank; ++i) {
+    is_permutation = sorted[i] == static_cast<int64_t>(i);
+  }
+  if (!is_permutation) {
+    ctx.Invalid("perm " + ShapeToString(perm) +
+                " is not a permutation of the axes of " + Describe(x));
+  }
+  const std::vector<int64_t> in_strides = ContiguousStrides(x.shape);
+  std::vector<int64_t> y_shape(rank);
+  std::vector<int64_t> strides(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    y_shape[i] = x.shape[perm[i]];
+    strides[i] = in_strides[perm[i]];
+  }
+  const std::vector<int64_t> offsets = StridedOffsets(y_shape, strides);
+  RefTensor y;
+  y.dtype = x.dtype;
+  y.shape = y_shape;
+  DispatchDtype(x.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    const std::vector<T>& in = Elements<T>(x);
+    std::vector<T>& out = Elements<T>(y);
+    out.resize(offsets.size());
+    for (size_t i = 0; i < offsets.size(); ++i) out[i] = in[offsets[i]];
+    return 0;
+  });
+  ctx.SetOutput(0, std::move(y));
+}
+
+// The input with a new shape of the same element count.
+void SetReshaped(const NodeContext& ctx, const RefTensor& x,
+                 std::vector<int64_t> shape) {
+  if (ShapeElementCount(shape) != x.NumElements()) {
+    ctx.Invalid("cannot reshape " + Describe(x) + " to " +
+                ShapeToString(shape));
+  }
+  RefTensor y = x;
+  y.shape = std::move(shape);
+  ctx.SetOutput(0, std::move(y));
+}
+
+void EvalFlatten(const NodeContext& ctx) {
+  const RefTensor& x = ctx.Input(0);
+  const int64_t rank = static_cast<int64_t>(x.shape.size());
+  const int64_t attr_axis = ctx.node().GetInt("axis", 1);
+  const int64_t axis = NormalizeAxis(attr_axis, rank, /*inclusive=*/true);
+  if (axis < 0) {
+    ctx.Invalid("axis " + std::to_string(attr_axis) +
+                " is out of range for input " + Describe(x));
+  }
+  const int64_t rows = ShapeElementCount(
+      std::vector<int64_t>(x.shape.begin(), x.shape.begin() + axis));
+  const int64_t cols = ShapeElementCount(
+      std::vector<int64_t>(x.shape.begin() + axis, x.shape.end()));
+  SetReshaped(ctx, x, {rows, cols});
+}
+
+void EvalReshape(const NodeContext& ctx) {
+  const RefTensor& x = ctx.Input(0);
+  const std::vector<int64_t>& target = ctx.Int64Input(1);
+  const bool allow_zero = ctx.node().GetInt("allowzero", 0) != 0;
+  std::vector<int64_t> shape(target.size());
+  int64_t inferred_axis = -1;
+  int64_t known = 1;
+  for (size_t i = 0; i < target.size(); ++i) {
+    int64_t d = target[i];
+    if (d == 0 && !allow_zero) {
+      if (i >= x.shape.size()) {
+        ctx.Invalid("shape " + ShapeToString(target) + " copies axis " +
+                    std::to_string(i) + ", which " + Describe(x) + " lacks");
+      }
+      d = x.shape[i];
+    }
+    if (d == -1) {
+      if (inferred_axis >= 0) {
+        ctx.Invalid("shape " + ShapeToString(target) + " has two -1 entries");
+      }
+      inferred_axis = static_cast<int64_t>(i);
+      continue;
+    }
+    if (d < 0) ctx.Invalid("shape " + ShapeToString(target) + " is invalid");
+    shape[i] = d;
+    known *= d;
+  }
+  if (inferred_axis >= 0) {
+    if (known == 0 || x.NumElements() % known != 0) {
+      ctx.Invalid("cannot reshape " + Describe(x) + " to " +
+                  ShapeToString(target));
+    }
+    shape[inferred_axis] = x.NumElements() / known;
+  }
+  SetReshaped(ctx, x, std::move(shape));
+}
+
+// Squeeze / Unsqueeze axes: the attribute before opset 13, the optional
+// second input from 13 on.
+std::vector<int64_t> AxesOf(const NodeContext& ctx) {
+  if (ctx.opset() < 13) return ctx.node().GetInts("axes");
+  return ctx.HasInput(1) ? ctx.Int64Input(1) : std::vector<int64_t>{};
+}
+
+void EvalUnsqueeze(const NodeContext& ctx) {
+  const RefTensor& x = ctx.Input(0);
+  const std::vector<int64_t> axes = AxesOf(ctx);
+  if (axes.empty()) ctx.Invalid("axes are required");
+  const int64_t out_rank = static_cast<int64_t>(x.shape.size() + axes.size());
+  std::vector<bool> inserted(out_rank, false);
+  for (int64_t attr_axis : axes) {
+    const int64_t axis = NormalizeAxis(attr_axis, out_rank);
+    if (axis < 0 || inserted[axis]) {
+      ctx.Invalid("axes " + ShapeToString(axes) + " are out of range or " +
+                  "repeated for input " + Describe(x));
+    }
+    inserted[axis] = true;
+  }
+  std::vector<int64_t> shape;
+  size_t next = 0;
+  for (int64_t i = 0; i < out_rank; ++i) {
+    shape.push_back(inserted[i] ? 1 : x.shape[next++]);
+  }
+  SetReshaped(ctx, x, std::move(shape));
+}
+
+void EvalSqueeze(const NodeContext& ctx) {
+  const RefTensor& x = ctx.Input(0);
+  const std::vector<int64_t> axes = AxesOf(ctx);
+  const int64_t rank = static_cast<int64_t>(x.shape.size());
+  std::vector<bool> removed(rank, false);
+  for (int64_t attr_axis : axes) {
+    const int64_t axis = NormalizeAxis(attr_axis, rank);
+    if (axis < 0 || x.shape[axis] != 1) {
+      ctx.Invalid("cannot squeeze axes " + ShapeToString(axes) + " of " +
+                  Describe(x));
+    }
+    removed[axis] = true;
+  }
+  std::vector<int64_t> shape;
+  for (int64_t i = 0; i < rank; ++i) {
+    const bool drop = axes.empty() ? x.shape[i] == 1 : removed[i];
+    if (!drop) shape.push_back(x.shape[i]);
+  }
+  SetReshaped(ctx, x, std::move(shape));
+}
+
+void EvalShape(const NodeContext& ctx) {
+  const RefTensor& x = ctx.Input(0);
+  const int64_t rank = static_cast<int64_t>(x.shape.size());
+  // Opset 15 start / end, clamped like Python slices.
+  const auto clamp = [&](int64_t v) {
+    if (v < 0) v += rank;
+    return std::min(std::max<int64_t>(v, 0), rank);
+  };
+  const int64_t start = clamp(ctx.node().GetInt("start", 0));
+  const int64_t end = clamp(ctx.node().GetInt("end", rank));
+  std::vector<int64_t> dims;
+  for (int64_t i = start; i < end; ++i) dims.push_back(x.shape[i]);
+  const int64_t count = static_cast<int64_t>(dims.size());
+  ctx.SetOutput(0, RefTensor::Int64({count}, std::move(dims)));
+}
+
+void EvalGather(const NodeContext& ctx) {
+  const RefTensor& data = ctx.Input(0);
+  const RefTensor& indices = ctx.Input(1);
+  if (indices.dtype != DataType::kInt64) {
+    ctx.Invalid("indices are " + Describe(indices) +
+                "; expected an integer tensor");
+  }
+  const int64_t rank = static_cast<int64_t>(data.shape.size());
+  const int64_t attr_axis = ctx.node().GetInt("axis", 0);
+  const int64_t axis = NormalizeAxis(attr_axis, rank);
+  if (axis < 0) {
+    ctx.Invalid("axis " + std::to_string(attr_axis) +
+                " is out of range for data " + Describe(data));
+  }
+  const int64_t axis_size = data.shape[axis];
+  const int64_t outer = ShapeElementCount(
+      std::vector<int64_t>(data.shape.begin(), data.shape.begin() + axis));
+  const int64_t inner = ShapeElementCount(
+      std::vector<int64_t>(data.shape.begin() + axis + 1, data.shape.end()));
+  std::vector<int64_t> y_shape(data.shape.begin(), data.shape.begin() + axis);
+  y_shape.insert(y_shape.end(), indices.shape.begin(), indices.shape.end());
+  y_shape.insert(y_shape.end(), data.shape.begin() + axis + 1,
+                 data.shape.end());
+  RefTensor y;
+  y.dtype = data.dtype;
+  y.shape = y_shape;
+  DispatchDtype(data.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    const std::vector<T>& in = Elements<T>(data);
+    std::vector<T>& out = Elements<T>(y);
+    out.reserve(ShapeElementCount(y_shape));
+    for (int64_t o = 0; o < outer; ++o) {
+      for (int64_t raw : indices.i64) {
+        const int64_t index = raw < 0 ? raw + axis_size : raw;
+        if (index < 0 || index >= axis_size) {
+          ctx.Invalid("index " + std::to_string(raw) +
+                      " is out of range for axis " + std::to_string(axis) +
+                      " of " + Describe(data));
+        }
+        const T* src = in.data() + (o * axis_size + index) * inner;
+        out.insert(out.end(), src, src + inner);
+      }
+    }
+    return 0;
+  });
+  ctx.SetOutput(0, std::move(y));
+}
+
+const std::map<std::string, OpHandler>& OpTable() {
+  static const auto* const table = new std::map<std::string, OpHandler>{
+      {"Add", EvalBinary<BinaryOp::kAdd>},
+      {"AveragePool", EvalAveragePool},
+      {"BatchNormalization", EvalBatchNormalization},
+      {"Clip", EvalClip},
+      {"Concat", EvalConcat},
+      {"Constant", EvalConstant},
+      {"Conv", EvalConv},
+      {"ConvTranspose", EvalConvTranspose},
+      {"Div", EvalBinary<BinaryOp::kDiv>},
+      {"Dropout", EvalDropout},
+      {"Flatten", EvalFlatten},
+      {"Gather", EvalGather},
+      {"Gemm", EvalGemm},
+      {"GlobalAveragePool", EvalGlobalAveragePool},
+      {"HardSigmoid", EvalHardSigmoid},
+      {"HardSwish", EvalHardSwish},
+      {"Identity", EvalIdentity},
+      {"MatMul", EvalMatMul},
+      {"MaxPool", EvalMaxPool},
+      {"Mul", EvalBinary<BinaryOp::kMul>},
+      {"Relu", EvalRelu},
+      {"Reshape", EvalReshape},
+      {"Shape", EvalShape},
+      {"Sigmoid", EvalSigmoid},
+      {"Softmax", EvalSoftmax},
+      {"Squeeze", EvalSqueeze},
+      {"Sub", EvalBinary<BinaryOp::kSub>},
+      {"Transpose", EvalTranspose},
+      {"Unsqueeze", EvalUnsqueeze},
+  };
+  return *table;
+}
+
+// Rethrows an error raised below a node (by ops/ref, the BN math, an
+// attribute getter) as the same error type with the node's context, unless
+// it already names a node.
+template <typename ErrorType>
+[[noreturn]] void RethrowWithNode(const ErrorType& error,
+                                  const NodeContext& ctx) {
+  if (!error.context().node.empty()) throw error;
+  throw ErrorType(error.message(), ctx.error_context());
+}
+
+void EvaluateNode(const NodeContext& ctx) {
+  const Node& node = ctx.node();
+  if (!graph::IsDefaultDomain(node.domain())) {
+    ctx.Unsupported("domain '" + node.domain() +
+                    "' is not supported by the reference evaluator");
+  }
+  const auto& table = OpTable();
+  const auto it = table.find(node.op_type());
+  if (it == table.end()) {
+    std::string supported;
+    for (const auto& [name, handler] : table) {
+      supported += (supported.empty() ? "" : ", ") + name;
+    }
+    ctx.Unsupported("op " + node.op_type() +
+                    " is not implemented by the reference evaluator "
+                    "(it implements " +
+                    supported + ")");
+  }
+  try {
+    it->second(ctx);
+  } catch (const InvalidArgumentError& e) {
+    RethrowWithNode(e, ctx);
+  } catch (const UnsupportedError& e) {
+    RethrowWithNode(e, ctx);
+  } catch (const FormatError& e) {
+    RethrowWithNode(e, ctx);
+  }
+}
+
+// Checks a fed input against the graph's declaration of it; `symbols`
+// collects the values symbolic dims take.
+void CheckInput(const graph::ValueInfo& info, const RefTensor& tensor,
+                const std::string& file,
+                std::map<std::string, int64_t>* symbols) {
+  const std::string what = "input '" + info.name + "'";
+  const ErrorContext context{file, "", ""};
+  try {
+    CheckWellFormed(tensor, what);
+  } catch (const InvalidArgumentError& e) {
+    throw InvalidArgumentError(e.message(), context);
+  }
+  if (!info.has_tensor_type) return;
+  if (info.dtype != tensor.dtype) {
+    throw InvalidArgumentError(what + " is " + Describe(tensor) +
+                                   ", the graph declares element type " +
+                                   graph::DataTypeName(info.dtype),
+                               context);
+  }
+  if (!info.shape) return;
+  const std::vector<graph::Dim>& dims = *info.shape;
+  bool fits = dims.size() == tensor.shape.size();
+  for (size_t i = 0; fits && i < dims.size(); ++i) {
+    const int64_t actual = tensor.shape[i];
+    if (dims[i].kind == graph::Dim::Kind::kKnown) {
+      fits = dims[i].value == actual;
+    } else if (dims[i].kind == graph::Dim::Kind::kSymbolic) {
+      const auto [it, inserted] = symbols->emplace(dims[i].symbol, actual);
+      fits = inserted || it->second == actual;
+    }
+  }
+  if (!fits) {
+    std::string declared = "(";
+    for (size_t i = 0; i < dims.size(); ++i) {
+      if (i) declared += ", ";
+      switch (dims[i].kind) {
+        case graph::Dim::Kind::kKnown:
+          declared += std::to_string(dims[i].value);
+          break;
+        case graph::Dim::Kind::kSymbolic:
+          declared += dims[i].symbol;
+          break;
+        case graph::Dim::Kind::kUnknown:
+          declared += "?";
+          break;
+      }
+    }
+    throw InvalidArgumentError(
+        what + " has shape " + ShapeToString(tensor.shape) +
+            ", the graph declares " + declared +
+            ") (a symbolic dim takes one value across all inputs)",
+        context);
+  }
+}
+
+std::map<std::string, RefTensor> Evaluate(
+    const graph::Graph& graph, int64_t opset,
+    const std::map<std::string, RefTensor>& inputs, const std::string& file) {
+  const ErrorContext context{file, "", ""};
+  std::map<std::string, RefTensor> values;
+  std::map<std::string, int64_t> symbols;
+  for (const graph::ValueInfo& info : graph.inputs()) {
+    const auto it = inputs.find(info.name);
+    if (it == inputs.end()) {
+      throw InvalidArgumentError("graph input '" + info.name + "' is not fed",
+                                 context);
+    }
+    CheckInput(info, it->second, file, &symbols);
+    values.emplace(info.name, it->second);
+  }
+  for (const auto& [name, tensor] : inputs) {
+    if (values.count(name) == 0) {
+      std::string names;
+      for (const graph::ValueInfo& info : graph.inputs()) {
+        names += (names.empty() ? "'" : ", '") + info.name + "'";
+      }
+      throw InvalidArgumentError("'" + name +
+                                     "' is not an input of the graph (its "
+                                     "inputs: " +
+                                     names + ")",
+                                 context);
+    }
+  }
+  for (const Node* node : graph.TopologicalOrder()) {
+    EvaluateNode(NodeContext(graph, *node, opset, file, &values));
+  }
+  std::map<std::string, RefTensor> outputs;
+  for (const graph::ValueInfo& info : graph.outputs()) {
+    auto it = values.find(info.name);
+    if (it != values.end()) {
+      outputs[info.name] = it->second;
+      continue;
+    }
+    const graph::Tensor* initializer = graph.FindInitializer(info.name);
+    if (initializer == nullptr) {
+      throw InvalidArgumentError(
+          "graph output '" + info.name + "' was not computed", context);
+    }
+    outputs[info.name] = FromGraphTensor(*initializer, info.name);
+  }
+  return outputs;
+}
+
+}  // namespace
+
+const std::vector<std::string>& ReferenceEvaluatorOps() {
+  static const auto* const ops = [] {
+    auto* names = new std::vector<std::string>;
+    for (const auto& [name, handler] : OpTable()) names->push_back(name);
+    return names;
+  }();
+  return *ops;
+}
+
+std::map<std::string, RefTensor> EvaluateReference(
+    const graph::Graph& graph, int64_t opset,
+    const std::map<std::string, RefTensor>& inputs) {
+  return Evaluate(graph, opset, inputs, /*file=*/"");
+}
+
+std::map<std::string, RefTensor> EvaluateReference(
+    const graph::Model& model, const std::map<std::string, RefTensor>& inputs) {
+  const int64_t opset = graph::OpsetVersion(model, "");
+  if (opset == 0) {
+    throw UnsupportedError("the model imports no default-domain opset",
+                           ErrorContext{model.source, "", ""});
+  }
+  return Evaluate(model.graph, opset, inputs, model.source);
+}
+
+}  // namespace foldrt::runtime

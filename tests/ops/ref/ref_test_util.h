@@ -1,0 +1,29 @@
+// Helpers shared by the tests of the scalar reference ops.
+#ifndef FOLDRT_TESTS_OPS_REF_REF_TEST_UTIL_H_
+#define FOLDRT_TESTS_OPS_REF_REF_TEST_UTIL_H_
+
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "ops/ref/shape_util.h"
+
+namespace foldrt::ops::ref::test {
+
+// Uniform values in [-1, 1), reproducible from `seed`.
+inline std::vector<float> RandomValues(int64_t count, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> values(static_cast<size_t>(count));
+  for (float& v : values) v = dist(rng);
+  return values;
+}
+
+inline std::vector<float> RandomTensor(const std::vector<int64_t>& shape,
+                                       uint32_t seed) {
+  return RandomValues(ShapeElementCount(shape), seed);
+}
+
+}  // namespace foldrt::ops::ref::test
+
+#endif  // FOLDRT_TESTS_OPS_REF_REF_TEST_UTIL_H_

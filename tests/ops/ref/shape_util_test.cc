@@ -1,0 +1,77 @@
+// The sliding-window geometry shared by Conv, ConvTranspose and pooling.
+#include "ops/ref/shape_util.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "runtime/core/error.h"
+
+namespace foldrt::ops::ref {
+namespace {
+
+TEST(ShapeUtilTest, SamePaddingGivesCeilOfInputOverStride) {
+  for (int64_t in = 1; in <= 9; ++in) {
+    for (int64_t stride = 1; stride <= 3; ++stride) {
+      for (int64_t kernel = 1; kernel <= 4; ++kernel) {
+        for (AutoPad mode : {AutoPad::kSameUpper, AutoPad::kSameLower}) {
+          std::vector<int64_t> begin;
+          std::vector<int64_t> end;
+          ResolveAutoPad(mode, {in}, {kernel}, {stride}, {1}, &begin, &end);
+          const int64_t out =
+              SlidingOutputSize(in, kernel, stride, 1, begin[0], end[0], false);
+          EXPECT_EQ(out, (in + stride - 1) / stride)
+              << "in " << in << " stride " << stride << " kernel " << kernel;
+          EXPECT_LE(begin[0] - end[0], 1);
+          EXPECT_GE(begin[0] - end[0], -1);
+        }
+      }
+    }
+  }
+}
+
+TEST(ShapeUtilTest, OddSamePaddingGoesToTheEndForUpper) {
+  std::vector<int64_t> begin = {7};
+  std::vector<int64_t> end = {7};
+  // in 6, kernel 3, stride 2: out 3 needs 1 row of padding in total.
+  ResolveAutoPad(AutoPad::kSameUpper, {6}, {3}, {2}, {1}, &begin, &end);
+  EXPECT_EQ(begin, std::vector<int64_t>{0});
+  EXPECT_EQ(end, std::vector<int64_t>{1});
+  ResolveAutoPad(AutoPad::kSameLower, {6}, {3}, {2}, {1}, &begin, &end);
+  EXPECT_EQ(begin, std::vector<int64_t>{1});
+  EXPECT_EQ(end, std::vector<int64_t>{0});
+  // Dilation widens the window: kernel 3 dilated by 2 spans 5.
+  ResolveAutoPad(AutoPad::kSameUpper, {5}, {3}, {1}, {2}, &begin, &end);
+  EXPECT_EQ(begin, std::vector<int64_t>{2});
+  EXPECT_EQ(end, std::vector<int64_t>{2});
+  ResolveAutoPad(AutoPad::kValid, {5}, {3}, {1}, {2}, &begin, &end);
+  EXPECT_EQ(begin, std::vector<int64_t>{0});
+  EXPECT_EQ(end, std::vector<int64_t>{0});
+  // NOTSET keeps explicit pads.
+  begin = {3};
+  end = {4};
+  ResolveAutoPad(AutoPad::kNotSet, {5}, {3}, {1}, {1}, &begin, &end);
+  EXPECT_EQ(begin, std::vector<int64_t>{3});
+  EXPECT_EQ(end, std::vector<int64_t>{4});
+}
+
+TEST(ShapeUtilTest, ParsesAutoPadNames) {
+  EXPECT_EQ(ParseAutoPad(""), AutoPad::kNotSet);
+  EXPECT_EQ(ParseAutoPad("NOTSET"), AutoPad::kNotSet);
+  EXPECT_EQ(ParseAutoPad("VALID"), AutoPad::kValid);
+  EXPECT_EQ(ParseAutoPad("SAME_UPPER"), AutoPad::kSameUpper);
+  EXPECT_EQ(ParseAutoPad("SAME_LOWER"), AutoPad::kSameLower);
+  EXPECT_THROW(ParseAutoPad("same_upper"), InvalidArgumentError);
+}
+
+TEST(ShapeUtilTest, CountsAndPrintsShapes) {
+  EXPECT_EQ(ShapeToString({3, 4, 10}), "(3, 4, 10)");
+  EXPECT_EQ(ShapeToString({}), "()");
+  EXPECT_EQ(ShapeElementCount({}), 1);
+  EXPECT_EQ(ShapeElementCount({3, 0, 5}), 0);
+  EXPECT_THROW(ShapeElementCount({3, -1}), InvalidArgumentError);
+  EXPECT_THROW(ShapeElementCount({1LL << 40, 1LL << 40}), InvalidArgumentError);
+}
+
+}  // namespace
+}  // namespace foldrt::ops::ref
