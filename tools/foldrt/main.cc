@@ -11,6 +11,7 @@
 #include "runtime/core/error.h"
 #include "runtime/core/logging.h"
 #include "runtime/core/npy.h"
+#include "tools/foldrt/fold_command.h"
 
 namespace foldrt {
 namespace {
@@ -20,6 +21,7 @@ constexpr char kUsage[] =
     "\n"
     "commands:\n"
     "  batchnorm   apply inference-mode BatchNormalization to a .npy tensor\n"
+    "  fold        fold BatchNormalization into neighbouring ops of a model\n"
     "\n"
     "foldrt batchnorm --input X.npy --params P.npy [options]\n"
     "  X.npy        float32 tensor (N, C, ...) in C order\n"
@@ -31,14 +33,10 @@ constexpr char kUsage[] =
     "  --activation A       none (default), relu, or clip:MIN,MAX\n"
     "  --kernel K           auto (default), hwy, onednn or ref\n"
     "  --threads T          0 = all cores (default 1)\n"
-    "  --output Y.npy       write the result (otherwise only printed)\n"
-    "\n"
-    "global options: -v (debug log), -q (errors only), --help\n";
+    "  --output Y.npy       write the result (otherwise only printed)\n";
 
-class UsageError : public Error {
- public:
-  using Error::Error;
-};
+constexpr char kGlobalOptions[] =
+    "global options: -v (debug log), -q (errors only), --help\n";
 
 ops::Activation ParseActivation(const std::string& s) {
   if (s == "none") return ops::Activation::None();
@@ -201,7 +199,7 @@ int Main(int argc, char** argv) {
     } else if (a == "-q") {
       SetLogLevel("error");
     } else if (a == "--help" || a == "-h") {
-      std::fputs(kUsage, stdout);
+      std::printf("%s\n%s\n%s", kUsage, kFoldUsage, kGlobalOptions);
       return 0;
     } else {
       rest.push_back(a);
@@ -211,6 +209,7 @@ int Main(int argc, char** argv) {
   const std::string command = rest.front();
   rest.erase(rest.begin());
   if (command == "batchnorm") return RunBatchNorm(rest);
+  if (command == "fold") return RunFold(rest);
   throw UsageError("unknown command '" + command + "'");
 }
 

@@ -1,0 +1,146 @@
+// Pattern (BN into the FOLLOWING Conv, when that is exact):
+//   X -> BatchNormalization(X, ...) -> y -> Conv(y, W[, B]) -> Z
+// becomes
+//   X -> Conv(X, W', B') -> Z
+// W is (Cout, Cin/group, k...); output channel o belongs to group
+// g = o / (Cout/group) and reads input channels c = g * (Cin/group) + i, so
+//   W'[o, i, ...] = W[o, i, ...] * a[c]
+//   B'[o] = B[o] + sum over i, k of W[o, i, k] * b[c]     (B = 0 if absent)
+// with the sum accumulated in double over the original weights.
+//
+// This is exact only when every output sees real input pixels alone: zero
+// padding is added after the BN, so a padded border would see 0 where the
+// folded Conv assumes b. Hence: pads all 0 with auto_pad NOTSET, or
+// auto_pad VALID, or SAME_* with a kernel of extent 1 in every dimension
+// (which pads nothing). Anything else is refused as inexact, never folded.
+//
+// Preconditions: y is read by this Conv only, as its data input, and is not
+// a graph output, the BN passed AnalyzeBatchNorm (both checked by the
+// driver); W and B are float32 constants; W has rank >= 3, Cout is a
+// multiple of group and (Cin/group) * group == the BN's channel count.
+#include <string>
+#include <vector>
+
+#include "graph/passes/fold_passes.h"
+
+namespace foldrt::graph {
+namespace {
+
+std::string IntsText(const std::vector<int64_t>& values) {
+  std::string text = "[";
+  for (size_t i = 0; i < values.size(); ++i) {
+    text += (i ? ", " : "") + std::to_string(values[i]);
+  }
+  return text + "]";
+}
+
+}  // namespace
+
+FoldDecision FoldBatchNormIntoFollowingConv(Graph& graph,
+                                            const FoldableBatchNorm& bn,
+                                            Node* conv, FoldEditCounts* counts,
+                                            Node** target) {
+  FoldDecision check = CheckFloatConstantInput(graph, *conv, 1, "weight");
+  if (!check.folded()) return check;
+  const bool has_bias = conv->has_input(2);
+  if (has_bias) {
+    check = CheckFloatConstantInput(graph, *conv, 2, "bias");
+    if (!check.folded()) return check;
+  }
+  const int64_t group = conv->GetInt("group", 1);
+  const Tensor& weight = *graph.GetConstant(conv->input(1));
+  const std::vector<int64_t> dims = weight.dims();
+  if (group < 1 || dims.size() < 3 || dims[0] <= 0 || dims[0] % group != 0 ||
+      dims[1] * group != bn.channels) {
+    return FoldDecision::Refused(
+        FoldReason::kShapeMismatch,
+        "weight '" + conv->input(1) + "' of " + Describe(*conv) +
+            " (group=" + std::to_string(group) +
+            ") must be (Cout, Cin/group, k...) with Cin = " +
+            std::to_string(bn.channels));
+  }
+
+  const std::string auto_pad = conv->GetString("auto_pad", "NOTSET");
+  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+    for (size_t d = 2; d < dims.size(); ++d) {
+      if (dims[d] != 1) {
+        return FoldDecision::Refused(
+            FoldReason::kForwardInexact,
+            Describe(*conv) + " has auto_pad=" + auto_pad +
+                ": its zero padding comes after the BN, so border outputs "
+                "would change");
+      }
+    }
+  } else if (auto_pad == "NOTSET") {
+    const std::vector<int64_t> pads = conv->GetInts("pads");
+    for (int64_t pad : pads) {
+      if (pad != 0) {
+        return FoldDecision::Refused(
+            FoldReason::kForwardInexact,
+            Describe(*conv) + " has pads " + IntsText(pads) +
+                ": its zero padding comes after the BN, so border outputs "
+                "would change");
+      }
+    }
+  } else if (auto_pad != "VALID") {
+    return FoldDecision::Refused(
+        FoldReason::kUnsupportedAttribute,
+        Describe(*conv) + " has unknown auto_pad '" + auto_pad + "'");
+  }
+
+  const int64_t out_channels = dims[0];
+  std::vector<float> bias(static_cast<size_t>(out_channels), 0.0f);
+  if (has_bias) {
+    const Tensor& bias_tensor = *graph.GetConstant(conv->input(2));
+    if (bias_tensor.dims() != std::vector<int64_t>{out_channels}) {
+      return FoldDecision::Refused(
+          FoldReason::kShapeMismatch,
+          "bias '" + conv->input(2) + "' of " + Describe(*conv) +
+              " is not 1-D of length " + std::to_string(out_channels));
+    }
+    bias = bias_tensor.ToFloats();
+  }
+
+  const std::vector<double>& a = bn.affine.scale;
+  const std::vector<double>& b = bn.affine.shift;
+  const int64_t in_per_group = dims[1];
+  const int64_t out_per_group = out_channels / group;
+  std::vector<float> w = weight.ToFloats();
+  const size_t kernel =
+      w.size() / static_cast<size_t>(out_channels * in_per_group);
+  std::vector<float> folded_bias(bias.size());
+  for (int64_t o = 0; o < out_channels; ++o) {
+    const int64_t first_channel = (o / out_per_group) * in_per_group;
+    double sum = bias[static_cast<size_t>(o)];
+    for (int64_t i = 0; i < in_per_group; ++i) {
+      const size_t c = static_cast<size_t>(first_channel + i);
+      float* block =
+          w.data() + static_cast<size_t>(o * in_per_group + i) * kernel;
+      for (size_t k = 0; k < kernel; ++k) {
+        const double original = block[k];
+        sum += original * b[c];
+        block[k] = static_cast<float>(original * a[c]);
+      }
+    }
+    folded_bias[static_cast<size_t>(o)] = static_cast<float>(sum);
+  }
+
+  ReplaceConstantInput(graph, conv, 1, dims, w, counts);
+  if (has_bias) {
+    ReplaceConstantInput(graph, conv, 2, {out_channels}, folded_bias, counts);
+  } else {
+    const std::string name = AddFloatInitializer(
+        graph, conv->input(1) + "_bias", {out_channels}, folded_bias);
+    std::vector<std::string> inputs = conv->inputs();
+    inputs.resize(3);
+    inputs[2] = name;
+    conv->SetInputs(std::move(inputs));
+  }
+  const std::string input = bn.input;
+  graph.RemoveNode(bn.node);
+  conv->SetInput(0, input);
+  *target = conv;
+  return FoldDecision::Folded();
+}
+
+}  // namespace foldrt::graph

@@ -1,0 +1,98 @@
+// Helpers shared by the BN folding tests: building small models in C++,
+// checking an exported model with onnx::checker and strict shape inference,
+// and comparing folded against unfolded outputs with the reference
+// evaluator.
+#ifndef FOLDRT_TESTS_GRAPH_PASSES_FOLD_TEST_UTIL_H_
+#define FOLDRT_TESTS_GRAPH_PASSES_FOLD_TEST_UTIL_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "graph/passes/batch_norm_fold.h"
+#include "graph/passes/fold_report.h"
+#include "runtime/reference_evaluator.h"
+
+namespace foldrt::graph::testing {
+
+// tests/data/<file>.
+std::string TestDataPath(const std::string& file);
+
+// Deterministic uniform values in [lo, hi).
+std::vector<float> RandomFloats(size_t count, uint32_t seed, float lo = -1.0f,
+                                float hi = 1.0f);
+
+// Builds a float32 model node by node. Dims of -1 in inputs become the
+// symbolic batch dimension "N".
+class ModelBuilder {
+ public:
+  explicit ModelBuilder(int64_t opset = 13, int64_t ir_version = 8);
+
+  void Input(const std::string& name, const std::vector<int64_t>& dims);
+  // A graph output of unknown dims. Its rank, which the ONNX checker
+  // requires, is `rank` or else what the graph proves (KnownRank).
+  void Output(const std::string& name,
+              std::optional<size_t> rank = std::nullopt);
+  void Initializer(const std::string& name, const std::vector<int64_t>& dims,
+                   const std::vector<float>& values);
+  // An initializer of random values in [lo, hi).
+  void RandomInitializer(const std::string& name,
+                         const std::vector<int64_t>& dims, float lo = -1.0f,
+                         float hi = 1.0f);
+  Node* AddNode(const std::string& op, const std::vector<std::string>& inputs,
+                const std::vector<std::string>& outputs,
+                const std::string& name,
+                const std::vector<Attribute>& attributes = {});
+  // A BatchNormalization `name` reading x, writing y, with parameter
+  // initializers <name>.scale/.bias/.mean/.var holding non-trivial
+  // statistics (some negative gammas, variances far from 1).
+  Node* BatchNorm(const std::string& name, const std::string& x,
+                  const std::string& y, int64_t channels,
+                  float epsilon = 1e-5f);
+
+  Model& model() { return model_; }
+  Graph& graph() { return model_.graph; }
+
+ private:
+  Model model_;
+  uint32_t next_seed_ = 1;
+};
+
+// The model's BatchNormalization count.
+size_t CountOps(const Graph& graph, const std::string& op_type);
+
+// The record for BN `node`, or a failed assertion and null.
+const BatchNormFoldRecord* FindRecord(const FoldReport& report,
+                                      const std::string& node);
+
+// Serializes `model`, runs onnx::checker and strict shape inference on it,
+// and parses it back through the importer.
+void ExpectValidOnnx(const Model& model);
+
+// One random input per graph input, shaped as declared with "N" = batch.
+std::map<std::string, runtime::RefTensor> RandomInputs(const Model& model,
+                                                       int64_t batch,
+                                                       uint32_t seed);
+
+// Evaluates both models on `inputs` and expects every output to agree:
+//   max |folded - original| <= 1e-5 * max |original| + 1e-6
+// (the folded weights were rounded to float once; the unfolded model rounds
+// after the op and after the BN). Returns the largest relative difference.
+double ExpectSameOutputs(
+    const Model& original, const Model& folded,
+    const std::map<std::string, runtime::RefTensor>& inputs);
+
+// Copies `model`, folds the copy, checks it exports cleanly and computes
+// the same outputs as `model` on random inputs (batch 2).
+struct FoldResult {
+  Model folded;
+  FoldReport report;
+};
+FoldResult FoldAndVerify(const Model& model, const FoldOptions& options = {});
+
+}  // namespace foldrt::graph::testing
+
+#endif  // FOLDRT_TESTS_GRAPH_PASSES_FOLD_TEST_UTIL_H_
