@@ -1076,7 +1076,10 @@ Model ParseOnnxModel(const void* data, size_t size,
   return ParseModel(data, size, std::move(ctx));
 }
 
-std::string SerializeOnnxModel(const Model& model) {
+namespace {
+
+// The model as a ModelProto, checked against protobuf's 2 GiB message limit.
+onnx::ModelProto ExportCheckedProto(const Model& model) {
   VerifyModel(model);
   onnx::ModelProto proto;
   ExportModel(model, &proto);
@@ -1088,6 +1091,13 @@ std::string SerializeOnnxModel(const Model& model) {
             "external data",
         ErrorContext{model.source, "", ""});
   }
+  return proto;
+}
+
+}  // namespace
+
+std::string SerializeOnnxModel(const Model& model) {
+  const onnx::ModelProto proto = ExportCheckedProto(model);
   std::string bytes;
   if (!proto.SerializeToString(&bytes)) {
     throw FormatError("protobuf serialization failed",
@@ -1097,8 +1107,11 @@ std::string SerializeOnnxModel(const Model& model) {
 }
 
 void SaveOnnxModel(const Model& model, const std::string& path) {
-  // Serialize first: a model that cannot be written never touches the disk.
-  const std::string bytes = SerializeOnnxModel(model);
+  // Export (and check) first: a model that cannot be written never touches
+  // the disk. The proto is then streamed into the file rather than through a
+  // serialized string, so the model is held twice (IR + proto), not three
+  // times: for a 100 MB ResNet-50, ~2x instead of ~3x the file in memory.
+  const onnx::ModelProto proto = ExportCheckedProto(model);
   const ErrorContext where{path, "", ""};
   const fs::path target(path);
   fs::path folder = target.parent_path();
@@ -1117,16 +1130,7 @@ void SaveOnnxModel(const Model& model, const std::string& path) {
     ::unlink(temp_name.c_str());
     throw IoError(what + ": " + reason, where);
   };
-  size_t written = 0;
-  while (written < bytes.size()) {
-    const ssize_t n =
-        ::write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail("writing failed");
-    }
-    written += static_cast<size_t>(n);
-  }
+  if (!proto.SerializeToFileDescriptor(fd)) fail("writing failed");
   if (::fchmod(fd, S_IRUSR | S_IWUSR | S_IRGRP | S_IROTH) != 0) {
     fail("setting the file mode failed");
   }
