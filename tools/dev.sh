@@ -30,6 +30,10 @@ case "$cmd" in
     ;;
   test)
     build
+    # ONNX Runtime (npm onnxruntime-node) checks that folded models load in a
+    # peer runtime; Debian's nodejs/npm when no node is installed.
+    command -v npm >/dev/null || "$root/tools/install_deps.sh" nodejs npm
+    "$root/tools/ort/setup.sh"
     ctest --test-dir "$build_dir" --output-on-failure -j "$jobs"
     ;;
   *)
