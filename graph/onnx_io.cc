@@ -6,6 +6,7 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/unknown_field_set.h>
 #include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1104,6 +1105,34 @@ std::string SerializeOnnxModel(const Model& model) {
                       ErrorContext{model.source, "", ""});
   }
   return bytes;
+}
+
+std::unordered_map<std::string, ValueInfo> InferShapes(const Model& model) {
+  onnx::ModelProto proto = ExportCheckedProto(model);
+  // error_mode 0: a node without a schema or whose inference fails is
+  // skipped rather than failing the whole model.
+  const onnx::ShapeInferenceOptions options(/*check_type_val=*/false,
+                                            /*strict_mode_val=*/0,
+                                            /*data_prop_val=*/true);
+  try {
+    onnx::shape_inference::InferShapes(
+        proto, onnx::OpSchemaRegistry::Instance(), options);
+  } catch (const std::exception& error) {
+    // onnx::InferenceError and onnx::checker::ValidationError, both thrown
+    // for models whose declared types contradict what the ops produce.
+    throw FormatError(
+        std::string("ONNX shape inference failed: ") + error.what(),
+        ErrorContext{model.source, "", ""});
+  }
+  std::unordered_map<std::string, ValueInfo> infos;
+  const onnx::GraphProto& graph = proto.graph();
+  for (const auto* list :
+       {&graph.input(), &graph.output(), &graph.value_info()}) {
+    for (const onnx::ValueInfoProto& info : *list) {
+      infos.insert_or_assign(info.name(), ImportValueInfo(info));
+    }
+  }
+  return infos;
 }
 
 void SaveOnnxModel(const Model& model, const std::string& path) {

@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 
 #include "graph/graph.h"
 
@@ -50,6 +51,19 @@ void SaveOnnxModel(const Model& model, const std::string& path);
 // The serialized ModelProto. Verifies the graph first (FormatError);
 // UnsupportedError when the result would exceed protobuf's 2 GiB limit.
 std::string SerializeOnnxModel(const Model& model);
+
+// The types and shapes ONNX's own shape inference (onnx::shape_inference,
+// with data propagation, so Shape -> Reshape chains resolve) gives the
+// values of the main graph: graph inputs, outputs and every intermediate
+// value it could infer, keyed by value name; declared value_info is kept
+// where inference adds nothing. The model itself is not changed. Nodes ONNX
+// has no schema for (custom domains) and nodes whose inference fails are
+// skipped, leaving their outputs (and what depends on them) absent or
+// partly unknown. Symbols inference invents for unknown dimensions start
+// with "unk__". Throws FormatError when inference finds the model
+// inconsistent (e.g. a declared shape contradicting the inferred one), and
+// what SerializeOnnxModel throws.
+std::unordered_map<std::string, ValueInfo> InferShapes(const Model& model);
 
 }  // namespace foldrt::graph
 

@@ -1,7 +1,5 @@
 #include "ops/batch_norm_onednn.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -15,10 +13,15 @@
 #include <utility>
 #include <vector>
 
+#include "ops/onednn_util.h"
 #include "runtime/core/error.h"
 
 namespace foldrt::ops {
 namespace {
+
+using onednn::CpuEngine;
+using onednn::DimsToString;
+using onednn::ScopedOmpThreads;
 
 // Not 0, although (var + eps) must be exactly 1 for the affine to come out
 // unchanged. oneDNN 2.6's JIT kernels for blocked layouts load mean/var/scale/
@@ -34,33 +37,6 @@ static_assert(1.0f + kEpsilon == 1.0f, "epsilon must vanish next to var = 1");
 // Scale/shift/mean/var buffers are allocated for C rounded up to the largest
 // channel block, so no layout's padded channel count can outgrow them.
 constexpr size_t kMaxChannelBlock = 16;
-
-dnnl::engine& CpuEngine() {
-  // One engine for the process: engines are thread-safe and creating one per
-  // object would re-query the CPU each time.
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
-
-// oneDNN with the OpenMP runtime takes its thread count from the calling
-// thread's nthreads-var. That ICV belongs to the caller's data environment,
-// so setting it here and restoring it afterwards affects no other thread.
-class ScopedOmpThreads {
- public:
-  explicit ScopedOmpThreads(int threads) : previous_(omp_get_max_threads()) {
-    changed_ = threads != previous_;
-    if (changed_) omp_set_num_threads(threads);
-  }
-  ~ScopedOmpThreads() {
-    if (changed_) omp_set_num_threads(previous_);
-  }
-  ScopedOmpThreads(const ScopedOmpThreads&) = delete;
-  ScopedOmpThreads& operator=(const ScopedOmpThreads&) = delete;
-
- private:
-  int previous_;
-  bool changed_ = false;
-};
 
 dnnl::memory::format_tag FormatTag(Layout layout) {
   using tag = dnnl::memory::format_tag;
@@ -93,15 +69,6 @@ bool IsIdentityClip(const Activation& act) {
   return act.kind == Activation::Kind::kClip &&
          act.min == -std::numeric_limits<float>::infinity() &&
          act.max == std::numeric_limits<float>::infinity();
-}
-
-std::string DimsToString(const std::vector<int64_t>& dims) {
-  std::string s = "(";
-  for (size_t i = 0; i < dims.size(); ++i) {
-    if (i) s += ", ";
-    s += std::to_string(dims[i]);
-  }
-  return s + ")";
 }
 
 }  // namespace

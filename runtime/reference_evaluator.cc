@@ -21,6 +21,7 @@
 #include "ops/ref/shape_util.h"
 #include "runtime/core/batch_norm_affine.h"
 #include "runtime/core/error.h"
+#include "runtime/op_attributes.h"
 
 namespace foldrt::runtime {
 
@@ -81,14 +82,6 @@ template <typename F>
 auto DispatchDtype(DataType dtype, F&& f) {
   if (dtype == DataType::kFloat) return f(float{});
   return f(int64_t{});
-}
-
-// An axis attribute in [-rank, rank) (or [-rank, rank] when `inclusive`, for
-// Flatten), made non-negative. Returns -1 when out of range.
-int64_t NormalizeAxis(int64_t axis, int64_t rank, bool inclusive = false) {
-  const int64_t upper = inclusive ? rank : rank - 1;
-  if (axis < -rank || axis > upper) return -1;
-  return axis < 0 ? axis + rank : axis;
 }
 
 // For each element of `out_shape` in C order, sum over axes of index *
@@ -296,21 +289,9 @@ using OpHandler = void (*)(const NodeContext&);
 
 // ------------------------------------------------------ elementwise ops
 
-std::vector<int64_t> BroadcastShape(const NodeContext& ctx,
-                                    const std::vector<int64_t>& a,
+std::vector<int64_t> BroadcastShape(const std::vector<int64_t>& a,
                                     const std::vector<int64_t>& b) {
-  const size_t rank = std::max(a.size(), b.size());
-  std::vector<int64_t> out(rank);
-  for (size_t i = 0; i < rank; ++i) {
-    const int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
-    const int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
-    if (da != db && da != 1 && db != 1) {
-      ctx.Invalid("shapes " + ShapeToString(a) + " and " + ShapeToString(b) +
-                  " do not broadcast");
-    }
-    out[i] = da == 1 ? db : da;
-  }
-  return out;
+  return BroadcastShapes(a, b);
 }
 
 // Offsets into a tensor of `shape` for every element of `out_shape` it is
@@ -331,7 +312,7 @@ enum class BinaryOp { kAdd, kSub, kMul, kDiv };
 template <typename T>
 RefTensor ApplyBinary(const NodeContext& ctx, BinaryOp op, const RefTensor& a,
                       const RefTensor& b) {
-  const std::vector<int64_t> shape = BroadcastShape(ctx, a.shape, b.shape);
+  const std::vector<int64_t> shape = BroadcastShape(a.shape, b.shape);
   const std::vector<int64_t> a_at = BroadcastOffsets(a.shape, shape);
   const std::vector<int64_t> b_at = BroadcastOffsets(b.shape, shape);
   const std::vector<T>& av = Elements<T>(a);
@@ -421,13 +402,6 @@ void EvalSigmoid(const NodeContext& ctx) {
   EvalUnaryFloat(ctx, [](double v) { return 1.0 / (1.0 + std::exp(-v)); });
 }
 
-// min(1, max(0, alpha * v + beta)), NaN passing through.
-double HardSigmoidOf(double v, double alpha, double beta) {
-  const double r = alpha * v + beta;
-  if (std::isnan(r)) return r;
-  return std::min(1.0, std::max(0.0, r));
-}
-
 void EvalHardSigmoid(const NodeContext& ctx) {
   const double alpha = ctx.node().GetFloat("alpha", 0.2f);
   const double beta = ctx.node().GetFloat("beta", 0.5f);
@@ -515,58 +489,6 @@ size_t SpatialRank(const RefTensor& x) {
   return x.shape.size() >= 2 ? x.shape.size() - 2 : 0;
 }
 
-// The window attributes shared by Conv, ConvTranspose and the pools, with
-// ONNX defaults, checked for length. pads splits into begin and end halves.
-struct WindowAttributes {
-  ops::ref::AutoPad auto_pad = ops::ref::AutoPad::kNotSet;
-  std::vector<int64_t> strides;
-  std::vector<int64_t> dilations;
-  std::vector<int64_t> pads_begin;
-  std::vector<int64_t> pads_end;
-};
-
-WindowAttributes ReadWindowAttributes(const NodeContext& ctx,
-                                      size_t spatial_rank) {
-  const Node& node = ctx.node();
-  WindowAttributes w;
-  w.auto_pad = ops::ref::ParseAutoPad(node.GetString("auto_pad", "NOTSET"));
-  const std::vector<int64_t> ones(spatial_rank, 1);
-  w.strides = node.GetInts("strides", ones);
-  w.dilations = node.GetInts("dilations", ones);
-  const std::vector<int64_t> pads =
-      node.GetInts("pads", std::vector<int64_t>(2 * spatial_rank, 0));
-  if (pads.size() != 2 * spatial_rank) {
-    ctx.Invalid("pads has " + std::to_string(pads.size()) +
-                " values, expected " + std::to_string(2 * spatial_rank) +
-                " (begin and end of each spatial axis)");
-  }
-  w.pads_begin.assign(pads.begin(), pads.begin() + spatial_rank);
-  w.pads_end.assign(pads.begin() + spatial_rank, pads.end());
-  if (w.auto_pad != ops::ref::AutoPad::kNotSet && node.HasAttribute("pads")) {
-    ctx.Invalid("pads and auto_pad " + node.GetString("auto_pad", "") +
-                " are both set");
-  }
-  // ResolveAutoPad divides by the strides before the reference ops would
-  // check them.
-  ops::ref::CheckWindowParam("window", "strides", w.strides, spatial_rank, 1);
-  ops::ref::CheckWindowParam("window", "dilations", w.dilations, spatial_rank,
-                             1);
-  return w;
-}
-
-// kernel_shape is optional for Conv and ConvTranspose; when present it must
-// describe W.
-void CheckKernelShape(const NodeContext& ctx, const RefTensor& w) {
-  if (!ctx.node().HasAttribute("kernel_shape")) return;
-  const std::vector<int64_t> kernel = ctx.node().GetInts("kernel_shape");
-  const std::vector<int64_t> w_kernel(
-      w.shape.begin() + std::min<size_t>(2, w.shape.size()), w.shape.end());
-  if (kernel != w_kernel) {
-    ctx.Invalid("kernel_shape " + ShapeToString(kernel) + " does not match W " +
-                ShapeToString(w.shape));
-  }
-}
-
 // The optional bias: (C_out) floats or null.
 const float* BiasOf(const NodeContext& ctx, int64_t out_channels) {
   const RefTensor* bias = ctx.OptionalFloatInput(2);
@@ -581,22 +503,8 @@ const float* BiasOf(const NodeContext& ctx, int64_t out_channels) {
 void EvalConv(const NodeContext& ctx) {
   const RefTensor& x = ctx.FloatInput(0);
   const RefTensor& w = ctx.FloatInput(1);
-  CheckKernelShape(ctx, w);
-  const size_t rank = SpatialRank(x);
-  const WindowAttributes attrs = ReadWindowAttributes(ctx, rank);
-  ops::ref::ConvParams params;
-  params.strides = attrs.strides;
-  params.dilations = attrs.dilations;
-  params.pads_begin = attrs.pads_begin;
-  params.pads_end = attrs.pads_end;
-  params.groups = ctx.node().GetInt("group", 1);
-  if (w.shape.size() == x.shape.size() && rank > 0) {
-    ops::ref::ResolveAutoPad(
-        attrs.auto_pad,
-        std::vector<int64_t>(x.shape.begin() + 2, x.shape.end()),
-        std::vector<int64_t>(w.shape.begin() + 2, w.shape.end()),
-        params.strides, params.dilations, &params.pads_begin, &params.pads_end);
-  }
+  const ops::ref::ConvParams params = ResolveConvParams(
+      ReadConvAttributes(ctx.node(), SpatialRank(x)), x.shape, w.shape);
   const std::vector<int64_t> y_shape =
       ops::ref::ConvOutputShape(x.shape, w.shape, params);
   const float* bias = BiasOf(ctx, y_shape[1]);
@@ -608,37 +516,11 @@ void EvalConv(const NodeContext& ctx) {
 }
 
 void EvalConvTranspose(const NodeContext& ctx) {
-  const Node& node = ctx.node();
   const RefTensor& x = ctx.FloatInput(0);
   const RefTensor& w = ctx.FloatInput(1);
-  CheckKernelShape(ctx, w);
-  const size_t rank = SpatialRank(x);
-  const WindowAttributes attrs = ReadWindowAttributes(ctx, rank);
-  if (attrs.auto_pad == ops::ref::AutoPad::kSameUpper ||
-      attrs.auto_pad == ops::ref::AutoPad::kSameLower) {
-    // The spec and the runtimes disagree on where SAME puts the odd crop
-    // (onnx/onnx#2788, #4527); a reference must not pick one silently.
-    ctx.Unsupported("auto_pad " + node.GetString("auto_pad", "") +
-                    " is ambiguous for ConvTranspose; use explicit pads");
-  }
-  ops::ref::ConvTransposeParams params;
-  params.conv.strides = attrs.strides;
-  params.conv.dilations = attrs.dilations;
-  params.conv.pads_begin = attrs.pads_begin;
-  params.conv.pads_end = attrs.pads_end;
-  params.conv.groups = node.GetInt("group", 1);
-  params.output_padding =
-      node.GetInts("output_padding", std::vector<int64_t>(rank, 0));
-  if (node.HasAttribute("output_shape")) {
-    std::vector<int64_t> output_shape = node.GetInts("output_shape");
-    // Some exporters write the whole (N, C, spatial...) shape; the spatial
-    // tail is what the attribute means.
-    if (output_shape.size() == rank + 2) {
-      output_shape.erase(output_shape.begin(), output_shape.begin() + 2);
-    }
-    ops::ref::SetConvTransposeOutputSize(x.shape, w.shape, output_shape,
-                                         &params);
-  }
+  const ops::ref::ConvTransposeParams params = ResolveConvTransposeParams(
+      ReadConvTransposeAttributes(ctx.node(), SpatialRank(x)), x.shape,
+      w.shape);
   const std::vector<int64_t> y_shape =
       ops::ref::ConvTransposeOutputShape(x.shape, w.shape, params);
   const float* bias = BiasOf(ctx, y_shape[1]);
@@ -656,11 +538,7 @@ void EvalGemm(const NodeContext& ctx) {
   const RefTensor& a = ctx.FloatInput(0);
   const RefTensor& b = ctx.FloatInput(1);
   const RefTensor* c = ctx.OptionalFloatInput(2);
-  ops::ref::GemmParams params;
-  params.trans_a = node.GetInt("transA", 0) != 0;
-  params.trans_b = node.GetInt("transB", 0) != 0;
-  params.alpha = node.GetFloat("alpha", 1.0f);
-  params.beta = node.GetFloat("beta", 1.0f);
+  const ops::ref::GemmParams params = ReadGemmParams(node);
   const std::vector<int64_t> y_shape = ops::ref::GemmOutputShape(
       a.shape, b.shape, c != nullptr ? &c->shape : nullptr, params);
   RefTensor y =
@@ -697,32 +575,7 @@ void EvalGlobalAveragePool(const NodeContext& ctx) {
 
 ops::ref::PoolParams ReadPoolParams(const NodeContext& ctx,
                                     const RefTensor& x) {
-  const Node& node = ctx.node();
-  if (!node.HasAttribute("kernel_shape")) {
-    ctx.Invalid("the kernel_shape attribute is required");
-  }
-  if (x.shape.size() < 3) {
-    ctx.Invalid("input " + Describe(x) + " needs rank >= 3 (N, C, spatial...)");
-  }
-  const size_t rank = SpatialRank(x);
-  const WindowAttributes attrs = ReadWindowAttributes(ctx, rank);
-  ops::ref::PoolParams params =
-      ops::ref::DefaultPoolParams(node.GetInts("kernel_shape"));
-  params.strides = attrs.strides;
-  params.dilations = attrs.dilations;
-  params.pads_begin = attrs.pads_begin;
-  params.pads_end = attrs.pads_end;
-  params.ceil_mode = node.GetInt("ceil_mode", 0) != 0;
-  params.count_include_pad = node.GetInt("count_include_pad", 0) != 0;
-  if (params.kernel.size() != rank) {
-    ctx.Invalid("kernel_shape " + ShapeToString(params.kernel) + " needs " +
-                std::to_string(rank) + " values for input " + Describe(x));
-  }
-  ops::ref::ResolveAutoPad(
-      attrs.auto_pad, std::vector<int64_t>(x.shape.begin() + 2, x.shape.end()),
-      params.kernel, params.strides, params.dilations, &params.pads_begin,
-      &params.pads_end);
-  return params;
+  return ResolvePoolParams(ReadPoolAttributes(ctx.node()), x.shape);
 }
 
 void EvalMaxPool(const NodeContext& ctx) {
@@ -750,23 +603,11 @@ void EvalAveragePool(const NodeContext& ctx) {
 
 void EvalSoftmax(const NodeContext& ctx) {
   const RefTensor& x = ctx.FloatInput(0);
-  const int64_t rank = static_cast<int64_t>(x.shape.size());
-  // Before opset 13 Softmax flattens x to 2-D at `axis` (default 1) and
-  // normalizes each row; from 13 on it normalizes along `axis` (default -1).
-  const bool flattening = ctx.opset() < 13;
-  const int64_t attr_axis = ctx.node().GetInt("axis", flattening ? 1 : -1);
-  const int64_t axis = NormalizeAxis(attr_axis, rank);
-  if (axis < 0) {
-    ctx.Invalid("axis " + std::to_string(attr_axis) +
-                " is out of range for input " + Describe(x));
-  }
-  const auto product = [&](int64_t from, int64_t to) {
-    return ShapeElementCount(
-        std::vector<int64_t>(x.shape.begin() + from, x.shape.begin() + to));
-  };
-  const int64_t outer = product(0, axis);
-  const int64_t length = flattening ? product(axis, rank) : x.shape[axis];
-  const int64_t inner = flattening ? 1 : product(axis + 1, rank);
+  const SoftmaxGeometry geometry = SoftmaxGeometryFor(
+      SoftmaxAxis(ctx.node(), ctx.opset()), ctx.opset(), x.shape);
+  const int64_t outer = geometry.outer;
+  const int64_t length = geometry.length;
+  const int64_t inner = geometry.inner;
   RefTensor y = RefTensor::Float(x.shape, std::vector<float>(x.f32.size()));
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t i = 0; i < inner; ++i) {
@@ -859,20 +700,8 @@ void EvalConstant(const NodeContext& ctx) {
 void EvalTranspose(const NodeContext& ctx) {
   const RefTensor& x = ctx.Input(0);
   const size_t rank = x.shape.size();
-  std::vector<int64_t> perm(rank);
-  for (size_t i = 0; i < rank; ++i)
-    perm[i] = static_cast<int64_t>(rank - 1 - i);
-  perm = ctx.node().GetInts("perm", perm);
-  std::vector<int64_t> sorted = perm;
-  std::sort(sorted.begin(), sorted.end());
-  bool is_permutation = sorted.size() == rank;
-  for (size_t i = 0; is_permutation && i < rank; ++i) {
-    is_permutation = sorted[i] == static_cast<int64_t>(i);
-  }
-  if (!is_permutation) {
-    ctx.Invalid("perm " + ShapeToString(perm) +
-                " is not a permutation of the axes of " + Describe(x));
-  }
+  const std::vector<int64_t> perm =
+      TransposePerm(OptionalInts(ctx.node(), "perm"), rank);
   const std::vector<int64_t> in_strides = ContiguousStrides(x.shape);
   std::vector<int64_t> y_shape(rank);
   std::vector<int64_t> strides(rank);
@@ -909,117 +738,40 @@ void SetReshaped(const NodeContext& ctx, const RefTensor& x,
 
 void EvalFlatten(const NodeContext& ctx) {
   const RefTensor& x = ctx.Input(0);
-  const int64_t rank = static_cast<int64_t>(x.shape.size());
-  const int64_t attr_axis = ctx.node().GetInt("axis", 1);
-  const int64_t axis = NormalizeAxis(attr_axis, rank, /*inclusive=*/true);
-  if (axis < 0) {
-    ctx.Invalid("axis " + std::to_string(attr_axis) +
-                " is out of range for input " + Describe(x));
-  }
-  const int64_t rows = ShapeElementCount(
-      std::vector<int64_t>(x.shape.begin(), x.shape.begin() + axis));
-  const int64_t cols = ShapeElementCount(
-      std::vector<int64_t>(x.shape.begin() + axis, x.shape.end()));
-  SetReshaped(ctx, x, {rows, cols});
+  SetReshaped(ctx, x,
+              FlattenOutputShape(x.shape, ctx.node().GetInt("axis", 1)));
 }
 
 void EvalReshape(const NodeContext& ctx) {
   const RefTensor& x = ctx.Input(0);
-  const std::vector<int64_t>& target = ctx.Int64Input(1);
-  const bool allow_zero = ctx.node().GetInt("allowzero", 0) != 0;
-  std::vector<int64_t> shape(target.size());
-  int64_t inferred_axis = -1;
-  int64_t known = 1;
-  for (size_t i = 0; i < target.size(); ++i) {
-    int64_t d = target[i];
-    if (d == 0 && !allow_zero) {
-      if (i >= x.shape.size()) {
-        ctx.Invalid("shape " + ShapeToString(target) + " copies axis " +
-                    std::to_string(i) + ", which " + Describe(x) + " lacks");
-      }
-      d = x.shape[i];
-    }
-    if (d == -1) {
-      if (inferred_axis >= 0) {
-        ctx.Invalid("shape " + ShapeToString(target) + " has two -1 entries");
-      }
-      inferred_axis = static_cast<int64_t>(i);
-      continue;
-    }
-    if (d < 0) ctx.Invalid("shape " + ShapeToString(target) + " is invalid");
-    shape[i] = d;
-    known *= d;
-  }
-  if (inferred_axis >= 0) {
-    if (known == 0 || x.NumElements() % known != 0) {
-      ctx.Invalid("cannot reshape " + Describe(x) + " to " +
-                  ShapeToString(target));
-    }
-    shape[inferred_axis] = x.NumElements() / known;
-  }
-  SetReshaped(ctx, x, std::move(shape));
+  SetReshaped(ctx, x,
+              ReshapeOutputShape(x.shape, ctx.Int64Input(1),
+                                 ctx.node().GetInt("allowzero", 0) != 0));
 }
 
 // Squeeze / Unsqueeze axes: the attribute before opset 13, the optional
 // second input from 13 on.
 std::vector<int64_t> AxesOf(const NodeContext& ctx) {
-  if (ctx.opset() < 13) return ctx.node().GetInts("axes");
+  if (!AxesAreAnInput(ctx.node(), ctx.opset())) {
+    return ctx.node().GetInts("axes");
+  }
   return ctx.HasInput(1) ? ctx.Int64Input(1) : std::vector<int64_t>{};
 }
 
 void EvalUnsqueeze(const NodeContext& ctx) {
   const RefTensor& x = ctx.Input(0);
-  const std::vector<int64_t> axes = AxesOf(ctx);
-  if (axes.empty()) ctx.Invalid("axes are required");
-  const int64_t out_rank = static_cast<int64_t>(x.shape.size() + axes.size());
-  std::vector<bool> inserted(out_rank, false);
-  for (int64_t attr_axis : axes) {
-    const int64_t axis = NormalizeAxis(attr_axis, out_rank);
-    if (axis < 0 || inserted[axis]) {
-      ctx.Invalid("axes " + ShapeToString(axes) + " are out of range or " +
-                  "repeated for input " + Describe(x));
-    }
-    inserted[axis] = true;
-  }
-  std::vector<int64_t> shape;
-  size_t next = 0;
-  for (int64_t i = 0; i < out_rank; ++i) {
-    shape.push_back(inserted[i] ? 1 : x.shape[next++]);
-  }
-  SetReshaped(ctx, x, std::move(shape));
+  SetReshaped(ctx, x, UnsqueezeOutputShape(x.shape, AxesOf(ctx)));
 }
 
 void EvalSqueeze(const NodeContext& ctx) {
   const RefTensor& x = ctx.Input(0);
-  const std::vector<int64_t> axes = AxesOf(ctx);
-  const int64_t rank = static_cast<int64_t>(x.shape.size());
-  std::vector<bool> removed(rank, false);
-  for (int64_t attr_axis : axes) {
-    const int64_t axis = NormalizeAxis(attr_axis, rank);
-    if (axis < 0 || x.shape[axis] != 1) {
-      ctx.Invalid("cannot squeeze axes " + ShapeToString(axes) + " of " +
-                  Describe(x));
-    }
-    removed[axis] = true;
-  }
-  std::vector<int64_t> shape;
-  for (int64_t i = 0; i < rank; ++i) {
-    const bool drop = axes.empty() ? x.shape[i] == 1 : removed[i];
-    if (!drop) shape.push_back(x.shape[i]);
-  }
-  SetReshaped(ctx, x, std::move(shape));
+  SetReshaped(ctx, x, SqueezeOutputShape(x.shape, AxesOf(ctx)));
 }
 
 void EvalShape(const NodeContext& ctx) {
   const RefTensor& x = ctx.Input(0);
-  const int64_t rank = static_cast<int64_t>(x.shape.size());
-  // Opset 15 start / end, clamped like Python slices.
-  const auto clamp = [&](int64_t v) {
-    if (v < 0) v += rank;
-    return std::min(std::max<int64_t>(v, 0), rank);
-  };
-  const int64_t start = clamp(ctx.node().GetInt("start", 0));
-  const int64_t end = clamp(ctx.node().GetInt("end", rank));
+  const auto [start, end] =
+      ShapeOpRange(ctx.node(), static_cast<int64_t>(x.shape.size()));
   std::vector<int64_t> dims;
   for (int64_t i = start; i < end; ++i) dims.push_back(x.shape[i]);
   const int64_t count = static_cast<int64_t>(dims.size());

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "graph/json_writer.h"  // JsonQuote, which used to live here
+
 namespace foldrt::graph {
 
 // Why a BN did not fold in one direction. Each has a stable snake_case id
@@ -96,10 +98,6 @@ std::string FormatFoldReportTable(const FoldReport& report);
 
 // The report as a JSON document (UTF-8, newline-terminated).
 std::string FoldReportToJson(const FoldReport& report);
-
-// `text` as a JSON string literal with quotes; invalid UTF-8 bytes become
-// U+FFFD so the document always parses.
-std::string JsonQuote(const std::string& text);
 
 }  // namespace foldrt::graph
 

@@ -12,6 +12,8 @@
 #include "runtime/core/logging.h"
 #include "runtime/core/npy.h"
 #include "tools/foldrt/fold_command.h"
+#include "tools/foldrt/inspect_command.h"
+#include "tools/foldrt/run_command.h"
 
 namespace foldrt {
 namespace {
@@ -22,6 +24,8 @@ constexpr char kUsage[] =
     "commands:\n"
     "  batchnorm   apply inference-mode BatchNormalization to a .npy tensor\n"
     "  fold        fold BatchNormalization into neighbouring ops of a model\n"
+    "  inspect     summarize a model: layers, shapes, parameters, BN folds\n"
+    "  run         run a model on .npy inputs (or random data)\n"
     "\n"
     "foldrt batchnorm --input X.npy --params P.npy [options]\n"
     "  X.npy        float32 tensor (N, C, ...) in C order\n"
@@ -199,7 +203,8 @@ int Main(int argc, char** argv) {
     } else if (a == "-q") {
       SetLogLevel("error");
     } else if (a == "--help" || a == "-h") {
-      std::printf("%s\n%s\n%s", kUsage, kFoldUsage, kGlobalOptions);
+      std::printf("%s\n%s\n%s\n%s\n%s", kUsage, kFoldUsage, kInspectUsage,
+                  kRunUsage, kGlobalOptions);
       return 0;
     } else {
       rest.push_back(a);
@@ -210,6 +215,8 @@ int Main(int argc, char** argv) {
   rest.erase(rest.begin());
   if (command == "batchnorm") return RunBatchNorm(rest);
   if (command == "fold") return RunFold(rest);
+  if (command == "inspect") return RunInspect(rest);
+  if (command == "run") return RunModel(rest);
   throw UsageError("unknown command '" + command + "'");
 }
 

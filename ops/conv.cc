@@ -1,0 +1,183 @@
+#include "ops/conv.h"
+
+#include <string>
+#include <utility>
+
+#include "ops/batch_norm.h"
+#include "ops/onednn_util.h"
+#include "ops/ref/conv_ref.h"
+#include "ops/ref/shape_util.h"
+#include "runtime/core/error.h"
+
+namespace foldrt::ops {
+namespace {
+
+// Fills empty attributes with ONNX defaults and checks the rest against the
+// weights' spatial rank. Shared shape rules live in ops/ref/conv_ref.
+ref::ConvParams MakeParams(const std::string& what, ConvAttributes attrs,
+                           size_t spatial_rank) {
+  ref::ConvParams params = ref::DefaultConvParams(spatial_rank);
+  if (!attrs.strides.empty()) params.strides = std::move(attrs.strides);
+  if (!attrs.dilations.empty()) params.dilations = std::move(attrs.dilations);
+  if (!attrs.pads_begin.empty()) {
+    params.pads_begin = std::move(attrs.pads_begin);
+  }
+  if (!attrs.pads_end.empty()) params.pads_end = std::move(attrs.pads_end);
+  params.groups = attrs.groups;
+  ref::CheckWindowParam(what, "strides", params.strides, spatial_rank, 1);
+  ref::CheckWindowParam(what, "dilations", params.dilations, spatial_rank, 1);
+  ref::CheckWindowParam(what, "pads (begin)", params.pads_begin, spatial_rank,
+                        0);
+  ref::CheckWindowParam(what, "pads (end)", params.pads_end, spatial_rank, 0);
+  return params;
+}
+
+}  // namespace
+
+struct Conv::Impl {
+  using Key = std::pair<std::vector<int64_t>, int>;
+
+  std::vector<int64_t> weight_dims;  // ONNX (Cout, Cin / g, k...)
+  ref::ConvParams params;
+  Activation act;
+  std::vector<float> bias;  // empty when there is none
+  // 1-D convolutions run as 2-D with a unit height, so that they go through
+  // the same kernel selection as images.
+  bool lift_1d = false;
+  // Weights in oneDNN's logical order ((g,) Cout / g, Cin / g, (1,) k...);
+  // the ONNX buffer already is that, dense.
+  std::unique_ptr<onednn::PackedConstant> weights;
+  onednn::SharedCache<Key, onednn::PlainIoPrimitive> cache;
+
+  // ONNX spatial values -> oneDNN's, with the unit axis of lifted 1-D.
+  dnnl::memory::dims Spatial(const std::vector<int64_t>& values,
+                             int64_t unit) const {
+    dnnl::memory::dims out = onednn::ToDnnlDims(values);
+    if (lift_1d) out.insert(out.begin(), unit);
+    return out;
+  }
+  dnnl::memory::dims Activations(const std::vector<int64_t>& dims) const {
+    dnnl::memory::dims out = onednn::ToDnnlDims(dims);
+    if (lift_1d) out.insert(out.begin() + 2, 1);
+    return out;
+  }
+
+  std::shared_ptr<onednn::PlainIoPrimitive> Build(
+      const std::vector<int64_t>& x_dims,
+      const std::vector<int64_t>& y_dims) const {
+    using dnnl::memory;
+    auto& engine = onednn::CpuEngine();
+    const memory::dims src_dims = Activations(x_dims);
+    const memory::dims dst_dims = Activations(y_dims);
+    const memory::desc src_any(src_dims, memory::data_type::f32,
+                               memory::format_tag::any);
+    const memory::desc dst_any(dst_dims, memory::data_type::f32,
+                               memory::format_tag::any);
+    const memory::desc weights_any(weights->source_desc().dims(),
+                                   memory::data_type::f32,
+                                   memory::format_tag::any);
+    const memory::desc bias_md =
+        bias.empty() ? memory::desc()
+                     : memory::desc({weight_dims[0]}, memory::data_type::f32,
+                                    memory::format_tag::a);
+    std::vector<int64_t> dnnl_dilations = params.dilations;
+    for (int64_t& d : dnnl_dilations) d -= 1;  // oneDNN: 0 = dense
+    dnnl::convolution_forward::desc desc(
+        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+        src_any, weights_any, bias_md, dst_any, Spatial(params.strides, 1),
+        Spatial(dnnl_dilations, 0), Spatial(params.pads_begin, 0),
+        Spatial(params.pads_end, 0));
+    dnnl::convolution_forward::primitive_desc pd(desc, onednn::MakeAttr(act),
+                                                 engine);
+
+    auto prim = std::make_shared<onednn::PlainIoPrimitive>();
+    prim->primitive = dnnl::convolution_forward(pd);
+    prim->SetIo(onednn::PlainDesc(src_dims), onednn::PlainDesc(dst_dims),
+                pd.src_desc(), pd.dst_desc(), pd.scratchpad_desc());
+    prim->constants.emplace_back(DNNL_ARG_WEIGHTS,
+                                 weights->Get(pd.weights_desc()));
+    if (!bias.empty()) {
+      // Read-only during execution; the const_cast only satisfies the API.
+      prim->constants.emplace_back(
+          DNNL_ARG_BIAS,
+          memory(pd.bias_desc(), engine, const_cast<float*>(bias.data())));
+    }
+    return prim;
+  }
+};
+
+Conv::Conv(const float* weights, std::vector<int64_t> weight_dims,
+           const float* bias, ConvAttributes attrs, Activation act) {
+  const std::string what = "Conv with W " + ref::ShapeToString(weight_dims);
+  if (weights == nullptr) throw InvalidArgumentError(what + ": no weights");
+  if (weight_dims.size() < 3 || weight_dims.size() > 5) {
+    throw InvalidArgumentError(what +
+                               ": W must have rank 3, 4 or 5 (Cout, Cin / "
+                               "group, 1 to 3 kernel dims)");
+  }
+  for (int64_t d : weight_dims) {
+    if (d < 1) throw InvalidArgumentError(what + ": W has an empty axis");
+  }
+  ref::ShapeElementCount(weight_dims);
+  const size_t spatial_rank = weight_dims.size() - 2;
+  auto impl = std::make_unique<Impl>();
+  impl->params = MakeParams(what, std::move(attrs), spatial_rank);
+  const int64_t groups = impl->params.groups;
+  const int64_t out_channels = weight_dims[0];
+  if (groups < 1 || out_channels % groups != 0) {
+    throw InvalidArgumentError(
+        what + ": group " + std::to_string(groups) + " does not divide the " +
+        std::to_string(out_channels) + " output channels");
+  }
+  impl->act = act;
+  impl->lift_1d = spatial_rank == 1;
+  if (bias != nullptr) impl->bias.assign(bias, bias + out_channels);
+
+  dnnl::memory::dims dims = onednn::ToDnnlDims(weight_dims);
+  if (groups > 1) {
+    dims[0] = out_channels / groups;
+    dims.insert(dims.begin(), groups);
+  }
+  if (impl->lift_1d) dims.insert(dims.end() - 1, 1);
+  impl->weights = std::make_unique<onednn::PackedConstant>(
+      onednn::PlainDesc(dims), weights);
+  impl->weight_dims = std::move(weight_dims);
+  impl_ = std::move(impl);
+}
+
+Conv::~Conv() = default;
+Conv::Conv(Conv&&) noexcept = default;
+Conv& Conv::operator=(Conv&&) noexcept = default;
+
+const std::vector<int64_t>& Conv::weight_dims() const {
+  return impl_->weight_dims;
+}
+
+std::vector<int64_t> Conv::OutputDims(
+    const std::vector<int64_t>& input_dims) const {
+  return ref::ConvOutputShape(input_dims, impl_->weight_dims, impl_->params);
+}
+
+void Conv::Run(const float* x, const std::vector<int64_t>& x_dims, float* y,
+               int threads) const {
+  threads = ResolveThreadCount(threads);
+  try {
+    // Primitive creation, the weight reorder and execution all see the
+    // thread count the cache key names.
+    onednn::ScopedOmpThreads scoped_threads(threads);
+    const auto prim = impl_->cache.GetOrBuild(Impl::Key(x_dims, threads), [&] {
+      const std::vector<int64_t> y_dims = OutputDims(x_dims);
+      // A zero batch is valid and has nothing to compute: cached as no
+      // primitive.
+      return y_dims[0] == 0 ? nullptr : impl_->Build(x_dims, y_dims);
+    });
+    if (prim != nullptr) prim->Execute(x, y);
+  } catch (const dnnl::error& e) {
+    onednn::ThrowOneDnnError("oneDNN Conv with W " +
+                                 onednn::DimsToString(impl_->weight_dims) +
+                                 " on x " + onednn::DimsToString(x_dims),
+                             e);
+  }
+}
+
+}  // namespace foldrt::ops

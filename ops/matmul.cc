@@ -1,0 +1,253 @@
+#include "ops/matmul.h"
+
+#include <string>
+#include <utility>
+
+#include "ops/batch_norm.h"
+#include "ops/onednn_util.h"
+#include "ops/ref/shape_util.h"
+#include "runtime/core/error.h"
+
+namespace foldrt::ops {
+namespace {
+
+// Y (M, N) = act(A * B + bias) for a prepared B (K, N) that already carries
+// alpha; A is (M, K) row-major, or (K, M) when trans_a. Shared by MatMul and
+// Gemm; callers validate shapes.
+class MatMulCore {
+ public:
+  MatMulCore(const float* b, int64_t k, int64_t n, std::vector<float> bias,
+             bool trans_a, Activation act)
+      : k_(k),
+        n_(n),
+        bias_(std::move(bias)),
+        trans_a_(trans_a),
+        act_(act),
+        weights_(onednn::PlainDesc({k, n}), b) {}
+
+  int64_t k() const { return k_; }
+  int64_t n() const { return n_; }
+
+  void Run(const float* a, int64_t m, float* y, int threads,
+           const std::string& what) const {
+    if (m == 0) return;
+    try {
+      onednn::ScopedOmpThreads scoped_threads(threads);
+      const auto prim =
+          cache_.GetOrBuild(Key(m, threads), [&] { return Build(m); });
+      prim->Execute(a, y);
+    } catch (const dnnl::error& e) {
+      onednn::ThrowOneDnnError(
+          "oneDNN " + what + " with M = " + std::to_string(m), e);
+    }
+  }
+
+ private:
+  using Key = std::pair<int64_t, int>;
+
+  std::shared_ptr<const onednn::PlainIoPrimitive> Build(int64_t m) const {
+    using dnnl::memory;
+    auto& engine = onednn::CpuEngine();
+    // A transposed A is read in place through its strides: element (i, p)
+    // of the (M, K) view sits at p * M + i.
+    const memory::desc src_md =
+        trans_a_
+            ? memory::desc({m, k_}, memory::data_type::f32, memory::dims{1, m})
+            : onednn::PlainDesc({m, k_});
+    const memory::desc weights_any({k_, n_}, memory::data_type::f32,
+                                   memory::format_tag::any);
+    const memory::desc bias_md =
+        bias_.empty() ? memory::desc() : onednn::PlainDesc({1, n_});
+    const memory::desc dst_md = onednn::PlainDesc({m, n_});
+    const dnnl::matmul::desc desc =
+        bias_.empty()
+            ? dnnl::matmul::desc(src_md, weights_any, dst_md)
+            : dnnl::matmul::desc(src_md, weights_any, bias_md, dst_md);
+    dnnl::matmul::primitive_desc pd(desc, onednn::MakeAttr(act_), engine);
+
+    auto prim = std::make_shared<onednn::PlainIoPrimitive>();
+    prim->primitive = dnnl::matmul(pd);
+    prim->SetIo(src_md, dst_md, pd.src_desc(), pd.dst_desc(),
+                pd.scratchpad_desc());
+    prim->constants.emplace_back(DNNL_ARG_WEIGHTS,
+                                 weights_.Get(pd.weights_desc()));
+    if (!bias_.empty()) {
+      // Read-only during execution; the const_cast only satisfies the API.
+      prim->constants.emplace_back(
+          DNNL_ARG_BIAS,
+          memory(pd.bias_desc(), engine, const_cast<float*>(bias_.data())));
+    }
+    return prim;
+  }
+
+  const int64_t k_, n_;
+  const std::vector<float> bias_;  // N floats, or empty
+  const bool trans_a_;
+  const Activation act_;
+  mutable onednn::PackedConstant weights_;
+  mutable onednn::SharedCache<Key, onednn::PlainIoPrimitive> cache_;
+};
+
+void CheckDims(const std::string& what, const std::vector<int64_t>& dims) {
+  for (int64_t d : dims) {
+    if (d < 1) throw InvalidArgumentError(what + ": B has an empty axis");
+  }
+  ref::ShapeElementCount(dims);
+}
+
+}  // namespace
+
+struct MatMul::Impl {
+  bool b_is_vector = false;  // B given as (K): Y drops the N axis
+  std::unique_ptr<MatMulCore> core;
+};
+
+MatMul::MatMul(const float* b, std::vector<int64_t> b_dims, const float* bias,
+               float alpha, Activation act) {
+  const std::string what = "MatMul with B " + ref::ShapeToString(b_dims);
+  if (b == nullptr) throw InvalidArgumentError(what + ": no B");
+  if (b_dims.empty()) {
+    throw InvalidArgumentError(what + ": B must be (K, N) or (K)");
+  }
+  if (b_dims.size() > 2) {
+    throw UnsupportedError(what + ": a constant B with batch axes is not " +
+                           "supported (B must be (K, N) or (K))");
+  }
+  CheckDims(what, b_dims);
+  const int64_t k = b_dims[0];
+  const int64_t n = b_dims.size() == 2 ? b_dims[1] : 1;
+  // alpha rides on B: one rounding per weight, done once, instead of a
+  // scale on every output.
+  std::vector<float> scaled(b, b + k * n);
+  if (alpha != 1.0f) {
+    for (float& v : scaled) v *= alpha;
+  }
+  std::vector<float> bias_copy;
+  if (bias != nullptr) bias_copy.assign(bias, bias + n);
+  impl_ = std::make_unique<Impl>();
+  impl_->b_is_vector = b_dims.size() == 1;
+  impl_->core = std::make_unique<MatMulCore>(
+      scaled.data(), k, n, std::move(bias_copy), /*trans_a=*/false, act);
+}
+
+MatMul::~MatMul() = default;
+MatMul::MatMul(MatMul&&) noexcept = default;
+MatMul& MatMul::operator=(MatMul&&) noexcept = default;
+
+int64_t MatMul::k() const { return impl_->core->k(); }
+int64_t MatMul::n() const { return impl_->core->n(); }
+
+namespace {
+
+// M of A (..., M, K) for a MatMul with inner dim k; throws for bad shapes.
+// Allocates nothing unless it throws.
+int64_t MatMulRows(const std::vector<int64_t>& a_dims, int64_t k) {
+  if (a_dims.empty() || a_dims.back() != k) {
+    throw InvalidArgumentError("MatMul of A " + ref::ShapeToString(a_dims) +
+                               ": A must be (..., M, " + std::to_string(k) +
+                               ") to match B");
+  }
+  return ref::ShapeElementCount(a_dims) / k;
+}
+
+}  // namespace
+
+std::vector<int64_t> MatMul::OutputDims(
+    const std::vector<int64_t>& a_dims) const {
+  MatMulRows(a_dims, k());
+  std::vector<int64_t> y_dims(a_dims.begin(), a_dims.end() - 1);
+  if (!impl_->b_is_vector) y_dims.push_back(n());
+  return y_dims;
+}
+
+void MatMul::Run(const float* a, const std::vector<int64_t>& a_dims, float* y,
+                 int threads) const {
+  const int64_t m = MatMulRows(a_dims, k());
+  impl_->core->Run(a, m, y, ResolveThreadCount(threads), "MatMul");
+}
+
+struct Gemm::Impl {
+  bool trans_a = false;
+  std::unique_ptr<MatMulCore> core;
+};
+
+Gemm::Gemm(const float* b, std::vector<int64_t> b_dims, const float* c,
+           std::vector<int64_t> c_dims, GemmAttributes attrs, Activation act) {
+  const std::string what =
+      "Gemm with B " + ref::ShapeToString(b_dims) + (attrs.trans_b ? "^T" : "");
+  if (b == nullptr) throw InvalidArgumentError(what + ": no B");
+  if (b_dims.size() != 2) {
+    throw InvalidArgumentError(what + ": B must be a matrix");
+  }
+  CheckDims(what, b_dims);
+  const int64_t k = attrs.trans_b ? b_dims[1] : b_dims[0];
+  const int64_t n = attrs.trans_b ? b_dims[0] : b_dims[1];
+  // op(B) * alpha, materialized once as (K, N).
+  std::vector<float> prepared(k * n);
+  for (int64_t p = 0; p < k; ++p) {
+    for (int64_t j = 0; j < n; ++j) {
+      const float v = attrs.trans_b ? b[j * k + p] : b[p * n + j];
+      prepared[p * n + j] = attrs.alpha == 1.0f ? v : attrs.alpha * v;
+    }
+  }
+  // beta * C as a bias row of N values.
+  std::vector<float> bias;
+  if (c != nullptr) {
+    const std::string c_what = what + ": C " + ref::ShapeToString(c_dims);
+    ref::ShapeElementCount(c_dims);
+    if (c_dims.size() > 2 ||
+        (!c_dims.empty() && c_dims.back() != 1 && c_dims.back() != n)) {
+      throw InvalidArgumentError(c_what + " does not broadcast to (M, " +
+                                 std::to_string(n) + ")");
+    }
+    if (c_dims.size() == 2 && c_dims[0] != 1) {
+      throw UnsupportedError(
+          c_what + " has one row per M; only C shapes that do not depend " +
+          "on M are supported ((), (1), (N), (1, 1), (1, N))");
+    }
+    const bool per_column = !c_dims.empty() && c_dims.back() == n;
+    bias.resize(n);
+    for (int64_t j = 0; j < n; ++j) {
+      bias[j] = attrs.beta * c[per_column ? j : 0];
+    }
+  }
+  impl_ = std::make_unique<Impl>();
+  impl_->trans_a = attrs.trans_a;
+  impl_->core = std::make_unique<MatMulCore>(
+      prepared.data(), k, n, std::move(bias), attrs.trans_a, act);
+}
+
+Gemm::~Gemm() = default;
+Gemm::Gemm(Gemm&&) noexcept = default;
+Gemm& Gemm::operator=(Gemm&&) noexcept = default;
+
+namespace {
+
+int64_t GemmRows(const std::vector<int64_t>& a_dims, int64_t k, bool trans_a) {
+  const bool ok = a_dims.size() == 2 && a_dims[0] >= 0 && a_dims[1] >= 0 &&
+                  a_dims[trans_a ? 0 : 1] == k;
+  if (!ok) {
+    throw InvalidArgumentError(
+        "Gemm of A " + ref::ShapeToString(a_dims) + ": A must be " +
+        (trans_a ? "(" + std::to_string(k) + ", M) (transA)"
+                 : "(M, " + std::to_string(k) + ")") +
+        " to match B");
+  }
+  ref::ShapeElementCount(a_dims);
+  return a_dims[trans_a ? 1 : 0];
+}
+
+}  // namespace
+
+std::vector<int64_t> Gemm::OutputDims(
+    const std::vector<int64_t>& a_dims) const {
+  return {GemmRows(a_dims, impl_->core->k(), impl_->trans_a), impl_->core->n()};
+}
+
+void Gemm::Run(const float* a, const std::vector<int64_t>& a_dims, float* y,
+               int threads) const {
+  const int64_t m = GemmRows(a_dims, impl_->core->k(), impl_->trans_a);
+  impl_->core->Run(a, m, y, ResolveThreadCount(threads), "Gemm");
+}
+
+}  // namespace foldrt::ops

@@ -1,0 +1,99 @@
+// Standalone inference BatchNormalization: a BN the folding passes could not
+// fold (or every BN, with folding off) runs ops::BatchNorm, built once from
+// the constant statistics through the shared affine math, with a following
+// ReLU/Clip fused.
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ops/batch_norm.h"
+#include "ops/layout.h"
+#include "runtime/core/batch_norm_affine.h"
+#include "runtime/core/error.h"
+#include "runtime/kernels/kernel.h"
+#include "runtime/kernels/kernel_util.h"
+
+namespace foldrt::runtime {
+namespace {
+
+class BatchNormKernel : public Kernel {
+ public:
+  explicit BatchNormKernel(const KernelBuildContext& ctx)
+      : bn_(MakeBatchNorm(ctx)), num_outputs_(ctx.node().num_outputs()) {}
+
+  KernelPlan Plan(const std::vector<const PlanInput*>& inputs) const override {
+    const PlanInput& x = RequiredFloatInput(inputs, 0);
+    if (x.shape.size() < 2) {
+      throw InvalidArgumentError("input " + Describe(x) +
+                                 " needs rank >= 2 (N, C, ...)");
+    }
+    if (x.shape[1] != static_cast<int64_t>(bn_.channels())) {
+      throw InvalidArgumentError(
+          "input " + Describe(x) + " has " + std::to_string(x.shape[1]) +
+          " channels, the statistics " + std::to_string(bn_.channels()));
+    }
+    KernelPlan plan;
+    // The training-statistics outputs are refused at load when used.
+    plan.outputs.resize(num_outputs_, {DataType::kFloat32, {0}});
+    plan.outputs[0] = {DataType::kFloat32, x.shape};
+    plan.state = std::make_unique<NoState>();
+    return plan;
+  }
+
+  void Run(const KernelArgs& args) const override {
+    const Tensor& x = *args.inputs[0];
+    Tensor& y = *args.outputs[0];
+    const size_t n = static_cast<size_t>(x.NumElements());
+    bn_.Run(x.data<float>(), n, y.mutable_data<float>(), n, x.shape(),
+            ops::Layout::kNchw, args.threads);
+  }
+
+ private:
+  static ops::BatchNorm MakeBatchNorm(const KernelBuildContext& ctx) {
+    const graph::Node& node = ctx.node();
+    if (ctx.opset() < 9 && node.GetInt("spatial", 1) != 1) {
+      ctx.Unsupported("spatial=0 (per-element statistics) is not supported");
+    }
+    // DESIGN.md counts training_mode=1 with the statistics outputs unused
+    // as inference (the running statistics are used), as the folding passes
+    // and the reference evaluator do.
+    for (size_t i = 1; i < node.num_outputs(); ++i) {
+      ctx.RequireUnusedOutput(i, "training statistics");
+    }
+    const char* const kNames[] = {"scale", "B", "input_mean", "input_var"};
+    std::vector<float> params[4];
+    for (size_t i = 0; i < 4; ++i) {
+      const Tensor& t = ctx.RequireFloatConstant(i + 1, kNames[i]);
+      if (t.rank() != 1) {
+        ctx.Invalid(std::string(kNames[i]) + " is " + ShapeToString(t.shape()) +
+                    ", expected one value per channel");
+      }
+      params[i] = t.ToVector<float>();
+    }
+    const ops::BatchNormImpl impl = ctx.options().reference_kernels
+                                        ? ops::BatchNormImpl::kRef
+                                        : ctx.options().batch_norm_impl;
+    // Throws InvalidArgumentError for mismatched lengths, negative variance
+    // or non-finite statistics, naming the channel.
+    return ops::BatchNorm(params[0], params[1], params[2], params[3],
+                          node.GetFloat("epsilon", kDefaultBatchNormEpsilon),
+                          ctx.fused_activation(), impl);
+  }
+
+  ops::BatchNorm bn_;
+  size_t num_outputs_;
+};
+
+std::unique_ptr<Kernel> CreateBatchNormalization(
+    const KernelBuildContext& ctx) {
+  return std::make_unique<BatchNormKernel>(ctx);
+}
+
+}  // namespace
+
+void AddBatchNormKernels(KernelTable* table) {
+  (*table)["BatchNormalization"] = CreateBatchNormalization;
+}
+
+}  // namespace foldrt::runtime

@@ -1,0 +1,152 @@
+// Helpers the kernel sources share: input checks for Plan, strided copies,
+// and a parallel loop over the OpenMP runtime the oneDNN ops use.
+#ifndef FOLDRT_RUNTIME_KERNELS_KERNEL_UTIL_H_
+#define FOLDRT_RUNTIME_KERNELS_KERNEL_UTIL_H_
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "graph/tensor.h"
+#include "ops/activation.h"
+#include "runtime/core/tensor.h"
+#include "runtime/kernels/kernel.h"
+
+namespace foldrt::runtime {
+
+// A graph constant (initializer, Constant value) as a runtime tensor: float
+// stays float32, integer and bool types widen to int64 (exactly); other
+// types throw UnsupportedError naming `what`.
+Tensor ToRuntimeTensor(const graph::Tensor& tensor, const std::string& what);
+
+// Calls f(float{}) for kFloat32 and f(int64_t{}) for kInt64, so one generic
+// lambda serves both element types of the data movement kernels.
+template <typename F>
+auto DispatchDataType(DataType dtype, F&& f) {
+  if (dtype == DataType::kFloat32) return f(float{});
+  return f(int64_t{});
+}
+
+// "float32 (3, 4)".
+std::string Describe(const PlanInput& input);
+
+// The present input `index`; InvalidArgumentError if it is absent.
+const PlanInput& RequiredInput(const std::vector<const PlanInput*>& inputs,
+                               size_t index);
+// The same, and its dtype must be float32 (InvalidArgumentError otherwise).
+const PlanInput& RequiredFloatInput(const std::vector<const PlanInput*>& inputs,
+                                    size_t index);
+// An input whose value planning must know (a shape, axes, pads): its int64
+// elements. UnsupportedError when it is computed at run time from data.
+std::vector<int64_t> KnownInt64Input(
+    const std::vector<const PlanInput*>& inputs, size_t index,
+    const std::string& what);
+// The single value of a known one-element input (float or integer).
+double KnownScalarInput(const std::vector<const PlanInput*>& inputs,
+                        size_t index, const std::string& what);
+
+// Row-major element strides of `shape`.
+std::vector<int64_t> ContiguousStrides(const std::vector<int64_t>& shape);
+
+// dst (C order, `out_shape`) = src read at base + sum(index[axis] *
+// src_strides[axis]) (strides in elements, may be 0 or negative). Transpose,
+// Slice and broadcasting copies are all this.
+template <typename T>
+void StridedCopy(const T* src, int64_t base,
+                 const std::vector<int64_t>& src_strides,
+                 const std::vector<int64_t>& out_shape, T* dst, int threads);
+
+// Calls body(begin, end) on disjoint ranges covering [0, n), on up to
+// `threads` OpenMP threads, each range at least `grain` long. `body` must
+// not throw.
+template <typename Body>
+void ParallelFor(int64_t n, int threads, int64_t grain, const Body& body);
+
+// y[i] = act(y[i]) for the reference paths of kernels with a fused
+// activation (the optimized ops apply it as a post-op).
+void ApplyActivationInPlace(const ops::Activation& act, float* y, int64_t n,
+                            int threads);
+
+// Per-shape state for kernels that only need their output types.
+struct NoState : KernelState {};
+
+// The registry: op type -> factory. Each kernel source adds its ops.
+using KernelFactory = std::unique_ptr<Kernel> (*)(const KernelBuildContext&);
+using KernelTable = std::map<std::string, KernelFactory>;
+void AddConvKernels(KernelTable* table);         // conv_kernels.cc
+void AddLinearKernels(KernelTable* table);       // linear_kernels.cc
+void AddPoolKernels(KernelTable* table);         // pool_kernels.cc
+void AddBatchNormKernels(KernelTable* table);    // batch_norm_kernel.cc
+void AddElementwiseKernels(KernelTable* table);  // elementwise_kernels.cc
+void AddTensorKernels(KernelTable* table);       // tensor_kernels.cc
+
+// ------------------------------------------------------ implementation
+
+template <typename Body>
+void ParallelFor(int64_t n, int threads, int64_t grain, const Body& body) {
+  if (n <= 0) return;
+  const int64_t by_grain =
+      (n + std::max<int64_t>(grain, 1) - 1) / std::max<int64_t>(grain, 1);
+  const int64_t chunks = std::min<int64_t>(std::max(threads, 1), by_grain);
+  if (chunks <= 1) {
+    body(int64_t{0}, n);
+    return;
+  }
+#pragma omp parallel for num_threads(static_cast <int>(chunks)) schedule(static)
+  for (int64_t c = 0; c < chunks; ++c) {
+    body(n * c / chunks, n * (c + 1) / chunks);
+  }
+}
+
+template <typename T>
+void StridedCopy(const T* src, int64_t base,
+                 const std::vector<int64_t>& src_strides,
+                 const std::vector<int64_t>& out_shape, T* dst, int threads) {
+  const size_t rank = out_shape.size();
+  if (rank == 0) {
+    dst[0] = src[base];
+    return;
+  }
+  const int64_t inner = out_shape[rank - 1];
+  const int64_t inner_stride = src_strides[rank - 1];
+  int64_t rows = 1;
+  for (size_t i = 0; i + 1 < rank; ++i) rows *= out_shape[i];
+  if (inner == 0 || rows == 0) return;
+  ParallelFor(rows, threads, std::max<int64_t>(1, 16384 / inner),
+              [&](int64_t begin, int64_t end) {
+                // The source offset of row `begin`, then stepped row by row.
+                std::vector<int64_t> index(rank, 0);
+                int64_t offset = base;
+                int64_t remaining = begin;
+                for (size_t axis = rank - 1; axis-- > 0;) {
+                  index[axis] = remaining % out_shape[axis];
+                  remaining /= out_shape[axis];
+                  offset += index[axis] * src_strides[axis];
+                }
+                for (int64_t row = begin; row < end; ++row) {
+                  T* out = dst + row * inner;
+                  const T* in = src + offset;
+                  if (inner_stride == 1) {
+                    std::copy(in, in + inner, out);
+                  } else {
+                    for (int64_t i = 0; i < inner; ++i) {
+                      out[i] = in[i * inner_stride];
+                    }
+                  }
+                  for (size_t axis = rank - 1; axis-- > 0;) {
+                    ++index[axis];
+                    offset += src_strides[axis];
+                    if (index[axis] < out_shape[axis]) break;
+                    offset -= src_strides[axis] * index[axis];
+                    index[axis] = 0;
+                  }
+                }
+              });
+}
+
+}  // namespace foldrt::runtime
+
+#endif  // FOLDRT_RUNTIME_KERNELS_KERNEL_UTIL_H_

@@ -1,0 +1,172 @@
+// Gemm and MatMul. With a constant right-hand side (and constant C) they
+// run oneDNN's matmul through ops::Gemm / ops::MatMul, a fused ReLU/Clip as
+// its post-op; with two computed operands, or a configuration the oneDNN op
+// refuses, or reference kernels requested, the scalar references of ops/ref.
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ops/matmul.h"
+#include "ops/ref/gemm_ref.h"
+#include "ops/ref/matmul_ref.h"
+#include "runtime/core/error.h"
+#include "runtime/core/logging.h"
+#include "runtime/kernels/kernel.h"
+#include "runtime/kernels/kernel_util.h"
+#include "runtime/op_attributes.h"
+
+namespace foldrt::runtime {
+namespace {
+
+// Builds a oneDNN-backed op, or returns null (reference path) when the op
+// refuses this configuration.
+template <typename Op, typename Build>
+std::unique_ptr<const Op> TryBuild(const KernelBuildContext& ctx,
+                                   Build&& build) {
+  try {
+    return build();
+  } catch (const UnsupportedError& e) {
+    Logger().debug("node '{}' ({}) runs the reference kernel: {}",
+                   ctx.node().Label(), ctx.node().op_type(), e.message());
+    return nullptr;
+  }
+}
+
+const Tensor* FloatConstantOrNull(const KernelBuildContext& ctx, size_t index) {
+  const Tensor* value = ctx.constant(index);
+  return value != nullptr && value->dtype() == DataType::kFloat32 ? value
+                                                                  : nullptr;
+}
+
+class GemmKernel : public Kernel {
+ public:
+  explicit GemmKernel(const KernelBuildContext& ctx)
+      : params_(ReadGemmParams(ctx.node())), act_(ctx.fused_activation()) {
+    const Tensor* b = FloatConstantOrNull(ctx, 1);
+    const Tensor* c = ctx.has_input(2) ? FloatConstantOrNull(ctx, 2) : nullptr;
+    const bool c_ready = !ctx.has_input(2) || c != nullptr;
+    if (ctx.options().reference_kernels || b == nullptr || !c_ready) return;
+    if (b->rank() != 2) {
+      ctx.Invalid("B is " + ShapeToString(b->shape()) + "; Gemm needs 2-D B");
+    }
+    ops::GemmAttributes attrs;
+    attrs.trans_a = params_.trans_a;
+    attrs.trans_b = params_.trans_b;
+    attrs.alpha = params_.alpha;
+    attrs.beta = params_.beta;
+    gemm_ = TryBuild<ops::Gemm>(ctx, [&] {
+      return std::make_unique<const ops::Gemm>(
+          b->data<float>(), b->shape(),
+          c != nullptr ? c->data<float>() : nullptr,
+          c != nullptr ? c->shape() : std::vector<int64_t>{}, attrs, act_);
+    });
+  }
+
+  KernelPlan Plan(const std::vector<const PlanInput*>& inputs) const override {
+    const PlanInput& a = RequiredFloatInput(inputs, 0);
+    const PlanInput& b = RequiredFloatInput(inputs, 1);
+    const PlanInput* c = inputs.size() > 2 ? inputs[2] : nullptr;
+    if (c != nullptr) RequiredFloatInput(inputs, 2);
+    const std::vector<int64_t> y_shape = ops::ref::GemmOutputShape(
+        a.shape, b.shape, c != nullptr ? &c->shape : nullptr, params_);
+    if (gemm_ && gemm_->OutputDims(a.shape) != y_shape) {
+      throw InvalidArgumentError("oneDNN Gemm computes " +
+                                 ShapeToString(gemm_->OutputDims(a.shape)) +
+                                 ", the reference " + ShapeToString(y_shape));
+    }
+    KernelPlan plan;
+    plan.outputs = {{DataType::kFloat32, y_shape}};
+    plan.state = std::make_unique<NoState>();
+    return plan;
+  }
+
+  void Run(const KernelArgs& args) const override {
+    const Tensor& a = *args.inputs[0];
+    Tensor& y = *args.outputs[0];
+    if (gemm_) {
+      gemm_->Run(a.data<float>(), a.shape(), y.mutable_data<float>(),
+                 args.threads);
+      return;
+    }
+    const Tensor& b = *args.inputs[1];
+    const Tensor* c = args.inputs.size() > 2 ? args.inputs[2] : nullptr;
+    ops::ref::GemmRef(a.data<float>(), a.shape(), b.data<float>(), b.shape(),
+                      c != nullptr ? c->data<float>() : nullptr,
+                      c != nullptr ? c->shape() : std::vector<int64_t>{},
+                      params_, y.mutable_data<float>());
+    ApplyActivationInPlace(act_, y.mutable_data<float>(), y.NumElements(),
+                           args.threads);
+  }
+
+ private:
+  ops::ref::GemmParams params_;
+  ops::Activation act_;
+  std::unique_ptr<const ops::Gemm> gemm_;  // null: reference path
+};
+
+class MatMulKernel : public Kernel {
+ public:
+  explicit MatMulKernel(const KernelBuildContext& ctx)
+      : act_(ctx.fused_activation()) {
+    const Tensor* b = FloatConstantOrNull(ctx, 1);
+    if (ctx.options().reference_kernels || b == nullptr || b->rank() > 2) {
+      return;
+    }
+    matmul_ = TryBuild<ops::MatMul>(ctx, [&] {
+      return std::make_unique<const ops::MatMul>(
+          b->data<float>(), b->shape(), /*bias=*/nullptr, /*alpha=*/1.0f, act_);
+    });
+  }
+
+  KernelPlan Plan(const std::vector<const PlanInput*>& inputs) const override {
+    const PlanInput& a = RequiredFloatInput(inputs, 0);
+    const PlanInput& b = RequiredFloatInput(inputs, 1);
+    const std::vector<int64_t> y_shape =
+        ops::ref::MatMulOutputShape(a.shape, b.shape);
+    if (matmul_ && matmul_->OutputDims(a.shape) != y_shape) {
+      throw InvalidArgumentError("oneDNN MatMul computes " +
+                                 ShapeToString(matmul_->OutputDims(a.shape)) +
+                                 ", the reference " + ShapeToString(y_shape));
+    }
+    KernelPlan plan;
+    plan.outputs = {{DataType::kFloat32, y_shape}};
+    plan.state = std::make_unique<NoState>();
+    return plan;
+  }
+
+  void Run(const KernelArgs& args) const override {
+    const Tensor& a = *args.inputs[0];
+    Tensor& y = *args.outputs[0];
+    if (matmul_) {
+      matmul_->Run(a.data<float>(), a.shape(), y.mutable_data<float>(),
+                   args.threads);
+      return;
+    }
+    const Tensor& b = *args.inputs[1];
+    ops::ref::MatMulRef(a.data<float>(), a.shape(), b.data<float>(), b.shape(),
+                        y.mutable_data<float>());
+    ApplyActivationInPlace(act_, y.mutable_data<float>(), y.NumElements(),
+                           args.threads);
+  }
+
+ private:
+  ops::Activation act_;
+  std::unique_ptr<const ops::MatMul> matmul_;  // null: reference path
+};
+
+std::unique_ptr<Kernel> CreateGemm(const KernelBuildContext& ctx) {
+  return std::make_unique<GemmKernel>(ctx);
+}
+std::unique_ptr<Kernel> CreateMatMul(const KernelBuildContext& ctx) {
+  return std::make_unique<MatMulKernel>(ctx);
+}
+
+}  // namespace
+
+void AddLinearKernels(KernelTable* table) {
+  (*table)["Gemm"] = CreateGemm;
+  (*table)["MatMul"] = CreateMatMul;
+}
+
+}  // namespace foldrt::runtime

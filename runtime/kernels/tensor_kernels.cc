@@ -1,0 +1,812 @@
+// Data movement and shape kernels: Flatten, Reshape, Squeeze, Unsqueeze,
+// Identity, Dropout (views of their input), Transpose, Concat, Split,
+// Slice, Gather, Pad, Shape and Constant. Float32 and int64 alike.
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runtime/core/error.h"
+#include "runtime/kernels/kernel.h"
+#include "runtime/kernels/kernel_util.h"
+#include "runtime/op_attributes.h"
+
+namespace foldrt::runtime {
+namespace {
+
+// Copies input 0 into output 0 unless the session made them share a buffer.
+void CopyIfDistinct(const KernelArgs& args) {
+  const Tensor& x = *args.inputs[0];
+  Tensor& y = *args.outputs[0];
+  if (y.raw_data() != x.raw_data() && x.ByteSize() > 0) {
+    std::memcpy(y.mutable_raw_data(), x.raw_data(), x.ByteSize());
+  }
+}
+
+// ------------------------------------------------------ views
+
+// Ops whose output is input 0 with another shape.
+class ReshapeLikeKernel : public Kernel {
+ public:
+  KernelPlan Plan(const std::vector<const PlanInput*>& inputs) const override {
+    const PlanInput& x = RequiredInput(inputs, 0);
+    KernelPlan plan;
+    plan.outputs.resize(num_outputs_);
+    plan.outputs[0] = {x.dtype, OutputShape(x, inputs)};
+    return plan;
+  }
+  void Run(const KernelArgs& args) const override { CopyIfDistinct(args); }
+  int AliasedInput() const override { return 0; }
+
+ protected:
+  explicit ReshapeLikeKernel(size_t num_outputs = 1)
+      : num_outputs_(num_outputs) {}
+  virtual std::vector<int64_t> OutputShape(
+      const PlanInput& x, const std::vector<const PlanInput*>& inputs) const {
+    return x.shape;
+  }
+
+ private:
+  size_t num_outputs_;
+};
+
+class FlattenKernel : public ReshapeLikeKernel {
+ public:
+  explicit FlattenKernel(const KernelBuildContext& ctx)
+      : axis_(ctx.node().GetInt("axis", 1)) {}
+
+ protected:
+  std::vector<int64_t> OutputShape(
+      const PlanInput& x, const std::vector<const PlanInput*>&) const override {
+    return FlattenOutputShape(x.shape, axis_);
+  }
+
+ private:
+  int64_t axis_;
+};
+
+class ReshapeKernel : public ReshapeLikeKernel {
+ public:
+  explicit ReshapeKernel(const KernelBuildContext& ctx)
+      : allow_zero_(ctx.node().GetInt("allowzero", 0) != 0) {}
+
+ protected:
+  std::vector<int64_t> OutputShape(
+      const PlanInput& x,
+      const std::vector<const PlanInput*>& inputs) const override {
+    return ReshapeOutputShape(x.shape, KnownInt64Input(inputs, 1, "shape"),
+                              allow_zero_);
+  }
+
+ private:
+  bool allow_zero_;
+};
+
+// Squeeze and Unsqueeze: axes from the attribute before opset 13, from the
+// optional input 1 after.
+class SqueezeKernel : public ReshapeLikeKernel {
+ public:
+  SqueezeKernel(const KernelBuildContext& ctx, bool unsqueeze)
+      : unsqueeze_(unsqueeze),
+        axes_are_input_(AxesAreAnInput(ctx.node(), ctx.opset())),
+        axes_(ctx.node().GetInts("axes")) {}
+
+ protected:
+  std::vector<int64_t> OutputShape(
+      const PlanInput& x,
+      const std::vector<const PlanInput*>& inputs) const override {
+    std::vector<int64_t> axes = axes_;
+    if (axes_are_input_ && inputs.size() > 1 && inputs[1] != nullptr) {
+      axes = KnownInt64Input(inputs, 1, "axes");
+    }
+    return unsqueeze_ ? UnsqueezeOutputShape(x.shape, axes)
+                      : SqueezeOutputShape(x.shape, axes);
+  }
+
+ private:
+  bool unsqueeze_;
+  bool axes_are_input_;
+  std::vector<int64_t> axes_;
+};
+
+class IdentityKernel : public ReshapeLikeKernel {
+ public:
+  explicit IdentityKernel(size_t num_outputs = 1)
+      : ReshapeLikeKernel(num_outputs) {}
+};
+
+std::unique_ptr<Kernel> CreateFlatten(const KernelBuildContext& ctx) {
+  return std::make_unique<FlattenKernel>(ctx);
+}
+std::unique_ptr<Kernel> CreateReshape(const KernelBuildContext& ctx) {
+  return std::make_unique<ReshapeKernel>(ctx);
+}
+std::unique_ptr<Kernel> CreateSqueeze(const KernelBuildContext& ctx) {
+  return std::make_unique<SqueezeKernel>(ctx, /*unsqueeze=*/false);
+}
+std::unique_ptr<Kernel> CreateUnsqueeze(const KernelBuildContext& ctx) {
+  return std::make_unique<SqueezeKernel>(ctx, /*unsqueeze=*/true);
+}
+std::unique_ptr<Kernel> CreateIdentity(const KernelBuildContext&) {
+  return std::make_unique<IdentityKernel>();
+}
+
+std::unique_ptr<Kernel> CreateDropout(const KernelBuildContext& ctx) {
+  // Inference Dropout is the identity. Training mode drops at random, which
+  // an inference runtime must not do silently.
+  if (ctx.opset() >= 12 && ctx.has_input(2)) {
+    const Tensor* training = ctx.constant(2);
+    if (training == nullptr) {
+      ctx.Unsupported("training_mode is computed at run time");
+    }
+    if (training->NumElements() != 1) {
+      ctx.Invalid("training_mode must hold one value");
+    }
+    const bool on = training->dtype() == DataType::kFloat32
+                        ? training->data<float>()[0] != 0.0f
+                        : training->data<int64_t>()[0] != 0;
+    if (on) ctx.Unsupported("training_mode is true (random dropout)");
+  }
+  ctx.RequireUnusedOutput(1, "mask");
+  return std::make_unique<IdentityKernel>(ctx.node().num_outputs());
+}
+
+// ------------------------------------------------------ Transpose
+
+struct StridedState : KernelState {
+  int64_t base = 0;
+  std::vector<int64_t> strides;  // source strides per output axis
+};
+
+class TransposeKernel : public Kernel {
+ public:
+  explicit TransposeKernel(const KernelBuildContext& ctx)
+      : perm_(OptionalInts(ctx.node(), "perm")) {}
+
+  KernelPlan Plan(const std::vector<const PlanInput*>& inputs) const override {
+    const PlanInput& x = RequiredInput(inputs, 0);
+    const std::vector<int64_t> perm = TransposePerm(perm_, x.shape.size());
+    const std::vector<int64_t> in_strides = ContiguousStrides(x.shape);
+    auto state = std::make_unique<StridedState>();
+    std::vector<int64_t> shape(perm.size());
+    for (size_t i = 0; i < perm.size(); ++i) {
+      shape[i] = x.shape[perm[i]];
+      state->strides.push_back(in_strides[perm[i]]);
+    }
+    KernelPlan plan;
+    plan.outputs = {{x.dtype, shape}};
+    plan.state = std::move(state);
+    return plan;
+  }
+
+  void Run(const KernelArgs& args) const override { RunStrided(args); }
+
+  static void RunStrided(const KernelArgs& args) {
+    const auto& state = static_cast<const StridedState&>(*args.state);
+    const Tensor& x = *args.inputs[0];
+    Tensor& y = *args.outputs[0];
+    DispatchDataType(x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      StridedCopy(x.data<T>(), state.base, state.strides, y.shape(),
+                  y.mutable_data<T>(), args.threads);
+      return 0;
+    });
+  }
+
+ private:
+  std::optional<std::vector<int64_t>> perm_;
+};
+
+std::unique_ptr<Kernel> CreateTranspose(const KernelBuildContext& ctx) {
+  return std::make_unique<TransposeKernel>(ctx);
+}
+
+// ------------------------------------------------------ Slice
+
+class SliceKernel : public Kernel {
+ public:
+  explicit SliceKernel(const KernelBuildContext& ctx)
+      : bounds_are_inputs_(ctx.opset() >= 10) {
+    if (!bounds_are_inputs_) {
+      starts_ = ctx.node().GetInts("starts");
+      ends_ = ctx.node().GetInts("ends");
+      axes_ = OptionalInts(ctx.node(), "axes");
+    }
+  }
+
+  KernelPlan Plan(const std::vector<const PlanInput*>& inputs) const override {
+    const PlanInput& x = RequiredInput(inputs, 0);
+    std::vector<int64_t> starts = starts_;
+    std::vector<int64_t> ends = ends_;
+    std::optional<std::vector<int64_t>> axes = axes_;
+    std::optional<std::vector<int64_t>> steps;
+    if (bounds_are_inputs_) {
+      starts = KnownInt64Input(inputs, 1, "starts");
+      ends = KnownInt64Input(inputs, 2, "ends");
+      if (inputs.size() > 3 && inputs[3] != nullptr) {
+        axes = KnownInt64Input(inputs, 3, "axes");
+      }
+      if (inputs.size() > 4 && inputs[4] != nullptr) {
+        steps = KnownInt64Input(inputs, 4, "steps");
+      }
+    }
+    const size_t rank = x.shape.size();
+    if (ends.size() != starts.size() ||
+        (axes && axes->size() != starts.size()) ||
+        (steps && steps->size() != starts.size())) {
+      throw InvalidArgumentError(
+          "starts, ends, axes and steps must have the same length");
+    }
+    std::vector<int64_t> begin(rank, 0);
+    std::vector<int64_t> step(rank, 1);
+    std::vector<int64_t> shape = x.shape;
+    std::vector<bool> seen(rank, false);
+    for (size_t i = 0; i < starts.size(); ++i) {
+      const int64_t axis =
+          CheckedAxis(axes ? (*axes)[i] : static_cast<int64_t>(i), x.shape);
+      if (seen[axis]) {
+        throw InvalidArgumentError("axis " + std::to_string(axis) +
+                                   " is sliced twice");
+      }
+      seen[axis] = true;
+      const int64_t st = steps ? (*steps)[i] : 1;
+      if (st == 0) throw InvalidArgumentError("a slice step is 0");
+      const int64_t dim = x.shape[axis];
+      int64_t s = starts[i];
+      int64_t e = ends[i];
+      if (s < 0) s += dim;
+      if (e < 0) e += dim;
+      // Clamped as the spec says: [0, dim] forward, [-1, dim - 1] backward.
+      if (st > 0) {
+        s = std::clamp<int64_t>(s, 0, dim);
+        e = std::clamp<int64_t>(e, 0, dim);
+        shape[axis] = e > s ? (e - s + st - 1) / st : 0;
+      } else {
+        s = std::clamp<int64_t>(s, 0, dim - 1);
+        e = std::clamp<int64_t>(e, -1, dim - 1);
+        shape[axis] = s > e ? (s - e + (-st) - 1) / (-st) : 0;
+      }
+      begin[axis] = s;
+      step[axis] = st;
+    }
+    const std::vector<int64_t> in_strides = ContiguousStrides(x.shape);
+    auto state = std::make_unique<StridedState>();
+    for (size_t axis = 0; axis < rank; ++axis) {
+      if (shape[axis] > 0) state->base += begin[axis] * in_strides[axis];
+      state->strides.push_back(in_strides[axis] * step[axis]);
+    }
+    KernelPlan plan;
+    plan.outputs = {{x.dtype, shape}};
+    plan.state = std::move(state);
+    return plan;
+  }
+
+  void Run(const KernelArgs& args) const override {
+    if (args.outputs[0]->NumElements() == 0) return;
+    TransposeKernel::RunStrided(args);
+  }
+
+ private:
+  bool bounds_are_inputs_;
+  std::vector<int64_t> starts_;
+  std::vector<int64_t> ends_;
+  std::optional<std::vector<int64_t>> axes_;
+};
+
+std::unique_ptr<Kernel> CreateSlice(const KernelBuildContext& ctx) {
+  return std::make_unique<SliceKernel>(ctx);
+}
+
+// ------------------------------------------------------ Concat, Split
+
+// The tensors seen as (outer, axis * inner) row blocks.
+struct BlockState : KernelState {
+  int64_t outer = 1;
+  int64_t inner = 1;
+  std::vector<int64_t> axis_sizes;  // per concatenated input / split output
+};
+
+class ConcatKernel : public Kernel {
+ public:
+  explicit ConcatKernel(const KernelBuildContext& ctx) {
+    if (!ctx.node().HasAttribute("axis")) {
+      ctx.Invalid("the axis attribute is required");
+    }
+    axis_ = ctx.node().GetInt("axis", 0);
+  }
+
+  KernelPlan Plan(const std::vector<const PlanInput*>& inputs) const override {
+    if (inputs.empty()) throw InvalidArgumentError("needs at least one input");
+    const PlanInput& first = RequiredInput(inputs, 0);
+    const size_t axis = static_cast<size_t>(CheckedAxis(axis_, first.shape));
+    auto state = std::make_unique<BlockState>();
+    std::vector<int64_t> shape = first.shape;
+    shape[axis] = 0;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const PlanInput& part = RequiredInput(inputs, i);
+      bool fits =
+          part.dtype == first.dtype && part.shape.size() == first.shape.size();
+      for (size_t d = 0; fits && d < first.shape.size(); ++d) {
+        fits = d == axis || part.shape[d] == first.shape[d];
+      }
+      if (!fits) {
+        throw InvalidArgumentError(
+            "input " + std::to_string(i) + " is " + Describe(part) +
+            ", which does not concatenate with input 0 " + Describe(first) +
+            " along axis " + std::to_string(axis));
+      }
+      shape[axis] += part.shape[axis];
+      state->axis_sizes.push_back(part.shape[axis]);
+    }
+    state->outer = ShapeProduct(first.shape, 0, axis);
+    state->inner = ShapeProduct(first.shape, axis + 1, first.shape.size());
+    KernelPlan plan;
+    plan.outputs = {{first.dtype, shape}};
+    plan.state = std::move(state);
+    return plan;
+  }
+
+  void Run(const KernelArgs& args) const override {
+    const auto& s = static_cast<const BlockState&>(*args.state);
+    if (args.outputs[0]->NumElements() == 0) return;
+    const size_t element = DataTypeSize(args.outputs[0]->dtype());
+    const int64_t out_row = args.outputs[0]->NumElements() /
+                            std::max<int64_t>(s.outer, 1) * element;
+    auto* y = static_cast<char*>(args.outputs[0]->mutable_raw_data());
+    ParallelFor(s.outer, args.threads,
+                std::max<int64_t>(1, 65536 / out_row + 1),
+                [&](int64_t begin, int64_t end) {
+                  for (int64_t o = begin; o < end; ++o) {
+                    char* dst = y + o * out_row;
+                    for (size_t i = 0; i < args.inputs.size(); ++i) {
+                      const int64_t chunk = s.axis_sizes[i] * s.inner *
+                                            static_cast<int64_t>(element);
+                      const auto* src =
+                          static_cast<const char*>(args.inputs[i]->raw_data());
+                      if (chunk > 0) std::memcpy(dst, src + o * chunk, chunk);
+                      dst += chunk;
+                    }
+                  }
+                });
+  }
+
+ private:
+  int64_t axis_;
+};
+
+std::unique_ptr<Kernel> CreateConcat(const KernelBuildContext& ctx) {
+  return std::make_unique<ConcatKernel>(ctx);
+}
+
+class SplitKernel : public Kernel {
+ public:
+  explicit SplitKernel(const KernelBuildContext& ctx)
+      : axis_(ctx.node().GetInt("axis", 0)),
+        sizes_are_input_(ctx.opset() >= 13),
+        num_outputs_(ctx.node().num_outputs()) {
+    if (!sizes_are_input_) sizes_ = OptionalInts(ctx.node(), "split");
+  }
+
+  KernelPlan Plan(const std::vector<const PlanInput*>& inputs) const override {
+    const PlanInput& x = RequiredInput(inputs, 0);
+    const size_t axis = static_cast<size_t>(CheckedAxis(axis_, x.shape));
+    std::optional<std::vector<int64_t>> sizes = sizes_;
+    if (sizes_are_input_ && inputs.size() > 1 && inputs[1] != nullptr) {
+      sizes = KnownInt64Input(inputs, 1, "split");
+    }
+    const int64_t dim = x.shape[axis];
+    const int64_t parts = static_cast<int64_t>(num_outputs_);
+    if (!sizes) {
+      if (dim % parts != 0) {
+        throw InvalidArgumentError(
+            "axis " + std::to_string(axis) + " of " + Describe(x) +
+            " does not split evenly into " + std::to_string(parts) + " parts");
+      }
+      sizes = std::vector<int64_t>(num_outputs_, dim / parts);
+    }
+    int64_t total = 0;
+    for (int64_t size : *sizes) {
+      if (size < 0) throw InvalidArgumentError("a split size is negative");
+      total += size;
+    }
+    if (sizes->size() != num_outputs_ || total != dim) {
+      throw InvalidArgumentError(
+          "split " + ShapeToString(*sizes) + " does not divide axis " +
+          std::to_string(axis) + " of " + Describe(x) + " into " +
+          std::to_string(num_outputs_) + " outputs");
+    }
+    auto state = std::make_unique<BlockState>();
+    state->outer = ShapeProduct(x.shape, 0, axis);
+    state->inner = ShapeProduct(x.shape, axis + 1, x.shape.size());
+    state->axis_sizes = *sizes;
+    KernelPlan plan;
+    for (int64_t size : *sizes) {
+      std::vector<int64_t> shape = x.shape;
+      shape[axis] = size;
+      plan.outputs.push_back({x.dtype, shape});
+    }
+    plan.state = std::move(state);
+    return plan;
+  }
+
+  void Run(const KernelArgs& args) const override {
+    const auto& s = static_cast<const BlockState&>(*args.state);
+    const int64_t element =
+        static_cast<int64_t>(DataTypeSize(args.inputs[0]->dtype()));
+    const int64_t in_row =
+        args.inputs[0]->NumElements() / std::max<int64_t>(s.outer, 1) * element;
+    const auto* x = static_cast<const char*>(args.inputs[0]->raw_data());
+    for (int64_t o = 0; o < s.outer; ++o) {
+      const char* src = x + o * in_row;
+      for (size_t i = 0; i < args.outputs.size(); ++i) {
+        const int64_t chunk = s.axis_sizes[i] * s.inner * element;
+        if (args.outputs[i] != nullptr && chunk > 0) {
+          auto* dst = static_cast<char*>(args.outputs[i]->mutable_raw_data());
+          std::memcpy(dst + o * chunk, src, chunk);
+        }
+        src += chunk;
+      }
+    }
+  }
+
+ private:
+  int64_t axis_;
+  bool sizes_are_input_;
+  size_t num_outputs_;
+  std::optional<std::vector<int64_t>> sizes_;
+};
+
+std::unique_ptr<Kernel> CreateSplit(const KernelBuildContext& ctx) {
+  if (ctx.node().num_outputs() == 0) ctx.Invalid("has no outputs");
+  if (ctx.opset() >= 18) ctx.Unsupported("opset 18 Split is not supported");
+  return std::make_unique<SplitKernel>(ctx);
+}
+
+// ------------------------------------------------------ Gather
+
+struct GatherState : KernelState {
+  int64_t outer = 1;
+  int64_t axis_size = 0;
+  int64_t inner = 1;
+};
+
+class GatherKernel : public Kernel {
+ public:
+  explicit GatherKernel(const KernelBuildContext& ctx)
+      : axis_(ctx.node().GetInt("axis", 0)) {}
+
+  KernelPlan Plan(const std::vector<const PlanInput*>& inputs) const override {
+    const PlanInput& data = RequiredInput(inputs, 0);
+    const PlanInput& indices = RequiredInput(inputs, 1);
+    if (indices.dtype != DataType::kInt64) {
+      throw InvalidArgumentError("indices are " + Describe(indices) +
+                                 "; expected an integer tensor");
+    }
+    const size_t axis = static_cast<size_t>(CheckedAxis(axis_, data.shape));
+    std::vector<int64_t> shape(data.shape.begin(), data.shape.begin() + axis);
+    shape.insert(shape.end(), indices.shape.begin(), indices.shape.end());
+    shape.insert(shape.end(), data.shape.begin() + axis + 1, data.shape.end());
+    auto state = std::make_unique<GatherState>();
+    state->outer = ShapeProduct(data.shape, 0, axis);
+    state->axis_size = data.shape[axis];
+    state->inner = ShapeProduct(data.shape, axis + 1, data.shape.size());
+    KernelPlan plan;
+    plan.outputs = {{data.dtype, shape}};
+    plan.state = std::move(state);
+    return plan;
+  }
+
+  void Run(const KernelArgs& args) const override {
+    const auto& s = static_cast<const GatherState&>(*args.state);
+    const Tensor& indices = *args.inputs[1];
+    const int64_t* index = indices.data<int64_t>();
+    const int64_t count = indices.NumElements();
+    // Indices are data: checked before anything is written.
+    for (int64_t i = 0; i < count; ++i) {
+      if (index[i] < -s.axis_size || index[i] >= s.axis_size) {
+        throw InvalidArgumentError("index " + std::to_string(index[i]) +
+                                   " is out of range for an axis of size " +
+                                   std::to_string(s.axis_size));
+      }
+    }
+    const size_t row =
+        static_cast<size_t>(s.inner) * DataTypeSize(args.inputs[0]->dtype());
+    const auto* src = static_cast<const char*>(args.inputs[0]->raw_data());
+    auto* dst = static_cast<char*>(args.outputs[0]->mutable_raw_data());
+    for (int64_t o = 0; o < s.outer; ++o) {
+      for (int64_t i = 0; i < count; ++i) {
+        const int64_t k = index[i] < 0 ? index[i] + s.axis_size : index[i];
+        if (row > 0) {
+          std::memcpy(dst, src + (o * s.axis_size + k) * row, row);
+        }
+        dst += row;
+      }
+    }
+  }
+
+ private:
+  int64_t axis_;
+};
+
+std::unique_ptr<Kernel> CreateGather(const KernelBuildContext& ctx) {
+  return std::make_unique<GatherKernel>(ctx);
+}
+
+// ------------------------------------------------------ Pad
+
+struct PadState : KernelState {
+  // For each axis, each output coordinate's source coordinate, or -1 for a
+  // padded position of constant mode.
+  std::vector<std::vector<int64_t>> source;
+  std::vector<int64_t> x_strides;
+};
+
+enum class PadMode { kConstant, kReflect, kEdge };
+
+class PadKernel : public Kernel {
+ public:
+  explicit PadKernel(const KernelBuildContext& ctx)
+      : pads_are_input_(ctx.opset() >= 11) {
+    const std::string mode = ctx.node().GetString("mode", "constant");
+    if (mode == "constant") {
+      mode_ = PadMode::kConstant;
+    } else if (mode == "reflect") {
+      mode_ = PadMode::kReflect;
+    } else if (mode == "edge") {
+      mode_ = PadMode::kEdge;
+    } else {
+      ctx.Unsupported("mode '" + mode +
+                      "' is not supported (constant, reflect, edge are)");
+    }
+    if (!pads_are_input_) {
+      pads_ = ctx.node().GetInts("pads");
+      value_ = ctx.node().GetFloat("value", 0.0f);
+    }
+    if (ctx.has_input(3)) ctx.Unsupported("the axes input is not supported");
+  }
+
+  KernelPlan Plan(const std::vector<const PlanInput*>& inputs) const override {
+    const PlanInput& x = RequiredInput(inputs, 0);
+    const std::vector<int64_t> pads =
+        pads_are_input_ ? KnownInt64Input(inputs, 1, "pads") : pads_;
+    const size_t rank = x.shape.size();
+    if (pads.size() != 2 * rank) {
+      throw InvalidArgumentError(
+          "pads has " + std::to_string(pads.size()) + " values, expected " +
+          std::to_string(2 * rank) + " for " + Describe(x));
+    }
+    if (pads_are_input_ && inputs.size() > 2 && inputs[2] != nullptr) {
+      const PlanInput& value = RequiredInput(inputs, 2);
+      if (value.dtype != x.dtype || ShapeNumElements(value.shape) != 1) {
+        throw InvalidArgumentError("constant_value is " + Describe(value) +
+                                   "; expected one " + DataTypeName(x.dtype));
+      }
+    }
+    auto state = std::make_unique<PadState>();
+    state->x_strides = ContiguousStrides(x.shape);
+    std::vector<int64_t> shape(rank);
+    for (size_t axis = 0; axis < rank; ++axis) {
+      const int64_t dim = x.shape[axis];
+      const int64_t before = pads[axis];
+      const int64_t out = dim + before + pads[axis + rank];
+      if (out < 0) {
+        throw InvalidArgumentError("pads " + ShapeToString(pads) +
+                                   " crop more than " + Describe(x) + " has");
+      }
+      if (mode_ != PadMode::kConstant && dim == 0 && out > 0) {
+        throw InvalidArgumentError("cannot pad an empty axis in this mode");
+      }
+      shape[axis] = out;
+      std::vector<int64_t>& map = state->source.emplace_back(out);
+      for (int64_t o = 0; o < out; ++o) {
+        int64_t i = o - before;
+        if (i < 0 || i >= dim) {
+          switch (mode_) {
+            case PadMode::kConstant:
+              i = -1;
+              break;
+            case PadMode::kEdge:
+              i = std::clamp<int64_t>(i, 0, dim - 1);
+              break;
+            case PadMode::kReflect: {
+              // Mirror without repeating the edge, as numpy's "reflect".
+              const int64_t period = 2 * (dim - 1);
+              if (period == 0) {
+                i = 0;
+              } else {
+                i = ((i % period) + period) % period;
+                if (i >= dim) i = period - i;
+              }
+              break;
+            }
+          }
+        }
+        map[o] = i;
+      }
+    }
+    KernelPlan plan;
+    plan.outputs = {{x.dtype, shape}};
+    plan.state = std::move(state);
+    return plan;
+  }
+
+  void Run(const KernelArgs& args) const override {
+    const auto& s = static_cast<const PadState&>(*args.state);
+    DispatchDataType(args.inputs[0]->dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      T value = static_cast<T>(value_);
+      if (pads_are_input_ && args.inputs.size() > 2 &&
+          args.inputs[2] != nullptr) {
+        value = args.inputs[2]->data<T>()[0];
+      }
+      RunTyped(s, args.inputs[0]->data<T>(), args.outputs[0]->mutable_data<T>(),
+               args.outputs[0]->shape(), value, args.threads);
+      return 0;
+    });
+  }
+
+ private:
+  template <typename T>
+  static void RunTyped(const PadState& s, const T* x, T* y,
+                       const std::vector<int64_t>& shape, T value,
+                       int threads) {
+    const size_t rank = shape.size();
+    if (rank == 0) {
+      y[0] = x[0];
+      return;
+    }
+    const int64_t inner = shape[rank - 1];
+    int64_t rows = 1;
+    for (size_t i = 0; i + 1 < rank; ++i) rows *= shape[i];
+    if (inner == 0 || rows == 0) return;
+    const std::vector<int64_t>& inner_map = s.source[rank - 1];
+    ParallelFor(rows, threads, std::max<int64_t>(1, 16384 / inner),
+                [&](int64_t begin, int64_t end) {
+                  for (int64_t row = begin; row < end; ++row) {
+                    // Source row of this output row, or none (padding).
+                    int64_t remaining = row;
+                    int64_t offset = 0;
+                    bool padded = false;
+                    for (size_t axis = rank - 1; axis-- > 0;) {
+                      const int64_t o = remaining % shape[axis];
+                      remaining /= shape[axis];
+                      const int64_t i = s.source[axis][o];
+                      if (i < 0) padded = true;
+                      offset += i * s.x_strides[axis];
+                    }
+                    T* out = y + row * inner;
+                    if (padded) {
+                      std::fill(out, out + inner, value);
+                      continue;
+                    }
+                    const T* in = x + offset;
+                    for (int64_t k = 0; k < inner; ++k) {
+                      const int64_t i = inner_map[k];
+                      out[k] = i < 0 ? value : in[i];
+                    }
+                  }
+                });
+  }
+
+  bool pads_are_input_;
+  PadMode mode_ = PadMode::kConstant;
+  std::vector<int64_t> pads_;
+  float value_ = 0.0f;
+};
+
+std::unique_ptr<Kernel> CreatePad(const KernelBuildContext& ctx) {
+  return std::make_unique<PadKernel>(ctx);
+}
+
+// ------------------------------------------------------ Shape, Constant
+
+class ShapeKernel : public Kernel {
+ public:
+  explicit ShapeKernel(const KernelBuildContext& ctx)
+      : start_(ctx.node().GetInt("start", 0)),
+        end_(ctx.node().GetInt("end", std::numeric_limits<int64_t>::max())) {}
+
+  DataType OutputDataType(const std::vector<DataType>&) const override {
+    return DataType::kInt64;
+  }
+
+  KernelPlan Plan(const std::vector<const PlanInput*>& inputs) const override {
+    const PlanInput& x = RequiredInput(inputs, 0);
+    const int64_t rank = static_cast<int64_t>(x.shape.size());
+    // Opset-15 start / end, clamped like Python slices.
+    const auto clamp = [&](int64_t v) {
+      if (v < 0) v += rank;
+      return std::min(std::max<int64_t>(v, 0), rank);
+    };
+    const int64_t start = clamp(start_);
+    const int64_t end = clamp(end_);
+    std::vector<int64_t> dims;
+    for (int64_t i = start; i < end; ++i) dims.push_back(x.shape[i]);
+    const int64_t count = static_cast<int64_t>(dims.size());
+    KernelPlan plan;
+    plan.outputs = {{DataType::kInt64, {count}}};
+    plan.values.push_back(Tensor::FromInt64s({count}, dims));
+    return plan;
+  }
+
+  void Run(const KernelArgs& args) const override {
+    // Planning computes Shape's output; this serves direct callers.
+    const std::vector<int64_t>& shape = args.inputs[0]->shape();
+    const int64_t rank = static_cast<int64_t>(shape.size());
+    const int64_t count = args.outputs[0]->NumElements();
+    int64_t start = start_ < 0 ? start_ + rank : start_;
+    start = std::min(std::max<int64_t>(start, 0), rank);
+    int64_t* y = args.outputs[0]->mutable_data<int64_t>();
+    for (int64_t i = 0; i < count; ++i) y[i] = shape[start + i];
+  }
+
+ private:
+  int64_t start_;
+  int64_t end_;
+};
+
+std::unique_ptr<Kernel> CreateShape(const KernelBuildContext& ctx) {
+  return std::make_unique<ShapeKernel>(ctx);
+}
+
+class ConstantKernel : public Kernel {
+ public:
+  explicit ConstantKernel(Tensor value) : value_(std::move(value)) {}
+
+  DataType OutputDataType(const std::vector<DataType>&) const override {
+    return value_.dtype();
+  }
+
+  KernelPlan Plan(const std::vector<const PlanInput*>&) const override {
+    KernelPlan plan;
+    plan.outputs = {{value_.dtype(), value_.shape()}};
+    plan.values.push_back(value_);
+    return plan;
+  }
+
+  void Run(const KernelArgs& args) const override {
+    if (value_.ByteSize() > 0) {
+      std::memcpy(args.outputs[0]->mutable_raw_data(), value_.raw_data(),
+                  value_.ByteSize());
+    }
+  }
+
+ private:
+  Tensor value_;
+};
+
+std::unique_ptr<Kernel> CreateConstant(const KernelBuildContext& ctx) {
+  const graph::Tensor* value = ctx.node().ConstantValue();
+  if (value == nullptr) {
+    ctx.Unsupported(
+        "only value, value_float(s) and value_int(s) constants are supported "
+        "(not sparse_value or strings)");
+  }
+  return std::make_unique<ConstantKernel>(
+      ToRuntimeTensor(*value, "the constant '" + ctx.node().output(0) + "'"));
+}
+
+}  // namespace
+
+void AddTensorKernels(KernelTable* table) {
+  (*table)["Concat"] = CreateConcat;
+  (*table)["Constant"] = CreateConstant;
+  (*table)["Dropout"] = CreateDropout;
+  (*table)["Flatten"] = CreateFlatten;
+  (*table)["Gather"] = CreateGather;
+  (*table)["Identity"] = CreateIdentity;
+  (*table)["Pad"] = CreatePad;
+  (*table)["Reshape"] = CreateReshape;
+  (*table)["Shape"] = CreateShape;
+  (*table)["Slice"] = CreateSlice;
+  (*table)["Split"] = CreateSplit;
+  (*table)["Squeeze"] = CreateSqueeze;
+  (*table)["Transpose"] = CreateTranspose;
+  (*table)["Unsqueeze"] = CreateUnsqueeze;
+}
+
+}  // namespace foldrt::runtime

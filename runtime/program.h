@@ -1,0 +1,115 @@
+// Internal to the runtime: what a Session is made of.
+//
+//  - Program: the model compiled once at load. One kernel per remaining
+//    node in topological order (ReLU/Clip fused into the op before them),
+//    nodes whose inputs are all constant evaluated at load, nodes no graph
+//    output depends on dropped (but still checked).
+//  - Plan: the program specialized to one input-shape signature: every
+//    value's shape, values computable from shapes alone (Shape -> Gather ->
+//    Concat -> Reshape chains) computed, views (Reshape, Flatten, ...) made
+//    to share their input's buffer, and the arena offsets of the rest.
+//  - Execute: one run of a plan on the caller's inputs.
+#ifndef FOLDRT_RUNTIME_PROGRAM_H_
+#define FOLDRT_RUNTIME_PROGRAM_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "runtime/core/tensor.h"
+#include "runtime/kernels/kernel.h"
+
+namespace foldrt::runtime {
+
+struct ProgramValue {
+  std::string name;
+  DataType dtype = DataType::kFloat32;  // static: known at load
+  const Tensor* constant = nullptr;     // a load-time constant
+  int graph_input = -1;                 // index into Program::input_values
+};
+
+struct ProgramStep {
+  std::string node;  // label for messages
+  std::string op;    // "Conv", or "Conv+Relu" when an activation was fused
+  std::unique_ptr<Kernel> kernel;
+  std::vector<int> inputs;   // value ids, -1 for an absent optional input
+  std::vector<int> outputs;  // value ids, -1 for an omitted output
+};
+
+struct Program {
+  std::string source;  // the model file, for messages
+  std::vector<ProgramValue> values;
+  std::deque<Tensor> constants;  // what ProgramValue::constant points to
+  std::vector<int> input_values;
+  std::vector<std::string> output_names;
+  std::vector<int> output_values;
+  std::vector<ProgramStep> steps;
+  size_t fused_activations = 0;
+  size_t folded_constants = 0;  // nodes evaluated at load
+};
+
+struct CompileOptions {
+  KernelBuildContext::Options kernels;
+  int threads = 1;  // for evaluating constant nodes
+};
+
+// Compiles the model's main graph (default-domain ops, the model's opset).
+// Throws UnsupportedError naming node and op for any node the runtime
+// cannot run (op, attribute value, dtype of a constant), whether or not an
+// output depends on it; InvalidArgumentError / FormatError for malformed
+// nodes; UnsupportedError for graph inputs that are not float32 / int64.
+std::unique_ptr<Program> CompileProgram(const graph::Model& model,
+                                        const CompileOptions& options);
+
+struct PlannedValue {
+  enum class Kind {
+    kUnset,   // not computed by this plan
+    kKnown,   // a constant, or computed while planning
+    kInput,   // the caller's input tensor
+    kArena,   // a slice of the run's arena
+    kOutput,  // a graph output: its own buffer, handed to the caller
+    kAlias,   // the buffer of value `index` (a view op's input)
+  };
+  Kind kind = Kind::kUnset;
+  DataType dtype = DataType::kFloat32;
+  std::vector<int64_t> shape;
+  const Tensor* known = nullptr;  // kKnown
+  int index = -1;                 // kInput: input; kOutput: output buffer;
+                                  // kAlias: value id (never itself an alias)
+  size_t offset = 0;              // kArena
+};
+
+struct PlannedStep {
+  int step = 0;  // index into Program::steps
+  std::unique_ptr<const KernelState> state;
+};
+
+struct Plan {
+  std::vector<PlannedValue> values;  // by value id
+  std::vector<PlannedStep> steps;    // the steps that run, in order
+  std::deque<Tensor> known_values;   // computed while planning
+  size_t arena_bytes = 0;
+  std::vector<int> output_buffers;  // value id per kOutput buffer
+};
+
+// Plans `program` for graph inputs of these shapes (one per input, in
+// order; dtypes were checked by the caller). Throws the kernels' errors
+// with node, op and file.
+std::unique_ptr<const Plan> BuildPlan(
+    const Program& program,
+    const std::vector<std::vector<int64_t>>& input_shapes, int threads);
+
+// Runs `plan` on `inputs` (one per graph input, in order, matching the
+// plan's signature) and returns every graph output by name.
+std::map<std::string, Tensor> ExecutePlan(
+    const Program& program, const Plan& plan,
+    const std::vector<const Tensor*>& inputs, int threads);
+
+}  // namespace foldrt::runtime
+
+#endif  // FOLDRT_RUNTIME_PROGRAM_H_

@@ -1,0 +1,238 @@
+#include "runtime/session.h"
+
+#include <optional>
+#include <utility>
+
+#include "graph/onnx_io.h"
+#include "graph/passes/batch_norm_fold.h"
+#include "runtime/core/error.h"
+#include "runtime/core/logging.h"
+#include "runtime/program.h"
+
+namespace foldrt::runtime {
+namespace {
+
+// Plans kept per session. A server feeding ever new batch sizes would
+// otherwise grow the cache without bound; past this many the cache starts
+// over (plans in use stay alive through their shared_ptr).
+constexpr size_t kMaxCachedPlans = 64;
+
+std::optional<std::vector<Dimension>> ToDimensions(
+    const graph::ValueInfo& info) {
+  if (!info.shape) return std::nullopt;
+  std::vector<Dimension> dims;
+  for (const graph::Dim& dim : *info.shape) {
+    Dimension d;
+    if (dim.kind == graph::Dim::Kind::kKnown) d.value = dim.value;
+    if (dim.kind == graph::Dim::Kind::kSymbolic) d.symbol = dim.symbol;
+    dims.push_back(std::move(d));
+  }
+  return dims;
+}
+
+std::string Describe(const Tensor& tensor) {
+  return std::string(DataTypeName(tensor.dtype())) + " " +
+         ShapeToString(tensor.shape());
+}
+
+}  // namespace
+
+std::string Dimension::ToString() const {
+  if (known()) return std::to_string(value);
+  return symbol.empty() ? "?" : symbol;
+}
+
+std::string ValueInfo::ShapeString() const {
+  if (!shape) return "(unknown rank)";
+  std::string s = "(";
+  for (size_t i = 0; i < shape->size(); ++i) {
+    if (i > 0) s += ", ";
+    s += (*shape)[i].ToString();
+  }
+  return s + ")";
+}
+
+std::unique_ptr<Session> Session::Load(const std::string& path,
+                                       SessionOptions options) {
+  return FromModel(graph::LoadOnnxModel(path), options);
+}
+
+std::unique_ptr<Session> Session::FromBytes(const void* data, size_t size,
+                                            SessionOptions options) {
+  return FromModel(graph::ParseOnnxModel(data, size, "<memory>"), options);
+}
+
+std::unique_ptr<Session> Session::FromModel(graph::Model model,
+                                            SessionOptions options) {
+  return std::unique_ptr<Session>(new Session(std::move(model), options));
+}
+
+Session::~Session() = default;
+
+Session::Session(graph::Model model, SessionOptions options)
+    : options_(options), source_(model.source) {
+  const ErrorContext context{source_, "", ""};
+  if (options_.threads < 0) {
+    throw InvalidArgumentError(
+        "threads is " + std::to_string(options_.threads) +
+            "; expected 0 (all cores) or a positive count",
+        context);
+  }
+  if (ops::BatchNormImplFromEnv() == ops::BatchNormImpl::kRef) {
+    options_.reference_kernels = true;
+  }
+  threads_ = ops::ResolveThreadCount(options_.threads);
+  graph::VerifyModel(model);
+  if (options_.fold) {
+    fold_report_ = graph::FoldBatchNormalization(model);
+  } else {
+    fold_report_.model = source_;
+  }
+
+  CompileOptions compile;
+  compile.kernels.reference_kernels = options_.reference_kernels;
+  compile.kernels.batch_norm_impl = options_.bn_kernel;
+  compile.threads = threads_;
+  program_ = CompileProgram(model, compile);
+
+  for (size_t i = 0; i < model.graph.inputs().size(); ++i) {
+    const graph::ValueInfo& info = model.graph.inputs()[i];
+    inputs_.push_back(
+        ValueInfo{info.name, program_->values[program_->input_values[i]].dtype,
+                  ToDimensions(info)});
+  }
+  for (size_t k = 0; k < program_->output_names.size(); ++k) {
+    const std::string& name = program_->output_names[k];
+    const graph::ValueInfo* declared = nullptr;
+    for (const graph::ValueInfo& info : model.graph.outputs()) {
+      if (info.name == name) declared = &info;
+    }
+    outputs_.push_back(ValueInfo{
+        name, program_->values[program_->output_values[k]].dtype,
+        declared != nullptr ? ToDimensions(*declared) : std::nullopt});
+  }
+  Logger().info(
+      "{}: {} kernels ({} fused activations), {} nodes computed at load, {} "
+      "of {} BatchNormalization folded, {} threads{}",
+      source_, program_->steps.size(), program_->fused_activations,
+      program_->folded_constants,
+      fold_report_.batch_norms.size() -
+          fold_report_.CountFate(graph::BatchNormFate::kNotFolded),
+      fold_report_.batch_norms.size(), threads_,
+      options_.reference_kernels ? ", reference kernels" : "");
+
+  // A model without symbolic dims has exactly one signature: plan it now,
+  // so that shape errors surface at load.
+  std::vector<std::vector<int64_t>> fixed_shapes;
+  for (const ValueInfo& input : inputs_) {
+    if (!input.shape) return;
+    std::vector<int64_t> dims;
+    for (const Dimension& d : *input.shape) {
+      if (!d.known()) return;
+      dims.push_back(d.value);
+    }
+    fixed_shapes.push_back(std::move(dims));
+  }
+  PlanFor(fixed_shapes);
+}
+
+std::shared_ptr<const Plan> Session::PlanFor(
+    const std::vector<std::vector<int64_t>>& shapes) const {
+  std::vector<int64_t> key;
+  for (const std::vector<int64_t>& shape : shapes) {
+    key.push_back(static_cast<int64_t>(shape.size()));
+    key.insert(key.end(), shape.begin(), shape.end());
+  }
+  {
+    std::lock_guard<std::mutex> lock(plans_mutex_);
+    const auto it = plans_.find(key);
+    if (it != plans_.end()) return it->second;
+  }
+  // Planned outside the lock: runs of other signatures need not wait. Two
+  // threads may plan the same signature at once; the first insert wins.
+  std::shared_ptr<const Plan> plan = BuildPlan(*program_, shapes, threads_);
+  std::lock_guard<std::mutex> lock(plans_mutex_);
+  if (plans_.size() >= kMaxCachedPlans) plans_.clear();
+  return plans_.emplace(std::move(key), std::move(plan)).first->second;
+}
+
+std::map<std::string, Tensor> Session::Run(
+    const std::map<std::string, Tensor>& inputs) const {
+  const ErrorContext context{source_, "", ""};
+  for (const auto& [name, tensor] : inputs) {
+    bool known = false;
+    for (const ValueInfo& info : inputs_) known = known || info.name == name;
+    if (!known) {
+      std::string names;
+      for (const ValueInfo& info : inputs_) {
+        names += (names.empty() ? "'" : ", '") + info.name + "'";
+      }
+      throw InvalidArgumentError("'" + name +
+                                     "' is not an input of the model (its "
+                                     "inputs: " +
+                                     names + ")",
+                                 context);
+    }
+  }
+  std::vector<const Tensor*> ordered;
+  std::vector<std::vector<int64_t>> shapes;
+  std::map<std::string, std::pair<int64_t, std::string>> symbols;
+  for (const ValueInfo& info : inputs_) {
+    const auto it = inputs.find(info.name);
+    if (it == inputs.end()) {
+      throw InvalidArgumentError("input '" + info.name + "' is missing",
+                                 context);
+    }
+    const Tensor& tensor = it->second;
+    const std::string declared =
+        std::string(DataTypeName(info.dtype)) + " " + info.ShapeString();
+    if (tensor.dtype() != info.dtype) {
+      throw InvalidArgumentError("input '" + info.name + "' is " +
+                                     Describe(tensor) +
+                                     ", the model declares " + declared,
+                                 context);
+    }
+    if (info.shape) {
+      const std::vector<Dimension>& dims = *info.shape;
+      if (dims.size() != tensor.rank()) {
+        throw InvalidArgumentError(
+            "input '" + info.name + "' has rank " +
+                std::to_string(tensor.rank()) + " " + Describe(tensor) +
+                ", the model declares rank " + std::to_string(dims.size()) +
+                " " + declared,
+            context);
+      }
+      for (size_t d = 0; d < dims.size(); ++d) {
+        const int64_t actual = tensor.shape()[d];
+        if (dims[d].known() && dims[d].value != actual) {
+          throw InvalidArgumentError(
+              "input '" + info.name + "' is " + Describe(tensor) +
+                  ", the model declares " + declared + " (axis " +
+                  std::to_string(d) + " must be " +
+                  std::to_string(dims[d].value) + ")",
+              context);
+        }
+        if (dims[d].symbolic()) {
+          const auto [seen, inserted] = symbols.emplace(
+              dims[d].symbol, std::make_pair(actual, info.name));
+          if (!inserted && seen->second.first != actual) {
+            throw InvalidArgumentError(
+                "input '" + info.name + "' has " + dims[d].symbol + " = " +
+                    std::to_string(actual) + " (axis " + std::to_string(d) +
+                    "), input '" + seen->second.second + "' has " +
+                    dims[d].symbol + " = " +
+                    std::to_string(seen->second.first) +
+                    "; a symbolic dim takes one size across all inputs",
+                context);
+          }
+        }
+      }
+    }
+    ordered.push_back(&tensor);
+    shapes.push_back(tensor.shape());
+  }
+  const std::shared_ptr<const Plan> plan = PlanFor(shapes);
+  return ExecutePlan(*program_, *plan, ordered, threads_);
+}
+
+}  // namespace foldrt::runtime

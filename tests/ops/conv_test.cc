@@ -1,0 +1,372 @@
+#include "ops/conv.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <ostream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ops/activation.h"
+#include "ops/ref/conv_ref.h"
+#include "ops/ref/shape_util.h"
+#include "runtime/core/error.h"
+
+namespace foldrt::ops {
+namespace {
+
+std::vector<float> Random(size_t n, std::mt19937& rng) {
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& f : v) f = u(rng);
+  return v;
+}
+
+std::vector<float> Abs(std::vector<float> v) {
+  for (float& f : v) f = std::fabs(f);
+  return v;
+}
+
+size_t Count(const std::vector<int64_t>& dims) {
+  return static_cast<size_t>(ref::ShapeElementCount(dims));
+}
+
+// ConvAttributes spelled out field by field (aggregate init with missing
+// fields trips -Wmissing-field-initializers).
+ConvAttributes Attrs(std::vector<int64_t> strides = {},
+                     std::vector<int64_t> dilations = {},
+                     std::vector<int64_t> pads_begin = {},
+                     std::vector<int64_t> pads_end = {}, int64_t groups = 1) {
+  ConvAttributes a;
+  a.strides = std::move(strides);
+  a.dilations = std::move(dilations);
+  a.pads_begin = std::move(pads_begin);
+  a.pads_end = std::move(pads_end);
+  a.groups = groups;
+  return a;
+}
+
+struct ConvCase {
+  std::string name;
+  std::vector<int64_t> x_dims;  // batch overwritten per run
+  std::vector<int64_t> w_dims;
+  ConvAttributes attrs;
+  bool with_bias = true;
+};
+
+ref::ConvParams ToParams(const ConvAttributes& attrs, size_t spatial_rank) {
+  ref::ConvParams p = ref::DefaultConvParams(spatial_rank);
+  if (!attrs.strides.empty()) p.strides = attrs.strides;
+  if (!attrs.dilations.empty()) p.dilations = attrs.dilations;
+  if (!attrs.pads_begin.empty()) p.pads_begin = attrs.pads_begin;
+  if (!attrs.pads_end.empty()) p.pads_end = attrs.pads_end;
+  p.groups = attrs.groups;
+  return p;
+}
+
+// Expected output and its error bound.
+//
+// oneDNN accumulates each output in float, in an order of its choosing, over
+// K = Cin / groups * prod(kernel) products plus the bias. Whatever the order
+// (and with or without FMA), the rounding error of such a sum is at most
+// gamma_{K+1} * sum|terms| with gamma_n = n u / (1 - n u), u = FLT_EPSILON / 2
+// (Higham, Accuracy and Stability, 3.1). The reference is exact up to its
+// final rounding (double accumulation), which costs <= u |ref|; activations
+// are 1-Lipschitz and do not add to it. So
+//   |got - ref| <= atol + rtol * |ref|,  atol = (K + 1) * FLT_EPSILON * S,
+//   rtol = FLT_EPSILON,
+// with S = sum |w| |x| + |bias| per output, computed by the same reference
+// on absolute values. That is about twice gamma_{K+1} * S. A single wrong or
+// missing term (|w x| ~ S / K) exceeds it by a factor ~ 1 / (K^2 eps), i.e.
+// more than 30 for every K used here (K <= 576).
+struct Expected {
+  std::vector<float> ref;
+  std::vector<float> atol;
+};
+
+Expected Reference(const std::vector<float>& x,
+                   const std::vector<int64_t>& x_dims,
+                   const std::vector<float>& w,
+                   const std::vector<int64_t>& w_dims, const float* bias,
+                   const ref::ConvParams& params, const Activation& act) {
+  const std::vector<int64_t> y_dims =
+      ref::ConvOutputShape(x_dims, w_dims, params);
+  Expected e;
+  e.ref.resize(Count(y_dims));
+  ref::ConvRef(x.data(), x_dims, w.data(), w_dims, bias, params, e.ref.data());
+  for (float& v : e.ref) v = ApplyActivation(act, v);
+  std::vector<float> abs_bias;
+  if (bias != nullptr) {
+    abs_bias = Abs(std::vector<float>(bias, bias + w_dims[0]));
+  }
+  e.atol.resize(e.ref.size());
+  ref::ConvRef(Abs(x).data(), x_dims, Abs(w).data(), w_dims,
+               bias != nullptr ? abs_bias.data() : nullptr, params,
+               e.atol.data());
+  const size_t k = Count(w_dims) / w_dims[0];
+  for (float& s : e.atol) s *= (k + 1) * FLT_EPSILON;
+  return e;
+}
+
+// Number of outputs outside the bound; the first few are reported.
+int CountMismatches(const std::vector<float>& got, const Expected& e,
+                    const std::string& what) {
+  int bad = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const float tol = e.atol[i] + FLT_EPSILON * std::fabs(e.ref[i]);
+    if (!(std::fabs(got[i] - e.ref[i]) <= tol)) {
+      if (++bad <= 5) {
+        ADD_FAILURE() << what << ": y[" << i << "] = " << got[i]
+                      << ", expected " << e.ref[i] << " +- " << tol;
+      }
+    }
+  }
+  return bad;
+}
+
+// Clip with one infinite bound is still a post-op (only Clip(-inf, inf) is
+// dropped).
+const Activation kActivations[] = {
+    Activation::None(), Activation::Relu(), Activation::Clip(-0.5f, 0.75f),
+    Activation::Clip(-std::numeric_limits<float>::infinity(), 0.25f)};
+
+// gtest prints parameters on failure; the name says it all.
+void PrintTo(const ConvCase& c, std::ostream* os) { *os << c.name; }
+
+std::vector<ConvCase> Cases() {
+  std::vector<ConvCase> c;
+  // 1-D.
+  c.push_back(
+      {"1d_3to5_k3_pad1", {1, 3, 17}, {5, 3, 3}, Attrs({}, {}, {1}, {1})});
+  c.push_back({"1d_groups2_stride2_dil2_asym",
+               {1, 4, 20},
+               {6, 2, 4},
+               Attrs({2}, {2}, {0}, {3}, 2)});
+  c.push_back({"1d_depthwise17_asym",
+               {1, 17, 9},
+               {17, 1, 3},
+               Attrs({}, {}, {2}, {0}, 17)});
+  c.push_back({"1d_nobias_defaults", {1, 3, 8}, {4, 3, 2}, {}, false});
+  // 2-D.
+  c.push_back({"2d_3to8_k3_pad1",
+               {1, 3, 9, 11},
+               {8, 3, 3, 3},
+               Attrs({}, {}, {1, 1}, {1, 1})});
+  c.push_back({"2d_pointwise_17to5", {1, 17, 10, 7}, {5, 17, 1, 1}, {}});
+  c.push_back({"2d_16to32_stride2_asym",
+               {1, 16, 12, 12},
+               {32, 16, 3, 3},
+               Attrs({2, 2}, {}, {1, 0}, {0, 2})});
+  c.push_back({"2d_groups3_dil23_stride12_asym",
+               {1, 6, 13, 10},
+               {9, 2, 3, 2},
+               Attrs({1, 2}, {2, 3}, {2, 1}, {0, 3}, 3)});
+  c.push_back({"2d_depthwise32_stride2",
+               {1, 32, 14, 14},
+               {32, 1, 3, 3},
+               Attrs({2, 2}, {}, {1, 1}, {1, 1}, 32)});
+  c.push_back({"2d_depthwise_multiplier2_dil2",
+               {1, 8, 9, 9},
+               {16, 1, 5, 5},
+               Attrs({}, {2, 2}, {2, 2}, {2, 2}, 8)});
+  c.push_back({"2d_stem_7x7_stride2",
+               {1, 3, 15, 15},
+               {16, 3, 7, 7},
+               Attrs({2, 2}, {}, {3, 3}, {3, 3})});
+  c.push_back({"2d_64to64_k3",
+               {1, 64, 8, 8},
+               {64, 64, 3, 3},
+               Attrs({}, {}, {1, 1}, {1, 1})});
+  c.push_back({"2d_17to3_nobias_stride3",
+               {1, 17, 11, 13},
+               {3, 17, 2, 3},
+               Attrs({3, 3}, {}, {0, 1}, {1, 0}),
+               false});
+  // 3-D.
+  c.push_back({"3d_3to4_k3_pad1",
+               {1, 3, 5, 6, 7},
+               {4, 3, 3, 3, 3},
+               Attrs({}, {}, {1, 1, 1}, {1, 1, 1})});
+  c.push_back({"3d_groups2_strides_dil_asym",
+               {1, 4, 6, 6, 6},
+               {6, 2, 2, 3, 1},
+               Attrs({2, 1, 2}, {1, 2, 1}, {1, 0, 0}, {0, 1, 2}, 2)});
+  c.push_back({"3d_depthwise16",
+               {1, 16, 4, 5, 6},
+               {16, 1, 3, 3, 3},
+               Attrs({}, {}, {1, 1, 1}, {1, 1, 1}, 16)});
+  return c;
+}
+
+class ConvSweep : public ::testing::TestWithParam<ConvCase> {};
+
+TEST_P(ConvSweep, MatchesReference) {
+  const ConvCase& cc = GetParam();
+  std::mt19937 rng(1234);
+  const std::vector<float> w = Random(Count(cc.w_dims), rng);
+  const std::vector<float> bias = Random(cc.w_dims[0], rng);
+  const float* bias_ptr = cc.with_bias ? bias.data() : nullptr;
+  const ref::ConvParams params = ToParams(cc.attrs, cc.w_dims.size() - 2);
+  for (const Activation& act : kActivations) {
+    const Conv conv(w.data(), cc.w_dims, bias_ptr, cc.attrs, act);
+    for (int64_t batch : {1, 3}) {
+      std::vector<int64_t> x_dims = cc.x_dims;
+      x_dims[0] = batch;
+      const std::vector<float> x = Random(Count(x_dims), rng);
+      const Expected e =
+          Reference(x, x_dims, w, cc.w_dims, bias_ptr, params, act);
+      ASSERT_EQ(conv.OutputDims(x_dims),
+                ref::ConvOutputShape(x_dims, cc.w_dims, params));
+      for (int threads : {1, 2}) {
+        std::vector<float> y(e.ref.size(), NAN);
+        conv.Run(x.data(), x_dims, y.data(), threads);
+        std::ostringstream what;
+        what << cc.name << " act " << act.ToString() << " batch " << batch
+             << " threads " << threads;
+        EXPECT_EQ(CountMismatches(y, e, what.str()), 0) << what.str();
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Configs, ConvSweep, ::testing::ValuesIn(Cases()),
+                         [](const auto& info) { return info.param.name; });
+
+// The tolerance is tight enough to see one weight being wrong.
+TEST(ConvTest, ToleranceDetectsOneWrongWeight) {
+  std::mt19937 rng(7);
+  const std::vector<int64_t> x_dims = {1, 64, 8, 8}, w_dims = {64, 64, 3, 3};
+  const ConvAttributes attrs = Attrs({}, {}, {1, 1}, {1, 1});
+  std::vector<float> w = Random(Count(w_dims), rng);
+  const std::vector<float> x = Random(Count(x_dims), rng);
+  const Expected e = Reference(x, x_dims, w, w_dims, nullptr,
+                               ToParams(attrs, 2), Activation::None());
+  w[(5 * 64 + 1) * 9 + 4] += 0.25f;  // centre tap, out channel 5, in 1
+  const Conv conv(w.data(), w_dims, nullptr, attrs);
+  std::vector<float> y(e.ref.size());
+  conv.Run(x.data(), x_dims, y.data(), 1);
+  int bad = 0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    bad += std::fabs(y[i] - e.ref[i]) >
+           e.atol[i] + FLT_EPSILON * std::fabs(e.ref[i]);
+  }
+  // All 64 outputs of channel 5 use it (the centre tap never reads padding)
+  // and move by 0.25 * x, x uniform in [-1, 1]; the bound there is ~0.01.
+  EXPECT_GE(bad, 55);
+}
+
+TEST(ConvTest, WeightsAndBiasAreCopied) {
+  std::mt19937 rng(3);
+  const std::vector<int64_t> x_dims = {1, 3, 6, 6}, w_dims = {4, 3, 3, 3};
+  std::vector<float> w = Random(Count(w_dims), rng);
+  std::vector<float> bias = Random(4, rng);
+  const std::vector<float> x = Random(Count(x_dims), rng);
+  const Expected e = Reference(x, x_dims, w, w_dims, bias.data(),
+                               ToParams({}, 2), Activation::None());
+  const Conv conv(w.data(), w_dims, bias.data(), {});
+  std::fill(w.begin(), w.end(), 0.0f);
+  std::fill(bias.begin(), bias.end(), 0.0f);
+  std::vector<float> y(e.ref.size());
+  conv.Run(x.data(), x_dims, y.data(), 1);
+  EXPECT_EQ(CountMismatches(y, e, "copied weights"), 0);
+}
+
+TEST(ConvTest, ZeroBatch) {
+  const std::vector<float> w(4 * 3 * 3 * 3, 1.0f);
+  const Conv conv(w.data(), {4, 3, 3, 3}, nullptr, {});
+  EXPECT_EQ(conv.OutputDims({0, 3, 5, 5}), (std::vector<int64_t>{0, 4, 3, 3}));
+  conv.Run(nullptr, {0, 3, 5, 5}, nullptr, 1);
+}
+
+// One object, two threads, different batch sizes and thread counts, each
+// building its primitive while the other runs.
+TEST(ConvTest, ConcurrentRunsOnOneObject) {
+  std::mt19937 rng(11);
+  const std::vector<int64_t> w_dims = {24, 8, 3, 3};
+  const ConvAttributes attrs = Attrs({1, 1}, {}, {1, 1}, {1, 1}, 2);
+  const std::vector<float> w = Random(Count(w_dims), rng);
+  const std::vector<float> bias = Random(24, rng);
+  const Conv conv(w.data(), w_dims, bias.data(), attrs, Activation::Relu());
+  struct Job {
+    std::vector<int64_t> x_dims;
+    int threads;
+    std::vector<float> x;
+    Expected e;
+    int mismatches = 0;
+  };
+  std::vector<Job> jobs = {{{1, 16, 10, 12}, 1, {}, {}, 0},
+                           {{3, 16, 10, 12}, 2, {}, {}, 0}};
+  for (Job& job : jobs) {
+    job.x = Random(Count(job.x_dims), rng);
+    job.e = Reference(job.x, job.x_dims, w, w_dims, bias.data(),
+                      ToParams(attrs, 2), Activation::Relu());
+  }
+  std::vector<std::thread> threads;
+  for (Job& job : jobs) {
+    threads.emplace_back([&conv, &job] {
+      for (int iter = 0; iter < 20; ++iter) {
+        std::vector<float> y(job.e.ref.size(), NAN);
+        conv.Run(job.x.data(), job.x_dims, y.data(), job.threads);
+        job.mismatches += CountMismatches(y, job.e, "concurrent");
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(jobs[0].mismatches, 0);
+  EXPECT_EQ(jobs[1].mismatches, 0);
+}
+
+TEST(ConvTest, RejectsBadConstruction) {
+  const std::vector<float> w(1024, 1.0f);
+  EXPECT_THROW(Conv(nullptr, {4, 3, 3, 3}, nullptr, {}), InvalidArgumentError);
+  EXPECT_THROW(Conv(w.data(), {4, 3}, nullptr, {}), InvalidArgumentError);
+  EXPECT_THROW(Conv(w.data(), {1, 1, 1, 1, 1, 1}, nullptr, {}),
+               InvalidArgumentError);
+  EXPECT_THROW(Conv(w.data(), {4, 0, 3, 3}, nullptr, {}), InvalidArgumentError);
+  EXPECT_THROW(Conv(w.data(), {4, 3, 3, 3}, nullptr, Attrs({1})),
+               InvalidArgumentError);  // strides for 1 axis, W has 2
+  EXPECT_THROW(Conv(w.data(), {4, 3, 3, 3}, nullptr, Attrs({0, 1})),
+               InvalidArgumentError);  // stride 0
+  EXPECT_THROW(Conv(w.data(), {4, 3, 3, 3}, nullptr, Attrs({}, {1, 0})),
+               InvalidArgumentError);  // dilation 0
+  EXPECT_THROW(Conv(w.data(), {4, 3, 3, 3}, nullptr, Attrs({}, {}, {-1, 0})),
+               InvalidArgumentError);  // negative pad
+  EXPECT_THROW(Conv(w.data(), {4, 3, 3, 3}, nullptr, {{}, {}, {}, {}, 0}),
+               InvalidArgumentError);  // group 0
+  EXPECT_THROW(Conv(w.data(), {4, 3, 3, 3}, nullptr, {{}, {}, {}, {}, 3}),
+               InvalidArgumentError);  // 3 groups do not divide Cout 4
+}
+
+TEST(ConvTest, RejectsBadInputWithoutWritingOutput) {
+  const std::vector<float> w(4 * 2 * 3 * 3, 1.0f);
+  const Conv conv(w.data(), {4, 2, 3, 3}, nullptr, {{}, {}, {}, {}, 2});
+  const std::vector<float> x(1000, 1.0f);
+  const std::vector<std::vector<int64_t>> bad = {
+      {1, 4, 5},           // rank 3 for a 2-D kernel
+      {1, 3, 5, 5},        // 3 channels, W wants 2 per group x 2 groups
+      {1, 4, 2, 5},        // kernel taller than the input
+      {1, 4, -5, 5},       // negative dim
+      {1, 4, 5, 5, 5, 5},  // rank 6
+  };
+  for (const auto& dims : bad) {
+    EXPECT_THROW(conv.OutputDims(dims), InvalidArgumentError)
+        << ref::ShapeToString(dims);
+    std::vector<float> y(100, 42.0f);
+    EXPECT_THROW(conv.Run(x.data(), dims, y.data(), 1), InvalidArgumentError)
+        << ref::ShapeToString(dims);
+    EXPECT_EQ(y, std::vector<float>(100, 42.0f));
+  }
+  std::vector<float> y(100);
+  EXPECT_THROW(conv.Run(x.data(), {1, 4, 5, 5}, y.data(), -1),
+               InvalidArgumentError);
+}
+
+}  // namespace
+}  // namespace foldrt::ops

@@ -1,0 +1,295 @@
+#include "tools/foldrt/run_command.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "graph/passes/fold_report.h"
+#include "runtime/core/error.h"
+#include "runtime/core/npy.h"
+#include "runtime/core/tensor.h"
+#include "runtime/session.h"
+#include "tools/foldrt/fold_command.h"
+
+namespace foldrt {
+
+const char kRunUsage[] =
+    "foldrt run MODEL.onnx [--input NAME=FILE.npy]... [--output-dir DIR]\n"
+    "           [--threads N] [--no-fold]\n"
+    "  runs the model (BatchNormalization folded at load) and prints each\n"
+    "  output's shape and range, and the top-5 classes of a (1, K) output\n"
+    "  --input NAME=FILE    float32 .npy for input NAME (repeatable); a\n"
+    "                       one-input model also takes --input FILE.npy;\n"
+    "                       inputs not given get seeded random normal data\n"
+    "                       of the declared shape (symbolic dims = 1)\n"
+    "  --output-dir DIR     write DIR/<output name>.npy for every output\n"
+    "  --threads N          0 = all cores (default 0)\n"
+    "  --no-fold            run every BatchNormalization standalone\n";
+
+namespace {
+
+namespace fs = std::filesystem;
+using runtime::Session;
+using runtime::ValueInfo;
+
+struct RunArgs {
+  std::string model;
+  std::vector<std::string> input_specs;
+  std::string output_dir;
+  int threads = 0;
+  bool fold = true;
+};
+
+int ParseThreads(const std::string& value) {
+  try {
+    size_t used = 0;
+    const int threads = std::stoi(value, &used);
+    if (used == value.size() && threads >= 0) return threads;
+  } catch (const std::logic_error&) {
+  }
+  throw UsageError("bad value '" + value +
+                   "' for --threads (expected 0 or a positive count)");
+}
+
+RunArgs ParseRunArgs(const std::vector<std::string>& args) {
+  RunArgs parsed;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    auto value = [&]() -> const std::string& {
+      if (i + 1 >= args.size()) throw UsageError(arg + " needs a value");
+      return args[++i];
+    };
+    if (arg == "--input") {
+      parsed.input_specs.push_back(value());
+    } else if (arg == "--output-dir") {
+      parsed.output_dir = value();
+    } else if (arg == "--threads") {
+      parsed.threads = ParseThreads(value());
+    } else if (arg == "--no-fold") {
+      parsed.fold = false;
+    } else if (!arg.empty() && arg[0] == '-') {
+      throw UsageError("unknown option '" + arg + "' for run");
+    } else if (parsed.model.empty()) {
+      parsed.model = arg;
+    } else {
+      throw UsageError("run takes one model, got '" + parsed.model + "' and '" +
+                       arg + "'");
+    }
+  }
+  if (parsed.model.empty()) throw UsageError("run needs a model");
+  return parsed;
+}
+
+std::string InputNames(const std::vector<ValueInfo>& inputs) {
+  std::string names;
+  for (const ValueInfo& info : inputs) {
+    names += (names.empty() ? "'" : ", '") + info.name + "'";
+  }
+  return names;
+}
+
+// --input specs -> file per input name.
+std::map<std::string, std::string> MatchInputFiles(
+    const std::vector<std::string>& specs,
+    const std::vector<ValueInfo>& inputs) {
+  std::map<std::string, std::string> files;
+  for (const std::string& spec : specs) {
+    std::string name;
+    std::string file = spec;
+    const size_t equals = spec.find('=');
+    bool named = false;
+    if (equals != std::string::npos) {
+      const std::string prefix = spec.substr(0, equals);
+      for (const ValueInfo& info : inputs) named = named || info.name == prefix;
+      if (named) {
+        name = prefix;
+        file = spec.substr(equals + 1);
+      }
+    }
+    if (!named) {
+      // A path may contain '=' too: a spec naming no input is a file for
+      // the only input.
+      if (inputs.size() != 1) {
+        throw UsageError("--input '" + spec +
+                         "' names no input of the model; use NAME=FILE.npy "
+                         "with one of " +
+                         InputNames(inputs));
+      }
+      name = inputs[0].name;
+    }
+    if (!files.emplace(name, file).second) {
+      throw UsageError("input '" + name + "' is given twice");
+    }
+  }
+  return files;
+}
+
+// Seeded standard normal data (int64 inputs: zeros, which are valid
+// indices and shapes) of the declared shape, symbolic and unknown dims 1.
+Tensor RandomInput(const ValueInfo& info, uint32_t seed) {
+  if (!info.shape) {
+    throw UsageError("input '" + info.name +
+                     "' declares no shape; give it with --input " + info.name +
+                     "=FILE.npy");
+  }
+  std::vector<int64_t> shape;
+  for (const runtime::Dimension& d : *info.shape) {
+    shape.push_back(d.known() ? d.value : 1);
+  }
+  if (info.dtype == DataType::kInt64) {
+    return Tensor::Zeros(DataType::kInt64, shape);
+  }
+  std::vector<float> values(static_cast<size_t>(ShapeNumElements(shape)));
+  std::mt19937 generator(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (float& v : values) v = normal(generator);
+  return Tensor::FromFloats(shape, values);
+}
+
+void PrintOutputSummary(const std::string& name, const Tensor& tensor,
+                        const std::string& written_to) {
+  std::printf("output '%s': %s %s", name.c_str(), DataTypeName(tensor.dtype()),
+              ShapeToString(tensor.shape()).c_str());
+  const int64_t count = tensor.NumElements();
+  if (tensor.dtype() == DataType::kFloat32 && count > 0) {
+    const float* data = tensor.data<float>();
+    const auto [lo, hi] = std::minmax_element(data, data + count);
+    double sum = 0.0;
+    for (int64_t i = 0; i < count; ++i) sum += data[i];
+    std::printf("  min %.6g  max %.6g  mean %.6g", *lo, *hi, sum / count);
+  }
+  std::printf("%s\n", written_to.c_str());
+  // A classifier's scores: (1, K).
+  if (tensor.dtype() == DataType::kFloat32 && tensor.rank() == 2 &&
+      tensor.shape()[0] == 1 && tensor.shape()[1] > 1) {
+    const float* scores = tensor.data<float>();
+    std::vector<int64_t> order(static_cast<size_t>(tensor.shape()[1]));
+    for (size_t i = 0; i < order.size(); ++i) {
+      order[i] = static_cast<int64_t>(i);
+    }
+    const size_t top = std::min<size_t>(5, order.size());
+    std::partial_sort(order.begin(), order.begin() + top, order.end(),
+                      [&](int64_t a, int64_t b) {
+                        return scores[a] > scores[b] ||
+                               (scores[a] == scores[b] && a < b);
+                      });
+    std::printf("  top-%zu:", top);
+    for (size_t i = 0; i < top; ++i) {
+      std::printf("%s class %lld (%.6g)", i ? "," : "",
+                  static_cast<long long>(order[i]), scores[order[i]]);
+    }
+    std::printf("\n");
+  }
+}
+
+}  // namespace
+
+std::string SanitizeFileName(const std::string& name) {
+  std::string out;
+  for (const char c : name) {
+    const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+                      c == '-';
+    out += keep ? c : '_';
+  }
+  if (out.empty() || out == "." || out == "..") out = "_";
+  return out;
+}
+
+int RunModel(const std::vector<std::string>& args) {
+  const RunArgs parsed = ParseRunArgs(args);
+  runtime::SessionOptions options;
+  options.threads = parsed.threads;
+  options.fold = parsed.fold;
+  const std::unique_ptr<Session> session = Session::Load(parsed.model, options);
+
+  const std::map<std::string, std::string> files =
+      MatchInputFiles(parsed.input_specs, session->inputs());
+  std::map<std::string, Tensor> inputs;
+  std::printf("model %s\n", parsed.model.c_str());
+  if (parsed.fold) {
+    const graph::FoldReport& report = session->fold_report();
+    const size_t total = report.batch_norms.size();
+    std::printf("BatchNormalization: %zu of %zu folded\n",
+                total - report.CountFate(graph::BatchNormFate::kNotFolded),
+                total);
+  } else {
+    std::printf("BatchNormalization: not folded (--no-fold)\n");
+  }
+  for (size_t i = 0; i < session->inputs().size(); ++i) {
+    const ValueInfo& info = session->inputs()[i];
+    const auto file = files.find(info.name);
+    Tensor tensor;
+    std::string origin;
+    if (file != files.end()) {
+      if (info.dtype != DataType::kFloat32) {
+        throw InvalidArgumentError("input '" + info.name + "' is " +
+                                       DataTypeName(info.dtype) +
+                                       "; .npy inputs are float32",
+                                   ErrorContext{file->second, "", ""});
+      }
+      NpyArrayF32 array = ReadNpyF32(file->second);
+      tensor = Tensor::FromFloats(array.shape, array.data);
+      origin = "from " + file->second;
+    } else {
+      const uint32_t seed = static_cast<uint32_t>(i);
+      tensor = RandomInput(info, seed);
+      origin = info.dtype == DataType::kFloat32
+                   ? "random normal, seed " + std::to_string(seed)
+                   : "zeros";
+    }
+    std::printf("input '%s': %s %s, %s\n", info.name.c_str(),
+                DataTypeName(tensor.dtype()),
+                ShapeToString(tensor.shape()).c_str(), origin.c_str());
+    inputs.emplace(info.name, std::move(tensor));
+  }
+
+  const auto start = std::chrono::steady_clock::now();
+  const std::map<std::string, Tensor> outputs = session->Run(inputs);
+  const double ms = std::chrono::duration<double, std::milli>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+  std::printf("ran in %.3f ms on %d thread%s\n", ms, session->threads(),
+              session->threads() == 1 ? "" : "s");
+
+  if (!parsed.output_dir.empty()) {
+    std::error_code error;
+    fs::create_directories(parsed.output_dir, error);
+    if (error) {
+      throw IoError("cannot create the output folder: " + error.message(),
+                    ErrorContext{parsed.output_dir, "", ""});
+    }
+  }
+  std::set<std::string> used_names;
+  for (const ValueInfo& info : session->outputs()) {
+    const Tensor& tensor = outputs.at(info.name);
+    std::string written_to;
+    if (!parsed.output_dir.empty()) {
+      if (tensor.dtype() != DataType::kFloat32) {
+        written_to = "  (not written: .npy outputs are float32)";
+      } else {
+        // Distinct names can sanitize to one file name: number the rest.
+        const std::string base = SanitizeFileName(info.name);
+        std::string file = base;
+        for (int n = 2; !used_names.insert(file).second; ++n) {
+          file = base + "_" + std::to_string(n);
+        }
+        const std::string path =
+            (fs::path(parsed.output_dir) / (file + ".npy")).string();
+        WriteNpyF32(path, tensor.shape(), tensor.data<float>());
+        written_to = " -> " + path;
+      }
+    }
+    PrintOutputSummary(info.name, tensor, written_to);
+  }
+  return 0;
+}
+
+}  // namespace foldrt
