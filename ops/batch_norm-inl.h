@@ -161,12 +161,17 @@ HWY_INLINE void AffinePeriodic(D d, const float* x, float* y, size_t count,
     const auto va = hn::LoadU(d, pa);
     const auto vb = hn::LoadU(d, pb);
     size_t i = 0;
-    if (count >= 2 * N) {
-      for (; i <= count - 2 * N; i += 2 * N) {
+    // Four independent vectors per iteration, as in AffinePlane.
+    if (count >= 4 * N) {
+      for (; i <= count - 4 * N; i += 4 * N) {
         const auto v0 = hn::LoadU(d, x + i);
         const auto v1 = hn::LoadU(d, x + i + N);
+        const auto v2 = hn::LoadU(d, x + i + 2 * N);
+        const auto v3 = hn::LoadU(d, x + i + 3 * N);
         StoreOut<kStream>(act(d, hn::MulAdd(va, v0, vb)), d, y + i);
         StoreOut<kStream>(act(d, hn::MulAdd(va, v1, vb)), d, y + i + N);
+        StoreOut<kStream>(act(d, hn::MulAdd(va, v2, vb)), d, y + i + 2 * N);
+        StoreOut<kStream>(act(d, hn::MulAdd(va, v3, vb)), d, y + i + 3 * N);
       }
     }
     for (; i < count; i += N) {
@@ -180,7 +185,20 @@ HWY_INLINE void AffinePeriodic(D d, const float* x, float* y, size_t count,
     const auto vb0 = hn::LoadU(d, pb);
     const auto va1 = hn::LoadU(d, pa + N);
     const auto vb1 = hn::LoadU(d, pb + N);
-    for (size_t i = 0; i < count; i += 2 * N) {
+    size_t i = 0;
+    if (count >= 4 * N) {
+      for (; i <= count - 4 * N; i += 4 * N) {
+        const auto v0 = hn::LoadU(d, x + i);
+        const auto v1 = hn::LoadU(d, x + i + N);
+        const auto v2 = hn::LoadU(d, x + i + 2 * N);
+        const auto v3 = hn::LoadU(d, x + i + 3 * N);
+        StoreOut<kStream>(act(d, hn::MulAdd(va0, v0, vb0)), d, y + i);
+        StoreOut<kStream>(act(d, hn::MulAdd(va1, v1, vb1)), d, y + i + N);
+        StoreOut<kStream>(act(d, hn::MulAdd(va0, v2, vb0)), d, y + i + 2 * N);
+        StoreOut<kStream>(act(d, hn::MulAdd(va1, v3, vb1)), d, y + i + 3 * N);
+      }
+    }
+    for (; i < count; i += 2 * N) {
       const auto v0 = hn::LoadU(d, x + i);
       const auto v1 = hn::LoadU(d, x + i + N);
       StoreOut<kStream>(act(d, hn::MulAdd(va0, v0, vb0)), d, y + i);
