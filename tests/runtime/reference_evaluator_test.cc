@@ -25,6 +25,7 @@
 #include "graph/tensor.h"
 #include "runtime/core/error.h"
 #include "runtime/core/npy.h"
+#include "tests/runtime/test_models.h"
 
 namespace foldrt::runtime {
 namespace {
@@ -37,199 +38,6 @@ using graph::Graph;
 using graph::Node;
 using graph::Tensor;
 using graph::ValueInfo;
-
-// ------------------------------------------------- MANIFEST.json reading
-
-// Just enough JSON for MANIFEST.json: objects, arrays, strings (with simple
-// escapes), numbers, true / false / null.
-struct Json {
-  enum class Kind { kNull, kBool, kNumber, kString, kArray, kObject };
-  Kind kind = Kind::kNull;
-  bool boolean = false;
-  double number = 0;
-  std::string string;
-  std::vector<Json> array;
-  std::map<std::string, Json> object;
-
-  const Json& at(const std::string& key) const {
-    const auto it = object.find(key);
-    if (it == object.end()) throw std::runtime_error("no key '" + key + "'");
-    return it->second;
-  }
-};
-
-class JsonParser {
- public:
-  explicit JsonParser(const std::string& text) : text_(text) {}
-
-  Json ParseDocument() {
-    Json value = ParseValue();
-    SkipSpace();
-    if (pos_ != text_.size()) Fail("trailing characters");
-    return value;
-  }
-
- private:
-  [[noreturn]] void Fail(const std::string& what) const {
-    throw std::runtime_error("MANIFEST.json: " + what + " at offset " +
-                             std::to_string(pos_));
-  }
-  void SkipSpace() {
-    while (pos_ < text_.size() &&
-           std::isspace(static_cast<unsigned char>(text_[pos_]))) {
-      ++pos_;
-    }
-  }
-  void Expect(char c) {
-    SkipSpace();
-    if (pos_ >= text_.size() || text_[pos_] != c) {
-      Fail(std::string("expected '") + c + "'");
-    }
-    ++pos_;
-  }
-  // Skips a ',' separating two members or elements.
-  bool ConsumeComma() {
-    SkipSpace();
-    if (pos_ >= text_.size() || text_[pos_] != ',') return false;
-    ++pos_;
-    return true;
-  }
-  bool Consume(const std::string& word) {
-    if (text_.compare(pos_, word.size(), word) != 0) return false;
-    pos_ += word.size();
-    return true;
-  }
-  std::string ParseString() {
-    Expect('"');
-    std::string out;
-    while (pos_ < text_.size() && text_[pos_] != '"') {
-      char c = text_[pos_++];
-      if (c == '\\') {
-        if (pos_ >= text_.size()) Fail("unterminated escape");
-        const char e = text_[pos_++];
-        switch (e) {
-          case 'n':
-            c = '\n';
-            break;
-          case 't':
-            c = '\t';
-            break;
-          case '"':
-          case '\\':
-          case '/':
-            c = e;
-            break;
-          default:
-            Fail(std::string("unsupported escape \\") + e);
-        }
-      }
-      out += c;
-    }
-    Expect('"');
-    return out;
-  }
-  Json ParseValue() {
-    SkipSpace();
-    if (pos_ >= text_.size()) Fail("unexpected end");
-    Json value;
-    const char c = text_[pos_];
-    if (c == '{') {
-      value.kind = Json::Kind::kObject;
-      ++pos_;
-      SkipSpace();
-      if (pos_ < text_.size() && text_[pos_] == '}') {
-        ++pos_;
-        return value;
-      }
-      while (true) {
-        std::string key = ParseString();
-        Expect(':');
-        value.object[key] = ParseValue();
-        if (!ConsumeComma()) break;
-      }
-      Expect('}');
-    } else if (c == '[') {
-      value.kind = Json::Kind::kArray;
-      ++pos_;
-      SkipSpace();
-      if (pos_ < text_.size() && text_[pos_] == ']') {
-        ++pos_;
-        return value;
-      }
-      while (true) {
-        value.array.push_back(ParseValue());
-        if (!ConsumeComma()) break;
-      }
-      Expect(']');
-    } else if (c == '"') {
-      value.kind = Json::Kind::kString;
-      value.string = ParseString();
-    } else if (Consume("true")) {
-      value.kind = Json::Kind::kBool;
-      value.boolean = true;
-    } else if (Consume("false")) {
-      value.kind = Json::Kind::kBool;
-    } else if (Consume("null")) {
-      value.kind = Json::Kind::kNull;
-    } else {
-      size_t used = 0;
-      value.kind = Json::Kind::kNumber;
-      try {
-        value.number = std::stod(text_.substr(pos_, 40), &used);
-      } catch (const std::exception&) {
-        Fail("bad value");
-      }
-      pos_ += used;
-    }
-    return value;
-  }
-
-  const std::string& text_;
-  size_t pos_ = 0;
-};
-
-struct ModelCase {
-  std::string name;
-  std::string file;
-  std::vector<std::string> input_names;
-  std::vector<std::string> input_files;
-  std::vector<std::string> output_names;
-  std::vector<std::string> output_files;
-};
-
-fs::path DataDir() {
-  const char* source_dir = std::getenv("FOLDRT_SOURCE_DIR");
-  return fs::path(source_dir != nullptr ? source_dir : ".") / "tests" / "data";
-}
-
-std::vector<ModelCase> ReadManifest() {
-  std::ifstream in(DataDir() / "MANIFEST.json");
-  if (!in) return {};
-  std::stringstream text;
-  text << in.rdbuf();
-  const std::string content = text.str();
-  const Json manifest = JsonParser(content).ParseDocument();
-  std::vector<ModelCase> cases;
-  for (const Json& model : manifest.at("models").array) {
-    ModelCase c;
-    c.name = model.at("name").string;
-    c.file = model.at("file").string;
-    for (const Json& v : model.at("inputs").array) {
-      c.input_names.push_back(v.at("name").string);
-    }
-    for (const Json& v : model.at("input_files").array) {
-      c.input_files.push_back(v.string);
-    }
-    for (const Json& v : model.at("outputs").array) {
-      c.output_names.push_back(v.at("name").string);
-    }
-    for (const Json& v : model.at("output_files").array) {
-      c.output_files.push_back(v.string);
-    }
-    cases.push_back(std::move(c));
-  }
-  return cases;
-}
 
 // ------------------------------------------------------ comparing outputs
 
@@ -299,20 +107,20 @@ TEST(ReferenceEvaluatorModelsTest, ReproducesTorchOnEveryManifestModel) {
   if (std::getenv("FOLDRT_SOURCE_DIR") == nullptr) {
     GTEST_SKIP() << "FOLDRT_SOURCE_DIR is not set";
   }
-  const std::vector<ModelCase> cases = ReadManifest();
-  ASSERT_FALSE(cases.empty()) << "no models in " << DataDir() / "MANIFEST.json";
+  const std::vector<testing::ManifestModel> cases = testing::ReadManifest();
+  ASSERT_FALSE(cases.empty()) << "no models in " << testing::TestDataDir();
   EXPECT_EQ(cases.size(), 22u);
-  for (const ModelCase& c : cases) {
+  for (const testing::ManifestModel& c : cases) {
     SCOPED_TRACE(c.name);
     const graph::Model model =
-        graph::LoadOnnxModel((DataDir() / c.file).string());
+        graph::LoadOnnxModel(testing::TestDataPath(c.file));
     ASSERT_EQ(c.input_names.size(), c.input_files.size());
     ASSERT_EQ(c.output_names.size(), c.output_files.size());
     std::map<std::string, RefTensor> inputs;
     std::map<std::string, RefTensor> first_inputs;
     for (size_t i = 0; i < c.input_names.size(); ++i) {
       const RefTensor input =
-          FromNpy(ReadNpyF32((DataDir() / c.input_files[i]).string()));
+          FromNpy(ReadNpyF32(testing::TestDataPath(c.input_files[i])));
       ASSERT_GT(input.shape.at(0), 1);
       inputs[c.input_names[i]] = input;
       first_inputs[c.input_names[i]] = FirstSamples(input, 1);
@@ -325,7 +133,7 @@ TEST(ReferenceEvaluatorModelsTest, ReproducesTorchOnEveryManifestModel) {
     for (size_t i = 0; i < c.output_names.size(); ++i) {
       SCOPED_TRACE(c.output_names[i]);
       const NpyArrayF32 want =
-          ReadNpyF32((DataDir() / c.output_files[i]).string());
+          ReadNpyF32(testing::TestDataPath(c.output_files[i]));
       ASSERT_EQ(outputs.count(c.output_names[i]), 1u);
       const Errors full = Compare(outputs.at(c.output_names[i]), want);
       const Errors single =

@@ -1,5 +1,8 @@
 #include "tests/runtime/test_models.h"
 
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -13,153 +16,24 @@
 namespace foldrt::testing {
 namespace {
 
-// Just enough JSON for MANIFEST.json: objects, arrays, strings (with simple
-// escapes), numbers, true / false / null.
-struct Json {
-  enum class Kind { kNull, kBool, kNumber, kString, kArray, kObject };
-  Kind kind = Kind::kNull;
-  double number = 0;
-  std::string string;
-  std::vector<Json> array;
-  std::map<std::string, Json> object;
+using google::protobuf::Struct;
+using google::protobuf::Value;
 
-  const Json& at(const std::string& key) const {
-    const auto it = object.find(key);
-    if (it == object.end()) {
-      throw std::runtime_error("MANIFEST.json: no key '" + key + "'");
-    }
-    return it->second;
+const Value& Field(const Struct& object, const std::string& key) {
+  const auto it = object.fields().find(key);
+  if (it == object.fields().end()) {
+    throw std::runtime_error("MANIFEST.json: no '" + key + "'");
   }
-};
+  return it->second;
+}
 
-class JsonParser {
- public:
-  explicit JsonParser(const std::string& text) : text_(text) {}
-
-  Json ParseDocument() {
-    Json value = ParseValue();
-    SkipSpace();
-    if (pos_ != text_.size()) Fail("trailing characters");
-    return value;
-  }
-
- private:
-  [[noreturn]] void Fail(const std::string& what) const {
-    throw std::runtime_error("MANIFEST.json: " + what + " at offset " +
-                             std::to_string(pos_));
-  }
-  void SkipSpace() {
-    while (pos_ < text_.size() &&
-           std::isspace(static_cast<unsigned char>(text_[pos_]))) {
-      ++pos_;
-    }
-  }
-  void Expect(char c) {
-    SkipSpace();
-    if (pos_ >= text_.size() || text_[pos_] != c) {
-      Fail(std::string("expected '") + c + "'");
-    }
-    ++pos_;
-  }
-  bool ConsumeComma() {
-    SkipSpace();
-    if (pos_ >= text_.size() || text_[pos_] != ',') return false;
-    ++pos_;
-    return true;
-  }
-  bool Consume(const std::string& word) {
-    if (text_.compare(pos_, word.size(), word) != 0) return false;
-    pos_ += word.size();
-    return true;
-  }
-  std::string ParseString() {
-    Expect('"');
-    std::string out;
-    while (pos_ < text_.size() && text_[pos_] != '"') {
-      char c = text_[pos_++];
-      if (c == '\\') {
-        if (pos_ >= text_.size()) Fail("unterminated escape");
-        const char e = text_[pos_++];
-        switch (e) {
-          case 'n':
-            c = '\n';
-            break;
-          case 't':
-            c = '\t';
-            break;
-          case '"':
-          case '\\':
-          case '/':
-            c = e;
-            break;
-          default:
-            Fail(std::string("unsupported escape \\") + e);
-        }
-      }
-      out += c;
-    }
-    Expect('"');
-    return out;
-  }
-  Json ParseValue() {
-    SkipSpace();
-    if (pos_ >= text_.size()) Fail("unexpected end");
-    Json value;
-    const char c = text_[pos_];
-    if (c == '{') {
-      value.kind = Json::Kind::kObject;
-      ++pos_;
-      SkipSpace();
-      if (pos_ < text_.size() && text_[pos_] == '}') {
-        ++pos_;
-        return value;
-      }
-      do {
-        std::string key = ParseString();
-        Expect(':');
-        value.object[key] = ParseValue();
-      } while (ConsumeComma());
-      Expect('}');
-    } else if (c == '[') {
-      value.kind = Json::Kind::kArray;
-      ++pos_;
-      SkipSpace();
-      if (pos_ < text_.size() && text_[pos_] == ']') {
-        ++pos_;
-        return value;
-      }
-      do {
-        value.array.push_back(ParseValue());
-      } while (ConsumeComma());
-      Expect(']');
-    } else if (c == '"') {
-      value.kind = Json::Kind::kString;
-      value.string = ParseString();
-    } else if (Consume("true") || Consume("false")) {
-      value.kind = Json::Kind::kBool;
-    } else if (Consume("null")) {
-      value.kind = Json::Kind::kNull;
-    } else {
-      size_t used = 0;
-      value.kind = Json::Kind::kNumber;
-      try {
-        value.number = std::stod(text_.substr(pos_, 40), &used);
-      } catch (const std::exception&) {
-        Fail("bad value");
-      }
-      pos_ += used;
-    }
-    return value;
-  }
-
-  const std::string& text_;
-  size_t pos_ = 0;
-};
-
-std::vector<std::string> Strings(const Json& array, const char* field) {
+// The strings of a JSON array, or the `field` member of each of its objects.
+std::vector<std::string> Strings(const Value& array, const char* field) {
   std::vector<std::string> out;
-  for (const Json& v : array.array) {
-    out.push_back(field == nullptr ? v.string : v.at(field).string);
+  for (const Value& v : array.list_value().values()) {
+    out.push_back(field == nullptr
+                      ? v.string_value()
+                      : Field(v.struct_value(), field).string_value());
   }
   return out;
 }
@@ -182,19 +56,28 @@ std::vector<ManifestModel> ReadManifest() {
   }
   std::stringstream text;
   text << in.rdbuf();
-  const std::string content = text.str();
-  const Json manifest = JsonParser(content).ParseDocument();
+  // protobuf's JSON parser (protobuf is a dependency anyway) instead of a
+  // hand-written one.
+  Struct manifest;
+  const auto status =
+      google::protobuf::util::JsonStringToMessage(text.str(), &manifest);
+  if (!status.ok()) {
+    throw std::runtime_error("MANIFEST.json: " + status.ToString());
+  }
   std::vector<ManifestModel> models;
-  for (const Json& entry : manifest.at("models").array) {
+  for (const Value& value : Field(manifest, "models").list_value().values()) {
+    const Struct& entry = value.struct_value();
     ManifestModel m;
-    m.name = entry.at("name").string;
-    m.file = entry.at("file").string;
-    m.input_names = Strings(entry.at("inputs"), "name");
-    m.input_files = Strings(entry.at("input_files"), nullptr);
-    m.output_names = Strings(entry.at("outputs"), "name");
-    m.output_files = Strings(entry.at("output_files"), nullptr);
-    for (const Json& bn : entry.at("batchnorms").array) {
-      m.batch_norms.push_back({bn.at("node").string, bn.at("fold").string});
+    m.name = Field(entry, "name").string_value();
+    m.file = Field(entry, "file").string_value();
+    m.input_names = Strings(Field(entry, "inputs"), "name");
+    m.input_files = Strings(Field(entry, "input_files"), nullptr);
+    m.output_names = Strings(Field(entry, "outputs"), "name");
+    m.output_files = Strings(Field(entry, "output_files"), nullptr);
+    for (const Value& bn : Field(entry, "batchnorms").list_value().values()) {
+      m.batch_norms.push_back(
+          {Field(bn.struct_value(), "node").string_value(),
+           Field(bn.struct_value(), "fold").string_value()});
     }
     models.push_back(std::move(m));
   }
