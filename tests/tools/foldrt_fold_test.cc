@@ -19,101 +19,34 @@
 
 #include "graph/graph.h"
 #include "graph/onnx_io.h"
+#include "tests/tools/cli_test_util.h"
 
 namespace foldrt {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::ReadFile;
+using testing::WriteFile;
 
 std::string DataPath(const std::string& file) {
   return std::string(FOLDRT_TEST_DATA_DIR) + "/" + file;
 }
 
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-void WriteFile(const fs::path& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out << bytes;
-}
-
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using RunResult = testing::CliResult;
 
 // A fresh folder per test, removed afterwards.
-class FoldCliTest : public ::testing::Test {
+class FoldCliTest : public testing::CliTest {
  protected:
-  void SetUp() override {
-    std::string pattern =
-        (fs::temp_directory_path() / "foldrt_cli_XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override {
-    std::error_code error;
-    fs::remove_all(dir_, error);
-  }
-
-  // Runs the foldrt binary with `args`, stdout and stderr captured.
   RunResult Run(const std::vector<std::string>& args) {
-    const fs::path out = dir_ / ".stdout";
-    const fs::path err = dir_ / ".stderr";
-    std::vector<std::string> argv_storage = {FOLDRT_BINARY};
-    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& arg : argv_storage) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    const pid_t pid = fork();
-    if (pid == 0) {
-      if (!freopen(out.c_str(), "w", stdout) ||
-          !freopen(err.c_str(), "w", stderr)) {
-        _exit(126);
-      }
-      execv(FOLDRT_BINARY, argv.data());
-      _exit(127);
-    }
-    RunResult result;
-    int status = 0;
-    EXPECT_EQ(waitpid(pid, &status, 0), pid);
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    result.out = ReadFile(out);
-    result.err = ReadFile(err);
-    fs::remove(out);
-    fs::remove(err);
-    return result;
-  }
-
-  // Names of the files in the test folder.
-  std::vector<std::string> Files() const {
-    std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(dir_)) {
-      names.push_back(entry.path().filename().string());
-    }
-    std::sort(names.begin(), names.end());
-    return names;
+    return RunFoldrt(args);
   }
 
   // A failed run: status 1, exactly one line "foldrt: error: ..." naming
   // `mentions`, and only `kept` left in the folder.
   void ExpectCleanFailure(const RunResult& result, const std::string& mentions,
                           const std::vector<std::string>& kept) {
-    EXPECT_EQ(result.exit_code, 1) << result.err;
-    EXPECT_EQ(result.err.rfind("foldrt: error: ", 0), 0u) << result.err;
-    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1)
-        << result.err;
-    EXPECT_NE(result.err.find(mentions), std::string::npos) << result.err;
+    ExpectOneLineError(result, mentions);
     EXPECT_EQ(Files(), kept);
-  }
-
-  std::string Path(const std::string& name) const {
-    return (dir_ / name).string();
   }
 
   onnx::ModelProto LoadProto(const std::string& model) {
@@ -121,8 +54,6 @@ class FoldCliTest : public ::testing::Test {
     EXPECT_TRUE(proto.ParseFromString(ReadFile(DataPath(model))));
     return proto;
   }
-
-  fs::path dir_;
 };
 
 TEST_F(FoldCliTest, FoldsAModelAndWritesTheReport) {

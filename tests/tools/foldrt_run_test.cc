@@ -17,80 +17,28 @@
 #include "graph/onnx_io.h"
 #include "runtime/core/npy.h"
 #include "tests/runtime/test_models.h"
+#include "tests/tools/cli_test_util.h"
 
 namespace foldrt {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::ReadFile;
+using testing::WriteFile;
 using testing::Compare;
 using testing::Deviation;
 using testing::TestDataPath;
 using testing::WithinTolerance;
 
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+using RunResult = testing::CliResult;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-class RunCliTest : public ::testing::Test {
+class RunCliTest : public testing::CliTest {
  protected:
-  void SetUp() override {
-    std::string pattern =
-        (fs::temp_directory_path() / "foldrt_run_XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override {
-    std::error_code error;
-    fs::remove_all(dir_, error);
-  }
-
-  // Runs `foldrt run args...` with stdout and stderr captured.
+  // `foldrt run args...`.
   RunResult Run(const std::vector<std::string>& args) {
-    const fs::path out = dir_ / ".stdout";
-    const fs::path err = dir_ / ".stderr";
-    std::vector<std::string> argv_storage = {FOLDRT_BINARY, "run"};
-    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& arg : argv_storage) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    const pid_t pid = fork();
-    if (pid == 0) {
-      if (!freopen(out.c_str(), "w", stdout) ||
-          !freopen(err.c_str(), "w", stderr)) {
-        _exit(126);
-      }
-      execv(FOLDRT_BINARY, argv.data());
-      _exit(127);
-    }
-    RunResult result;
-    int status = 0;
-    EXPECT_EQ(waitpid(pid, &status, 0), pid);
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    result.out = ReadFile(out);
-    result.err = ReadFile(err);
-    fs::remove(out);
-    fs::remove(err);
-    return result;
-  }
-
-  // A failed run: status 1 and exactly one line "foldrt: error: ..."
-  // containing `mentions`.
-  static void ExpectOneLineError(const RunResult& result,
-                                 const std::string& mentions) {
-    EXPECT_EQ(result.exit_code, 1) << result.err;
-    EXPECT_EQ(result.err.rfind("foldrt: error: ", 0), 0u) << result.err;
-    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1)
-        << result.err;
-    EXPECT_NE(result.err.find(mentions), std::string::npos) << result.err;
+    std::vector<std::string> with_command = {"run"};
+    with_command.insert(with_command.end(), args.begin(), args.end());
+    return RunFoldrt(with_command);
   }
 
   // The output `file` written to `folder` against tests/data/`reference`.
@@ -105,12 +53,6 @@ class RunCliTest : public ::testing::Test {
     EXPECT_TRUE(WithinTolerance(d)) << file << ": relative L2 " << d.relative_l2
                                     << ", max |diff| " << d.max_abs;
   }
-
-  std::string Path(const std::string& name) const {
-    return (dir_ / name).string();
-  }
-
-  fs::path dir_;
 };
 
 TEST_F(RunCliTest, WritesOutputsThatMatchTorch) {

@@ -1,0 +1,89 @@
+#include "tests/tools/cli_test_util.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace foldrt::testing {
+
+namespace fs = std::filesystem;
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+void WriteFile(const fs::path& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out << bytes;
+}
+
+void CliTest::SetUp() {
+  std::string pattern =
+      (fs::temp_directory_path() / "foldrt_cli_XXXXXX").string();
+  ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+  dir_ = pattern;
+}
+
+void CliTest::TearDown() {
+  std::error_code error;
+  fs::remove_all(dir_, error);
+}
+
+CliResult CliTest::RunFoldrt(const std::vector<std::string>& args) const {
+  const fs::path out = dir_ / ".stdout";
+  const fs::path err = dir_ / ".stderr";
+  std::vector<std::string> argv_storage = {FOLDRT_BINARY};
+  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& arg : argv_storage) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    if (!freopen(out.c_str(), "w", stdout) ||
+        !freopen(err.c_str(), "w", stderr)) {
+      _exit(126);
+    }
+    execv(FOLDRT_BINARY, argv.data());
+    _exit(127);
+  }
+  CliResult result;
+  int status = 0;
+  EXPECT_EQ(waitpid(pid, &status, 0), pid);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.out = ReadFile(out);
+  result.err = ReadFile(err);
+  fs::remove(out);
+  fs::remove(err);
+  return result;
+}
+
+std::string CliTest::Path(const std::string& name) const {
+  return (dir_ / name).string();
+}
+
+std::vector<std::string> CliTest::Files() const {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+void CliTest::ExpectOneLineError(const CliResult& result,
+                                 const std::string& mentions) {
+  EXPECT_EQ(result.exit_code, 1) << result.err;
+  EXPECT_EQ(result.err.rfind("foldrt: error: ", 0), 0u) << result.err;
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1)
+      << result.err;
+  EXPECT_NE(result.err.find(mentions), std::string::npos) << result.err;
+}
+
+}  // namespace foldrt::testing

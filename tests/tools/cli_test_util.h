@@ -1,0 +1,46 @@
+// What the CLI tests share: a scratch folder per test and running the built
+// foldrt binary (no shell) with its output captured.
+#ifndef FOLDRT_TESTS_TOOLS_CLI_TEST_UTIL_H_
+#define FOLDRT_TESTS_TOOLS_CLI_TEST_UTIL_H_
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace foldrt::testing {
+
+std::string ReadFile(const std::filesystem::path& path);
+void WriteFile(const std::filesystem::path& path, const std::string& bytes);
+
+struct CliResult {
+  int exit_code = -1;  // -1 when the process did not exit normally
+  std::string out;
+  std::string err;
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // `foldrt args...`, stdout and stderr captured (through files in the
+  // scratch folder, removed again).
+  CliResult RunFoldrt(const std::vector<std::string>& args) const;
+
+  // A file in the scratch folder, and the folder's sorted file names.
+  std::string Path(const std::string& name) const;
+  std::vector<std::string> Files() const;
+
+  // A failed run: status 1 and exactly one line "foldrt: error: ..."
+  // containing `mentions`.
+  static void ExpectOneLineError(const CliResult& result,
+                                 const std::string& mentions);
+
+  std::filesystem::path dir_;
+};
+
+}  // namespace foldrt::testing
+
+#endif  // FOLDRT_TESTS_TOOLS_CLI_TEST_UTIL_H_
