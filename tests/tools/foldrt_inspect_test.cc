@@ -26,11 +26,11 @@ namespace foldrt {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::ReadFile;
-using testing::WriteFile;
 using google::protobuf::ListValue;
 using google::protobuf::Struct;
 using google::protobuf::Value;
+using testing::ReadFile;
+using testing::WriteFile;
 
 std::string DataPath(const std::string& file) {
   return std::string(FOLDRT_TEST_DATA_DIR) + "/" + file;
@@ -145,16 +145,10 @@ class InspectCliTest : public testing::CliTest {
     EXPECT_TRUE(result.out.empty()) << result.out;
   }
 
-  std::string Path(const std::string& name) const {
-    return (dir_ / name).string();
-  }
-
   std::string Save(const onnx::ModelProto& proto, const std::string& name) {
     WriteFile(Path(name), proto.SerializeAsString());
     return Path(name);
   }
-
-  fs::path dir_;
 };
 
 Struct Manifest() { return ParseJson(ReadFile(DataPath("MANIFEST.json"))); }
