@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -86,7 +87,24 @@ struct ImportContext {
   std::optional<fs::path> base_dir;
   // Imported operator domains, the default one spelled "".
   std::unordered_set<std::string> domains;
+  ImportLimits limits;
+  // Bytes read so far (the model file, then external data), checked against
+  // limits.max_model_bytes before each external read. Mutable: the import
+  // functions share the context by const reference.
+  mutable uint64_t bytes_read = 0;
+  // Subgraphs (If/Loop/Scan bodies) enclosing the graph being imported.
+  mutable int subgraph_depth = 0;
 };
+
+// Real models nest control flow a few levels deep at most. The bound keeps
+// hostile files from hanging the import: copying a graph IR copies every
+// nested subgraph at a cost that doubles per level (Node's move constructor
+// copies), and the fuzzer found a 100-deep If chain that never finished.
+constexpr int kMaxSubgraphDepth = 8;
+
+std::string LimitText(uint64_t limit, const char* unit) {
+  return "foldrt's limit of " + std::to_string(limit) + " " + unit;
+}
 
 std::string NormalizedDomain(const std::string& domain) {
   return IsDefaultDomain(domain) ? std::string() : domain;
@@ -209,6 +227,18 @@ std::string ReadExternalData(const onnx::TensorProto& proto,
             " bytes, but the tensor needs " + std::to_string(expected_bytes),
         where);
   }
+  // The model file and every external tensor count together, so that many
+  // tensors pointing at one large file cannot add up past the limit.
+  if (static_cast<uint64_t>(length) >
+      ctx.limits.max_model_bytes -
+          std::min(ctx.bytes_read, ctx.limits.max_model_bytes)) {
+    throw UnsupportedError(
+        TensorLabel(name) + ": reading its " + std::to_string(length) +
+            " bytes of external data would take the model past " +
+            LimitText(ctx.limits.max_model_bytes, "bytes"),
+        where);
+  }
+  ctx.bytes_read += static_cast<uint64_t>(length);
   std::ifstream in(resolved, std::ios::binary);
   std::string bytes(static_cast<size_t>(length), '\0');
   in.seekg(offset);
@@ -337,8 +367,22 @@ Tensor ImportTensor(onnx::TensorProto* proto, const ImportContext& ctx,
   int64_t count = 0;
   try {
     count = ElementCount(dims);
+    // Also rejects shapes whose byte size overflows int64. Without it a
+    // typed field of a 2^62-element COMPLEX64 tensor overflowed the
+    // `count * 2` values ReadTypedData expects (signed overflow, UB).
+    ByteSize(dtype, count);
   } catch (const InvalidArgumentError& error) {
-    throw FormatError(TensorLabel(name) + ": " + error.message(), where);
+    throw FormatError(
+        TensorLabel(name) + " " + ShapeText(dims) + ": " + error.message(),
+        where);
+  }
+  if (count > ctx.limits.max_tensor_elements) {
+    throw UnsupportedError(
+        TensorLabel(name) + " " + ShapeText(dims) + " has " +
+            std::to_string(count) + " elements, over " +
+            LimitText(static_cast<uint64_t>(ctx.limits.max_tensor_elements),
+                      "elements per tensor"),
+        where);
   }
   if (proto->has_segment()) {
     throw UnsupportedError(TensorLabel(name) + " is a segment of a tensor",
@@ -560,6 +604,19 @@ Node ImportNode(onnx::NodeProto* proto, const ImportContext& ctx) {
 
 Graph ImportGraph(onnx::GraphProto* proto, const ImportContext& ctx) {
   const ErrorContext where{ctx.file, "", ""};
+  if (ctx.subgraph_depth > kMaxSubgraphDepth) {
+    throw UnsupportedError("subgraphs are nested more than " +
+                               std::to_string(kMaxSubgraphDepth) +
+                               " levels deep",
+                           where);
+  }
+  struct DepthGuard {
+    const ImportContext& ctx;
+    explicit DepthGuard(const ImportContext& c) : ctx(c) {
+      ++ctx.subgraph_depth;
+    }
+    ~DepthGuard() { --ctx.subgraph_depth; }
+  } depth_guard(ctx);
   Graph graph;
   graph.set_name(proto->name());
   graph.set_doc_string(proto->doc_string());
@@ -654,6 +711,12 @@ Model ImportModel(onnx::ModelProto* proto, ImportContext* ctx) {
   }
   model.unknown_fields = SaveUnknownFields(*proto);
   model.graph = ImportGraph(proto->mutable_graph(), *ctx);
+  // ONNX's checker allows it, but a main graph without outputs computes
+  // nothing: folding or running it can only be a mistake (an empty or
+  // stripped file), so every foldrt tool says so up front.
+  if (model.graph.outputs().empty()) {
+    throw FormatError("the main graph has no outputs", where);
+  }
   VerifyModel(model);
   return model;
 }
@@ -746,6 +809,13 @@ const std::map<uint32_t, uint32_t>& ModelProtoWireTypes() {
 Model ParseModel(const void* data, size_t size, ImportContext ctx) {
   const ErrorContext where{ctx.file, "", ""};
   if (size == 0) throw FormatError("empty file: not an ONNX model", where);
+  if (size > ctx.limits.max_model_bytes) {
+    throw UnsupportedError("model is " + std::to_string(size) +
+                               " bytes, over " +
+                               LimitText(ctx.limits.max_model_bytes, "bytes"),
+                           where);
+  }
+  ctx.bytes_read = size;
   if (size > static_cast<size_t>(INT_MAX)) {
     throw UnsupportedError(
         "model is " + std::to_string(size) +
@@ -1043,11 +1113,17 @@ std::string ErrnoText() { return std::strerror(errno); }
 
 }  // namespace
 
-Model LoadOnnxModel(const std::string& path) {
+Model LoadOnnxModel(const std::string& path, const ImportLimits& limits) {
   const ErrorContext where{path, "", ""};
   std::error_code error;
   if (fs::is_directory(path, error)) {
     throw IoError("is a directory, not an ONNX file", where);
+  }
+  // A FIFO or a device (/dev/zero, /dev/stdin) would block or never end;
+  // only regular files have a size to check against the limit up front.
+  const fs::file_status status = fs::status(path, error);
+  if (!error && fs::exists(status) && !fs::is_regular_file(status)) {
+    throw IoError("is not a regular file", where);
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError("cannot open: " + ErrnoText(), where);
@@ -1055,12 +1131,19 @@ Model LoadOnnxModel(const std::string& path) {
   const std::streamoff size = in.tellg();
   in.seekg(0, std::ios::beg);
   if (size < 0) throw IoError("cannot read the file size", where);
+  if (static_cast<uint64_t>(size) > limits.max_model_bytes) {
+    throw UnsupportedError("model file is " + std::to_string(size) +
+                               " bytes, over " +
+                               LimitText(limits.max_model_bytes, "bytes"),
+                           where);
+  }
   std::string bytes(static_cast<size_t>(size), '\0');
   in.read(bytes.data(), size);
   if (!in) throw IoError("reading failed: " + ErrnoText(), where);
 
   ImportContext ctx;
   ctx.file = path;
+  ctx.limits = limits;
   const fs::path folder = fs::absolute(path, error).parent_path();
   ctx.base_dir = fs::canonical(folder, error);
   if (error) {
@@ -1071,9 +1154,11 @@ Model LoadOnnxModel(const std::string& path) {
 }
 
 Model ParseOnnxModel(const void* data, size_t size,
-                     const std::string& name_for_errors) {
+                     const std::string& name_for_errors,
+                     const ImportLimits& limits) {
   ImportContext ctx;
   ctx.file = name_for_errors;
+  ctx.limits = limits;
   return ParseModel(data, size, std::move(ctx));
 }
 
@@ -1095,6 +1180,136 @@ onnx::ModelProto ExportCheckedProto(const Model& model) {
   return proto;
 }
 
+// Dimensions past this are refused before ONNX shape inference (below).
+// Any tensor that large is over the default element limit anyway, unless
+// another of its dimensions is 0.
+constexpr int64_t kMaxDimForShapeInference = ImportLimits{}.max_tensor_elements;
+
+// Debian 12's libonnx (1.12) trusts what its shape inference reads from the
+// model: Conv and pooling divide by each stride (SIGFPE on a stride of 0;
+// `foldrt inspect` died on such a model), and their auto_pad code walks a
+// dimension one stride at a time (a dimension of 2^62 never finishes).
+// Refuse models that would reach those paths; inference then is simply
+// unavailable (inspect falls back to the declared shapes).
+void CheckSafeForShapeInference(const onnx::GraphProto& graph,
+                                const std::string& file) {
+  const ErrorContext where{file, "", ""};
+  auto check_dims = [&](const std::string& what, const auto& dims) {
+    for (const int64_t dim : dims) {
+      if (dim < 0 || dim > kMaxDimForShapeInference) {
+        throw FormatError(what + " has dimension " + std::to_string(dim) +
+                              ", outside what ONNX shape inference handles "
+                              "safely (0 to " +
+                              std::to_string(kMaxDimForShapeInference) + ")",
+                          where);
+      }
+    }
+  };
+  for (const auto* list :
+       {&graph.input(), &graph.output(), &graph.value_info()}) {
+    for (const onnx::ValueInfoProto& info : *list) {
+      if (!info.type().has_tensor_type()) continue;
+      std::vector<int64_t> dims;
+      for (const auto& dim : info.type().tensor_type().shape().dim()) {
+        if (dim.has_dim_value()) dims.push_back(dim.dim_value());
+      }
+      check_dims("value '" + info.name() + "'", dims);
+    }
+  }
+  for (const onnx::TensorProto& tensor : graph.initializer()) {
+    check_dims(TensorLabel(tensor.name()), tensor.dims());
+  }
+  for (const onnx::NodeProto& node : graph.node()) {
+    const ErrorContext node_where{file, node.name(), node.op_type()};
+    for (const onnx::AttributeProto& attribute : node.attribute()) {
+      if ((attribute.name() == "strides" || attribute.name() == "dilations") &&
+          attribute.type() == onnx::AttributeProto::INTS) {
+        for (const int64_t value : attribute.ints()) {
+          if (value <= 0) {
+            throw FormatError("attribute '" + attribute.name() + "' holds " +
+                                  std::to_string(value) +
+                                  "; ONNX shape inference needs positive "
+                                  "values",
+                              node_where);
+          }
+        }
+      }
+      if (attribute.has_t()) {
+        check_dims("a tensor attribute", attribute.t().dims());
+      }
+      if (attribute.has_g()) CheckSafeForShapeInference(attribute.g(), file);
+      for (const onnx::GraphProto& subgraph : attribute.graphs()) {
+        CheckSafeForShapeInference(subgraph, file);
+      }
+    }
+  }
+}
+
+// ONNX 1.12 takes a Conv's kernel size from W's shape when the node has no
+// kernel_shape attribute, and then indexes the input's spatial axes with
+// W's, out of bounds when W has more of them than X (a segfault in
+// `foldrt inspect`, found by fuzzing). With kernel_shape spelled out, it
+// checks the count against X first and skips the node instead. Applied to
+// the copy given to inference, wherever W's dims are known up front
+// (initializers, fully declared shapes), in this graph and its subgraphs.
+void PinConvKernelShapes(
+    onnx::GraphProto* graph,
+    std::unordered_map<std::string, std::vector<int64_t>> known_dims) {
+  for (const onnx::TensorProto& tensor : graph->initializer()) {
+    known_dims[tensor.name()] = {tensor.dims().begin(), tensor.dims().end()};
+  }
+  for (const auto* list :
+       {&graph->input(), &graph->output(), &graph->value_info()}) {
+    for (const onnx::ValueInfoProto& info : *list) {
+      if (!info.type().tensor_type().has_shape()) continue;
+      std::vector<int64_t> dims;
+      for (const auto& dim : info.type().tensor_type().shape().dim()) {
+        if (!dim.has_dim_value()) break;
+        dims.push_back(dim.dim_value());
+      }
+      if (static_cast<int>(dims.size()) ==
+          info.type().tensor_type().shape().dim_size()) {
+        known_dims.emplace(info.name(), std::move(dims));
+      }
+    }
+  }
+  // Where each op that runs this inference reads its weight.
+  static const std::map<std::string, int> kWeightInput = {{"Conv", 1},
+                                                          {"ConvTranspose", 1},
+                                                          {"ConvInteger", 1},
+                                                          {"QLinearConv", 3}};
+  for (onnx::NodeProto& node : *graph->mutable_node()) {
+    for (onnx::AttributeProto& attribute : *node.mutable_attribute()) {
+      if (attribute.has_g())
+        PinConvKernelShapes(attribute.mutable_g(), known_dims);
+      for (onnx::GraphProto& subgraph : *attribute.mutable_graphs()) {
+        PinConvKernelShapes(&subgraph, known_dims);
+      }
+    }
+    if (!IsDefaultDomain(node.domain())) continue;
+    const auto weight = kWeightInput.find(node.op_type());
+    if (weight == kWeightInput.end() || node.input_size() <= weight->second) {
+      continue;
+    }
+    const bool has_kernel_shape =
+        std::any_of(node.attribute().begin(), node.attribute().end(),
+                    [](const onnx::AttributeProto& a) {
+                      return a.name() == "kernel_shape";
+                    });
+    const auto dims = known_dims.find(node.input(weight->second));
+    if (has_kernel_shape || dims == known_dims.end() ||
+        dims->second.size() < 2) {
+      continue;
+    }
+    onnx::AttributeProto* kernel_shape = node.add_attribute();
+    kernel_shape->set_name("kernel_shape");
+    kernel_shape->set_type(onnx::AttributeProto::INTS);
+    for (size_t i = 2; i < dims->second.size(); ++i) {
+      kernel_shape->add_ints(dims->second[i]);
+    }
+  }
+}
+
 }  // namespace
 
 std::string SerializeOnnxModel(const Model& model) {
@@ -1109,6 +1324,8 @@ std::string SerializeOnnxModel(const Model& model) {
 
 std::unordered_map<std::string, ValueInfo> InferShapes(const Model& model) {
   onnx::ModelProto proto = ExportCheckedProto(model);
+  CheckSafeForShapeInference(proto.graph(), model.source);
+  PinConvKernelShapes(proto.mutable_graph(), {});
   // error_mode 0: a node without a schema or whose inference fails is
   // skipped rather than failing the whole model.
   const onnx::ShapeInferenceOptions options(/*check_type_val=*/false,

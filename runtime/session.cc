@@ -1,5 +1,6 @@
 #include "runtime/session.h"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 
@@ -35,6 +36,80 @@ std::string Describe(const Tensor& tensor) {
          ShapeToString(tensor.shape());
 }
 
+// Checked before the import too, which takes the limits from them.
+void CheckOptions(const SessionOptions& options, const std::string& source) {
+  const ErrorContext context{source, "", ""};
+  if (options.threads < 0) {
+    throw InvalidArgumentError(
+        "threads is " + std::to_string(options.threads) +
+            "; expected 0 (all cores) or a positive count",
+        context);
+  }
+  if (options.max_tensor_elements <= 0 || options.max_model_bytes == 0) {
+    throw InvalidArgumentError(
+        "max_tensor_elements and max_model_bytes must be positive", context);
+  }
+}
+
+graph::ImportLimits ImportLimitsOf(const SessionOptions& options) {
+  graph::ImportLimits limits;
+  limits.max_model_bytes = options.max_model_bytes;
+  limits.max_tensor_elements = options.max_tensor_elements;
+  return limits;
+}
+
+std::string ElementLimitText(int64_t limit) {
+  return "over the limit of " + std::to_string(limit) +
+         " elements per tensor (SessionOptions::max_tensor_elements)";
+}
+
+// A model built in memory skipped the importer's checks: apply the same
+// per-tensor bound to its initializers before the folding passes and the
+// compiler copy them.
+void CheckInitializers(const graph::Graph& graph, int64_t limit,
+                       const std::string& file) {
+  for (size_t i = 0; i < graph.num_initializers(); ++i) {
+    const graph::Tensor& tensor = graph.initializer(i);
+    const int64_t count = tensor.NumElements();
+    if (count > limit) {
+      throw UnsupportedError("initializer '" + tensor.name() + "' " +
+                                 ShapeToString(tensor.dims()) + " has " +
+                                 std::to_string(count) + " elements, " +
+                                 ElementLimitText(limit),
+                             ErrorContext{file, "", ""});
+    }
+  }
+}
+
+// Every value a plan gives a shape (inputs, arena buffers, outputs, values
+// computed while planning) against the per-tensor bound, before a run
+// allocates any of them; the error names the value and the node computing
+// it.
+void CheckPlannedSizes(const Program& program, const Plan& plan,
+                       int64_t limit) {
+  for (size_t id = 0; id < plan.values.size(); ++id) {
+    const PlannedValue& value = plan.values[id];
+    if (value.kind == PlannedValue::Kind::kUnset) continue;
+    const int64_t count = ShapeNumElements(value.shape);
+    if (count <= limit) continue;
+    const std::string& name = program.values[id].name;
+    ErrorContext context{program.source, "", ""};
+    for (const ProgramStep& step : program.steps) {
+      if (std::find(step.outputs.begin(), step.outputs.end(),
+                    static_cast<int>(id)) != step.outputs.end()) {
+        context.node = step.node;
+        context.op = step.op;
+      }
+    }
+    throw InvalidArgumentError(
+        std::string(value.kind == PlannedValue::Kind::kInput ? "input"
+                                                             : "value") +
+            " '" + name + "' " + ShapeToString(value.shape) + " would have " +
+            std::to_string(count) + " elements, " + ElementLimitText(limit),
+        context);
+  }
+}
+
 }  // namespace
 
 std::string Dimension::ToString() const {
@@ -54,12 +129,17 @@ std::string ValueInfo::ShapeString() const {
 
 std::unique_ptr<Session> Session::Load(const std::string& path,
                                        SessionOptions options) {
-  return FromModel(graph::LoadOnnxModel(path), options);
+  CheckOptions(options, path);
+  return FromModel(graph::LoadOnnxModel(path, ImportLimitsOf(options)),
+                   options);
 }
 
 std::unique_ptr<Session> Session::FromBytes(const void* data, size_t size,
                                             SessionOptions options) {
-  return FromModel(graph::ParseOnnxModel(data, size, "<memory>"), options);
+  CheckOptions(options, "<memory>");
+  return FromModel(
+      graph::ParseOnnxModel(data, size, "<memory>", ImportLimitsOf(options)),
+      options);
 }
 
 std::unique_ptr<Session> Session::FromModel(graph::Model model,
@@ -71,18 +151,13 @@ Session::~Session() = default;
 
 Session::Session(graph::Model model, SessionOptions options)
     : options_(options), source_(model.source) {
-  const ErrorContext context{source_, "", ""};
-  if (options_.threads < 0) {
-    throw InvalidArgumentError(
-        "threads is " + std::to_string(options_.threads) +
-            "; expected 0 (all cores) or a positive count",
-        context);
-  }
+  CheckOptions(options_, source_);
   if (ops::BatchNormImplFromEnv() == ops::BatchNormImpl::kRef) {
     options_.reference_kernels = true;
   }
   threads_ = ops::ResolveThreadCount(options_.threads);
   graph::VerifyModel(model);
+  CheckInitializers(model.graph, options_.max_tensor_elements, source_);
   if (options_.fold) {
     fold_report_ = graph::FoldBatchNormalization(model);
   } else {
@@ -151,6 +226,7 @@ std::shared_ptr<const Plan> Session::PlanFor(
   // Planned outside the lock: runs of other signatures need not wait. Two
   // threads may plan the same signature at once; the first insert wins.
   std::shared_ptr<const Plan> plan = BuildPlan(*program_, shapes, threads_);
+  CheckPlannedSizes(*program_, *plan, options_.max_tensor_elements);
   std::lock_guard<std::mutex> lock(plans_mutex_);
   if (plans_.size() >= kMaxCachedPlans) plans_.clear();
   return plans_.emplace(std::move(key), std::move(plan)).first->second;

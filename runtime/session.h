@@ -49,6 +49,15 @@ struct SessionOptions {
   // references of ops/ref (double accumulation; slow; the ground truth).
   // FOLDRT_KERNEL=ref turns it on too.
   bool reference_kernels = false;
+  // Bounds that turn a hostile or corrupt model into an error naming the
+  // file or tensor instead of an allocation failure. The model file plus
+  // its external data, in bytes (checked while loading):
+  uint64_t max_model_bytes = uint64_t{4} << 30;
+  // Elements of any one tensor: initializers (checked at load), and every
+  // value an input-shape signature gives, inputs included (checked when
+  // the signature is planned, before a run allocates anything: at load for
+  // a model without symbolic dims, else in Run; InvalidArgumentError).
+  int64_t max_tensor_elements = int64_t{1} << 31;
 };
 
 // One dimension of a declared shape.
@@ -78,8 +87,8 @@ class Session {
  public:
   // From an .onnx file (external data resolved next to it). Throws IoError,
   // FormatError (malformed model), UnsupportedError (node and op named for
-  // what the runtime cannot run), InvalidArgumentError (bad options,
-  // inconsistent constants).
+  // what the runtime cannot run; a model or tensor over the options'
+  // limits), InvalidArgumentError (bad options, inconsistent constants).
   static std::unique_ptr<Session> Load(const std::string& path,
                                        SessionOptions options = {});
   // From a serialized ModelProto in memory (no external data).

@@ -11,6 +11,7 @@ packages=(
   libspdlog-dev libfmt-dev
   libonnx-dev libprotobuf-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  pybind11-dev python3-dev python3-numpy  # the Python module (tools/python)
 )
 packages+=("$@")  # extra packages a caller needs (e.g. the model generator)
 

@@ -1,5 +1,7 @@
 #include "runtime/core/npy.h"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -142,6 +144,12 @@ NpyArrayF32 ParseNpyF32(std::string_view bytes, const std::string& name) {
 }
 
 NpyArrayF32 ReadNpyF32(const std::string& path) {
+  // Reading a device or FIFO (/dev/zero, /dev/stdin) to its end would never
+  // finish or exhaust memory; a directory "opens" and reads as empty.
+  struct stat status;
+  if (::stat(path.c_str(), &status) == 0 && !S_ISREG(status.st_mode)) {
+    throw IoError("is not a regular file", ErrorContext{path, "", ""});
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     throw IoError(std::string("cannot open: ") + std::strerror(errno),

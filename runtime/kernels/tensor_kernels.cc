@@ -1,7 +1,8 @@
 // Data movement and shape kernels: Flatten, Reshape, Squeeze, Unsqueeze,
 // Identity, Dropout (views of their input), Transpose, Concat, Split,
-// Slice, Gather, Pad, Shape and Constant. Float32 and int64 alike.
+// Slice, Gather, Cast, Pad, Shape and Constant. Float32 and int64 alike.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -536,6 +537,76 @@ std::unique_ptr<Kernel> CreateGather(const KernelBuildContext& ctx) {
   return std::make_unique<GatherKernel>(ctx);
 }
 
+// ------------------------------------------------------ Cast
+
+// Cast to float32 or int64, the two element types the runtime computes in.
+// Exporters emit it in shape arithmetic (torch: Div -> Cast(int64) for
+// `channels // groups` in ShuffleNet's channel shuffle).
+class CastKernel : public Kernel {
+ public:
+  explicit CastKernel(DataType to) : to_(to) {}
+
+  DataType OutputDataType(const std::vector<DataType>&) const override {
+    return to_;
+  }
+
+  KernelPlan Plan(const std::vector<const PlanInput*>& inputs) const override {
+    const PlanInput& x = RequiredInput(inputs, 0);
+    KernelPlan plan;
+    plan.outputs = {{to_, x.shape}};
+    return plan;
+  }
+
+  void Run(const KernelArgs& args) const override {
+    const Tensor& x = *args.inputs[0];
+    Tensor& y = *args.outputs[0];
+    const int64_t n = x.NumElements();
+    if (x.dtype() == to_) {
+      CopyIfDistinct(args);
+    } else if (to_ == DataType::kFloat32) {
+      const int64_t* src = x.data<int64_t>();
+      float* dst = y.mutable_data<float>();
+      for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]);
+    } else {
+      const float* src = x.data<float>();
+      int64_t* dst = y.mutable_data<int64_t>();
+      // ONNX truncates toward zero and leaves NaN and out-of-range values
+      // undefined; those saturate here (NaN -> 0) instead of being UB.
+      constexpr float kLimit = 9.2233720368547758e18f;  // 2^63
+      for (int64_t i = 0; i < n; ++i) {
+        const float v = src[i];
+        if (std::isnan(v)) {
+          dst[i] = 0;
+        } else if (v >= kLimit) {
+          dst[i] = std::numeric_limits<int64_t>::max();
+        } else if (v < -kLimit) {
+          dst[i] = std::numeric_limits<int64_t>::min();
+        } else {
+          dst[i] = static_cast<int64_t>(v);
+        }
+      }
+    }
+  }
+
+ private:
+  DataType to_;
+};
+
+std::unique_ptr<Kernel> CreateCast(const KernelBuildContext& ctx) {
+  if (!ctx.node().HasAttribute("to")) {
+    ctx.Invalid("the to attribute is required");
+  }
+  const auto to = static_cast<graph::DataType>(ctx.node().GetInt("to", 0));
+  if (to == graph::DataType::kFloat) {
+    return std::make_unique<CastKernel>(DataType::kFloat32);
+  }
+  if (to == graph::DataType::kInt64) {
+    return std::make_unique<CastKernel>(DataType::kInt64);
+  }
+  ctx.Unsupported("Cast to " + graph::DataTypeName(to) +
+                  " is not supported; foldrt computes in float32 and int64");
+}
+
 // ------------------------------------------------------ Pad
 
 struct PadState : KernelState {
@@ -793,6 +864,7 @@ std::unique_ptr<Kernel> CreateConstant(const KernelBuildContext& ctx) {
 }  // namespace
 
 void AddTensorKernels(KernelTable* table) {
+  (*table)["Cast"] = CreateCast;
   (*table)["Concat"] = CreateConcat;
   (*table)["Constant"] = CreateConstant;
   (*table)["Dropout"] = CreateDropout;

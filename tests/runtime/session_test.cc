@@ -500,6 +500,11 @@ TEST(SessionTest, UnsupportedNodesAreReportedAtLoadWithNodeAndOp) {
   dead.mutable_outputs()->push_back(UntypedOutput("y"));
   expect_unsupported(ModelOf(std::move(dead)), "dead_erf", "Erf",
                      "not supported");
+  Node cast_double("Cast", {"x"}, {"y"}, "to_double");
+  cast_double.SetAttribute(
+      Attribute::Int("to", static_cast<int64_t>(graph::DataType::kDouble)));
+  expect_unsupported(OneNodeModel(std::move(cast_double), {2}), "to_double",
+                     "Cast", "DOUBLE");
   Node pad("Pad", {"x", "pads"}, {"y"}, "wrap_pad");
   pad.SetAttribute(Attribute::String("mode", "wrap"));
   expect_unsupported(
@@ -641,40 +646,45 @@ TEST(SessionTest, OutputsThatAreInputsOrConstantsAreCopies) {
   EXPECT_TRUE(out.at("sum").owns_data());
 }
 
+TEST(SessionTest, CastTruncatesTowardZeroAndSaturates) {
+  // float -> int64 -> float, as torch exports `channels // groups`.
+  graph::Graph g;
+  g.mutable_inputs()->push_back(FloatValue("x", Dims({7})));
+  Node to_int("Cast", {"x"}, {"i"}, "to_int");
+  to_int.SetAttribute(
+      Attribute::Int("to", static_cast<int64_t>(graph::DataType::kInt64)));
+  Node to_float("Cast", {"i"}, {"y"}, "to_float");
+  to_float.SetAttribute(
+      Attribute::Int("to", static_cast<int64_t>(graph::DataType::kFloat)));
+  g.AddNode(std::move(to_int));
+  g.AddNode(std::move(to_float));
+  g.mutable_outputs()->push_back(UntypedOutput("i"));
+  g.mutable_outputs()->push_back(UntypedOutput("y"));
+  const std::unique_ptr<Session> session = Session::FromModel(ModelOf(g));
+  const std::map<std::string, Tensor> out = session->Run(
+      {{"x", Tensor::FromFloats({7}, {1.7f, -1.7f, 2.5f, -0.4f, -3.99f, 1e20f,
+                                      std::nanf("")})}});
+  EXPECT_EQ(out.at("i").ToVector<int64_t>(),
+            (std::vector<int64_t>{1, -1, 2, 0, -3,
+                                  std::numeric_limits<int64_t>::max(), 0}));
+  const std::vector<float> y = out.at("y").ToVector<float>();
+  EXPECT_EQ(std::vector<float>(y.begin(), y.begin() + 5),
+            (std::vector<float>{1, -1, 2, 0, -3}));
+}
+
 TEST(SessionTest, ListsItsOps) {
   const std::vector<std::string> ops = SupportedOps();
-  for (const char* op : {"Add",
-                         "AveragePool",
-                         "BatchNormalization",
-                         "Clip",
-                         "Concat",
-                         "Constant",
-                         "Conv",
-                         "ConvTranspose",
-                         "Div",
-                         "Dropout",
-                         "Flatten",
-                         "Gather",
-                         "Gemm",
-                         "GlobalAveragePool",
-                         "HardSigmoid",
-                         "HardSwish",
-                         "Identity",
-                         "MatMul",
-                         "MaxPool",
-                         "Mul",
-                         "Pad",
-                         "ReduceMean",
-                         "Relu",
-                         "Reshape",
-                         "Shape",
-                         "Sigmoid",
-                         "Slice",
-                         "Softmax",
-                         "Split",
-                         "Squeeze",
-                         "Sub",
-                         "Transpose",
+  for (const char* op : {"Add",         "AveragePool", "BatchNormalization",
+                         "Cast",        "Clip",        "Concat",
+                         "Constant",    "Conv",        "ConvTranspose",
+                         "Div",         "Dropout",     "Flatten",
+                         "Gather",      "Gemm",        "GlobalAveragePool",
+                         "HardSigmoid", "HardSwish",   "Identity",
+                         "MatMul",      "MaxPool",     "Mul",
+                         "Pad",         "ReduceMean",  "Relu",
+                         "Reshape",     "Shape",       "Sigmoid",
+                         "Slice",       "Softmax",     "Split",
+                         "Squeeze",     "Sub",         "Transpose",
                          "Unsqueeze"}) {
     EXPECT_TRUE(std::find(ops.begin(), ops.end(), op) != ops.end()) << op;
   }

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -22,7 +24,7 @@ namespace foldrt {
 
 const char kRunUsage[] =
     "foldrt run MODEL.onnx [--input NAME=FILE.npy]... [--output-dir DIR]\n"
-    "           [--threads N] [--no-fold]\n"
+    "           [--threads N] [--no-fold] [--expect NAME=REF.npy]...\n"
     "  runs the model (BatchNormalization folded at load) and prints each\n"
     "  output's shape and range, and the top-5 classes of a (1, K) output\n"
     "  --input NAME=FILE    float32 .npy for input NAME (repeatable); a\n"
@@ -31,7 +33,11 @@ const char kRunUsage[] =
     "                       of the declared shape (symbolic dims = 1)\n"
     "  --output-dir DIR     write DIR/<output name>.npy for every output\n"
     "  --threads N          0 = all cores (default 0)\n"
-    "  --no-fold            run every BatchNormalization standalone\n";
+    "  --no-fold            run every BatchNormalization standalone\n"
+    "  --expect NAME=REF    check output NAME against float32 .npy REF\n"
+    "                       (repeatable; a one-output model also takes\n"
+    "                       --expect REF.npy): relative L2 <= 1e-4 and\n"
+    "                       max|diff| <= 1e-3 * max|REF|, else exit 1\n";
 
 namespace {
 
@@ -42,6 +48,7 @@ using runtime::ValueInfo;
 struct RunArgs {
   std::string model;
   std::vector<std::string> input_specs;
+  std::vector<std::string> expect_specs;
   std::string output_dir;
   int threads = 0;
   bool fold = true;
@@ -68,6 +75,8 @@ RunArgs ParseRunArgs(const std::vector<std::string>& args) {
     };
     if (arg == "--input") {
       parsed.input_specs.push_back(value());
+    } else if (arg == "--expect") {
+      parsed.expect_specs.push_back(value());
     } else if (arg == "--output-dir") {
       parsed.output_dir = value();
     } else if (arg == "--threads") {
@@ -87,18 +96,19 @@ RunArgs ParseRunArgs(const std::vector<std::string>& args) {
   return parsed;
 }
 
-std::string InputNames(const std::vector<ValueInfo>& inputs) {
+std::string ValueNames(const std::vector<ValueInfo>& values) {
   std::string names;
-  for (const ValueInfo& info : inputs) {
+  for (const ValueInfo& info : values) {
     names += (names.empty() ? "'" : ", '") + info.name + "'";
   }
   return names;
 }
 
-// --input specs -> file per input name.
-std::map<std::string, std::string> MatchInputFiles(
-    const std::vector<std::string>& specs,
-    const std::vector<ValueInfo>& inputs) {
+// --input (kind "input") or --expect (kind "output") specs -> file per
+// input or output name.
+std::map<std::string, std::string> MatchFiles(
+    const std::vector<std::string>& specs, const std::vector<ValueInfo>& values,
+    const std::string& kind) {
   std::map<std::string, std::string> files;
   for (const std::string& spec : specs) {
     std::string name;
@@ -107,25 +117,25 @@ std::map<std::string, std::string> MatchInputFiles(
     bool named = false;
     if (equals != std::string::npos) {
       const std::string prefix = spec.substr(0, equals);
-      for (const ValueInfo& info : inputs) named = named || info.name == prefix;
+      for (const ValueInfo& info : values) named = named || info.name == prefix;
       if (named) {
         name = prefix;
         file = spec.substr(equals + 1);
       }
     }
     if (!named) {
-      // A path may contain '=' too: a spec naming no input is a file for
-      // the only input.
-      if (inputs.size() != 1) {
-        throw UsageError("--input '" + spec +
-                         "' names no input of the model; use NAME=FILE.npy "
-                         "with one of " +
-                         InputNames(inputs));
+      // A path may contain '=' too: a spec naming no value is a file for
+      // the only one.
+      if (values.size() != 1) {
+        throw UsageError(std::string(kind == "input" ? "--input" : "--expect") +
+                         " '" + spec + "' names no " + kind +
+                         " of the model; use NAME=FILE.npy with one of " +
+                         ValueNames(values));
       }
-      name = inputs[0].name;
+      name = values[0].name;
     }
     if (!files.emplace(name, file).second) {
-      throw UsageError("input '" + name + "' is given twice");
+      throw UsageError(kind + " '" + name + "' is given twice");
     }
   }
   return files;
@@ -133,7 +143,9 @@ std::map<std::string, std::string> MatchInputFiles(
 
 // Seeded standard normal data (int64 inputs: zeros, which are valid
 // indices and shapes) of the declared shape, symbolic and unknown dims 1.
-Tensor RandomInput(const ValueInfo& info, uint32_t seed) {
+// At most `max_elements`: a model declaring (N, 100000, 100000) would
+// otherwise end in bad_alloc here, before Session::Run checks its limit.
+Tensor RandomInput(const ValueInfo& info, uint32_t seed, int64_t max_elements) {
   if (!info.shape) {
     throw UsageError("input '" + info.name +
                      "' declares no shape; give it with --input " + info.name +
@@ -143,10 +155,17 @@ Tensor RandomInput(const ValueInfo& info, uint32_t seed) {
   for (const runtime::Dimension& d : *info.shape) {
     shape.push_back(d.known() ? d.value : 1);
   }
+  const int64_t count = ShapeNumElements(shape);
+  if (count > max_elements) {
+    throw InvalidArgumentError(
+        "input '" + info.name + "' " + ShapeToString(shape) + " would have " +
+        std::to_string(count) + " elements, over the limit of " +
+        std::to_string(max_elements) + " elements per tensor");
+  }
   if (info.dtype == DataType::kInt64) {
     return Tensor::Zeros(DataType::kInt64, shape);
   }
-  std::vector<float> values(static_cast<size_t>(ShapeNumElements(shape)));
+  std::vector<float> values(static_cast<size_t>(count));
   std::mt19937 generator(seed);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   for (float& v : values) v = normal(generator);
@@ -189,6 +208,69 @@ void PrintOutputSummary(const std::string& name, const Tensor& tensor,
   }
 }
 
+// The whole-model tolerance (as tests/runtime/test_models.h): float32
+// kernels that accumulate in their own order against a float64 reference.
+// torch's own float32 forward of the torchvision models lands near 1e-7 to
+// 1e-6 relative L2; a wrong channel or a missed op lands near 1.
+constexpr double kMaxRelativeL2 = 1e-4;
+constexpr double kMaxAbsOverMaxRef = 1e-3;
+
+// Compares output `name` with the reference read from `file` and prints one
+// line. Returns why they do not match, or "" when they do.
+std::string CheckExpected(const std::string& name, const Tensor& got,
+                          const std::string& file, const NpyArrayF32& ref) {
+  std::string problem;
+  if (got.dtype() != DataType::kFloat32) {
+    problem = "output '" + name + "' is " + DataTypeName(got.dtype()) +
+              "; --expect compares float32 outputs";
+  } else if (got.shape() != ref.shape) {
+    problem = "output '" + name + "' is " + ShapeToString(got.shape()) +
+              " but " + file + " holds " + ShapeToString(ref.shape);
+  }
+  if (!problem.empty()) {
+    std::printf("expect '%s' = %s: MISMATCH (%s)\n", name.c_str(), file.c_str(),
+                problem.c_str());
+    return problem;
+  }
+  const float* data = got.data<float>();
+  double diff_sq = 0.0;
+  double ref_sq = 0.0;
+  double max_diff = 0.0;
+  double max_ref = 0.0;
+  int64_t non_finite = 0;
+  for (size_t i = 0; i < ref.data.size(); ++i) {
+    if (!std::isfinite(data[i])) {
+      ++non_finite;
+      continue;
+    }
+    const double diff = static_cast<double>(data[i]) - ref.data[i];
+    diff_sq += diff * diff;
+    ref_sq += static_cast<double>(ref.data[i]) * ref.data[i];
+    max_diff = std::max(max_diff, std::abs(diff));
+    max_ref = std::max(max_ref, std::abs(static_cast<double>(ref.data[i])));
+  }
+  // Zero reference norms only match exactly.
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  double rel_l2 = diff_sq > 0.0 ? kInf : 0.0;
+  if (ref_sq > 0.0) rel_l2 = std::sqrt(diff_sq / ref_sq);
+  double abs_ratio = max_diff > 0.0 ? kInf : 0.0;
+  if (max_ref > 0.0) abs_ratio = max_diff / max_ref;
+  char numbers[160];
+  std::snprintf(numbers, sizeof(numbers),
+                "relative L2 %.3g (limit %.0e), max|diff| %.3g = %.3g of "
+                "max|ref| (limit %.0e)",
+                rel_l2, kMaxRelativeL2, max_diff, abs_ratio, kMaxAbsOverMaxRef);
+  if (non_finite > 0) {
+    problem = "output '" + name + "' has " + std::to_string(non_finite) +
+              " NaN or infinite values";
+  } else if (!(rel_l2 <= kMaxRelativeL2 && abs_ratio <= kMaxAbsOverMaxRef)) {
+    problem = "output '" + name + "' does not match " + file + ": " + numbers;
+  }
+  std::printf("expect '%s' = %s: %s: %s\n", name.c_str(), file.c_str(), numbers,
+              problem.empty() ? "ok" : "MISMATCH");
+  return problem;
+}
+
 }  // namespace
 
 std::string SanitizeFileName(const std::string& name) {
@@ -211,7 +293,13 @@ int RunModel(const std::vector<std::string>& args) {
   const std::unique_ptr<Session> session = Session::Load(parsed.model, options);
 
   const std::map<std::string, std::string> files =
-      MatchInputFiles(parsed.input_specs, session->inputs());
+      MatchFiles(parsed.input_specs, session->inputs(), "input");
+  // References are read before the run, so a bad file fails fast.
+  std::map<std::string, std::pair<std::string, NpyArrayF32>> expected;
+  for (const auto& [name, file] :
+       MatchFiles(parsed.expect_specs, session->outputs(), "output")) {
+    expected.emplace(name, std::make_pair(file, ReadNpyF32(file)));
+  }
   std::map<std::string, Tensor> inputs;
   std::printf("model %s\n", parsed.model.c_str());
   if (parsed.fold) {
@@ -240,7 +328,7 @@ int RunModel(const std::vector<std::string>& args) {
       origin = "from " + file->second;
     } else {
       const uint32_t seed = static_cast<uint32_t>(i);
-      tensor = RandomInput(info, seed);
+      tensor = RandomInput(info, seed, options.max_tensor_elements);
       origin = info.dtype == DataType::kFloat32
                    ? "random normal, seed " + std::to_string(seed)
                    : "zeros";
@@ -288,6 +376,19 @@ int RunModel(const std::vector<std::string>& args) {
       }
     }
     PrintOutputSummary(info.name, tensor, written_to);
+  }
+  std::vector<std::string> mismatches;
+  for (const auto& [name, reference] : expected) {
+    const std::string problem = CheckExpected(
+        name, outputs.at(name), reference.first, reference.second);
+    if (!problem.empty()) mismatches.push_back(problem);
+  }
+  if (!mismatches.empty()) {
+    throw Error(mismatches.front() +
+                (mismatches.size() > 1
+                     ? " (and " + std::to_string(mismatches.size() - 1) +
+                           " more outputs)"
+                     : ""));
   }
   return 0;
 }
