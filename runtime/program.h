@@ -26,6 +26,9 @@
 
 namespace foldrt::runtime {
 
+// A process-wide counter for Program::id.
+uint64_t NewProgramId();
+
 struct ProgramValue {
   std::string name;
   DataType dtype = DataType::kFloat32;  // static: known at load
@@ -43,6 +46,9 @@ struct ProgramStep {
 
 struct Program {
   std::string source;  // the model file, for messages
+  // Unique in the process (unlike the address or the file name), so that
+  // the profiler never merges two programs.
+  uint64_t id = NewProgramId();
   std::vector<ProgramValue> values;
   std::deque<Tensor> constants;  // what ProgramValue::constant points to
   std::vector<int> input_values;
@@ -56,6 +62,11 @@ struct Program {
 struct CompileOptions {
   KernelBuildContext::Options kernels;
   int threads = 1;  // for evaluating constant nodes
+  // Nodes whose inputs are all constant are computed at compile time: their
+  // outputs are bounded like every other tensor, so that a small hostile
+  // model cannot make the load allocate gigabytes (broadcasting two
+  // constants, say).
+  int64_t max_tensor_elements = int64_t{1} << 31;
 };
 
 // Compiles the model's main graph (default-domain ops, the model's opset).
@@ -109,6 +120,42 @@ std::unique_ptr<const Plan> BuildPlan(
 std::map<std::string, Tensor> ExecutePlan(
     const Program& program, const Plan& plan,
     const std::vector<const Tensor*>& inputs, int threads);
+
+// ------------------------------------------------------ profiling
+//
+// Per-step wall time of ExecutePlan, to see where a model's run time goes
+// (FOLDRT_PROFILE=1, `foldrt bench --profile`). Process-wide because the
+// switch is an environment variable and the report is printed at exit; when
+// off, a run pays one relaxed atomic load. Steps run by several plans (batch
+// sizes) of one program accumulate together.
+
+struct StepProfile {
+  std::string node;
+  std::string op;  // ProgramStep::op: "Conv+Relu" when an activation fused
+  int64_t calls = 0;
+  double seconds = 0;
+};
+
+struct ProgramProfile {
+  std::string source;
+  int64_t runs = 0;
+  // Whole ExecutePlan calls: the steps plus arena and output allocation,
+  // tensor views and returning the outputs.
+  double seconds = 0;
+  std::vector<StepProfile> steps;  // the steps that ran, in program order
+};
+
+// Turns collection on or off. FOLDRT_PROFILE=1 (read at the first run)
+// turns it on and prints FormatProfile of every program to stderr at exit.
+void SetProfiling(bool on);
+bool ProfilingEnabled();
+// What was collected since the last ResetProfile, per program in the order
+// they first ran.
+std::vector<ProgramProfile> ProfileSnapshot();
+void ResetProfile();
+// A text report: ms per run by op label, then the `top_nodes` slowest
+// steps.
+std::string FormatProfile(const ProgramProfile& profile, size_t top_nodes);
 
 }  // namespace foldrt::runtime
 

@@ -168,6 +168,7 @@ Session::Session(graph::Model model, SessionOptions options)
   compile.kernels.reference_kernels = options_.reference_kernels;
   compile.kernels.batch_norm_impl = options_.bn_kernel;
   compile.threads = threads_;
+  compile.max_tensor_elements = options_.max_tensor_elements;
   program_ = CompileProgram(model, compile);
 
   for (size_t i = 0; i < model.graph.inputs().size(); ++i) {

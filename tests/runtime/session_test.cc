@@ -646,6 +646,30 @@ TEST(SessionTest, OutputsThatAreInputsOrConstantsAreCopies) {
   EXPECT_TRUE(out.at("sum").owns_data());
 }
 
+TEST(SessionTest, ConstantNodesAreBoundedBeforeTheyAreComputed) {
+  // Two small constants broadcast into a big one at load: refused by the
+  // per-tensor bound before anything of that size is allocated.
+  graph::Graph g;
+  g.mutable_inputs()->push_back(FloatValue("x", Dims({1})));
+  g.AddInitializer(graph::Tensor::FromFloats("column", {100, 1}, Iota(100)));
+  g.AddInitializer(graph::Tensor::FromFloats("row", {1, 100}, Iota(100)));
+  g.AddNode(Node("Add", {"column", "row"}, {"table"}, "broadcast"));
+  g.AddNode(Node("Mul", {"table", "x"}, {"y"}, "scale"));
+  g.mutable_outputs()->push_back(UntypedOutput("y"));
+  SessionOptions options;
+  options.max_tensor_elements = 1000;
+  try {
+    Session::FromModel(ModelOf(g), options);
+    FAIL() << "a 100x100 constant passed a 1000-element bound";
+  } catch (const UnsupportedError& e) {
+    EXPECT_EQ(e.context().node, "broadcast");
+    EXPECT_NE(std::string(e.what()).find("10000 elements"), std::string::npos)
+        << e.what();
+  }
+  options.max_tensor_elements = 10000;
+  EXPECT_NO_THROW(Session::FromModel(ModelOf(g), options));
+}
+
 TEST(SessionTest, CastTruncatesTowardZeroAndSaturates) {
   // float -> int64 -> float, as torch exports `channels // groups`.
   graph::Graph g;

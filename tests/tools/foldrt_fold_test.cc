@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -81,6 +82,36 @@ TEST_F(FoldCliTest, FoldsAModelAndWritesTheReport) {
     EXPECT_EQ(record.struct_value().fields().at("fold").string_value(),
               "backward:Conv");
   }
+}
+
+TEST_F(FoldCliTest, VerifyRunsBothModelsBeforeWriting) {
+  const RunResult result = Run({"fold", DataPath("efficientnet_mbconv_se.onnx"),
+                                "-o", Path("out.onnx"), "--verify"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("verified: 1 output agree"), std::string::npos)
+      << result.out;
+  EXPECT_EQ(Files(), (std::vector<std::string>{"out.onnx"}));
+}
+
+TEST_F(FoldCliTest, VerifyRefusesToWriteOutputsItCannotCheck) {
+  // Conv weights near FLT_MAX: both models overflow to Inf/NaN, which no
+  // tolerance can vouch for, so --verify must refuse and leave no file.
+  onnx::ModelProto proto = LoadProto("conv2d_bn.onnx");
+  for (onnx::TensorProto& init :
+       *proto.mutable_graph()->mutable_initializer()) {
+    if (init.dims_size() != 4) continue;  // the conv weight
+    std::string& raw = *init.mutable_raw_data();
+    for (size_t i = 0; i + 4 <= raw.size(); i += 4) {
+      const float huge = 3e38f;
+      std::memcpy(&raw[i], &huge, 4);
+    }
+  }
+  WriteFile(Path("huge.onnx"), proto.SerializeAsString());
+  const RunResult result =
+      Run({"fold", Path("huge.onnx"), "-o", Path("out.onnx"), "--verify"});
+  ExpectCleanFailure(result, "--verify: output", {"huge.onnx"});
+  EXPECT_NE(result.err.find("nothing written"), std::string::npos)
+      << result.err;
 }
 
 TEST_F(FoldCliTest, NoForwardKeepsTheBatchNorm) {

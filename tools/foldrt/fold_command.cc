@@ -4,10 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,12 +18,14 @@
 #include "graph/onnx_io.h"
 #include "graph/passes/batch_norm_fold.h"
 #include "graph/passes/fold_report.h"
+#include "runtime/session.h"
+#include "tools/foldrt/model_check.h"
 
 namespace foldrt {
 
 const char kFoldUsage[] =
     "foldrt fold IN.onnx -o OUT.onnx [--report FILE.json] [--no-forward] "
-    "[--force]\n"
+    "[--force] [--verify]\n"
     "  folds every BatchNormalization it can into the neighbouring Conv,\n"
     "  ConvTranspose, Gemm or MatMul and prints where each BN went or why it\n"
     "  stayed\n"
@@ -28,7 +33,12 @@ const char kFoldUsage[] =
     "  --report FILE.json   also write the fold report as JSON\n"
     "  --no-forward         fold only into the preceding op, never into the\n"
     "                       following one\n"
-    "  --force              allow OUT to be IN itself (fold in place)\n";
+    "  --force              allow OUT to be IN itself (fold in place)\n"
+    "  --verify             run the original and the folded model on the same\n"
+    "                       seeded random inputs and write nothing unless "
+    "every\n"
+    "                       output agrees (relative L2 <= 1e-4, max|diff| <=\n"
+    "                       1e-3 * max|original|)\n";
 
 namespace {
 
@@ -40,6 +50,7 @@ struct FoldArgs {
   std::string report;
   bool forward = true;
   bool force = false;
+  bool verify = false;
 };
 
 FoldArgs ParseFoldArgs(const std::vector<std::string>& args) {
@@ -58,6 +69,8 @@ FoldArgs ParseFoldArgs(const std::vector<std::string>& args) {
       parsed.forward = false;
     } else if (arg == "--force") {
       parsed.force = true;
+    } else if (arg == "--verify") {
+      parsed.verify = true;
     } else if (!arg.empty() && arg[0] == '-') {
       throw UsageError("unknown option '" + arg + "' for fold");
     } else if (parsed.input.empty()) {
@@ -129,6 +142,64 @@ void CommitFile(const std::string& temp, const std::string& path) {
   }
 }
 
+// --verify: both models run with every BN standalone in the original (no
+// folding at load) on the same seeded random inputs, batch 1 for symbolic
+// dims. Throws FormatError, so nothing is written, when an output differs
+// beyond the whole-model tolerance; prints the worst deviation otherwise.
+void VerifyFold(const graph::Model& original, const graph::Model& folded) {
+  runtime::SessionOptions options;
+  options.fold = false;
+  const auto before = runtime::Session::FromModel(original, options);
+  const auto after = runtime::Session::FromModel(folded, options);
+  std::map<std::string, Tensor> inputs;
+  uint32_t seed = 1;
+  for (const runtime::ValueInfo& info : before->inputs()) {
+    inputs.emplace(info.name,
+                   RandomInput(info, seed++, options.max_tensor_elements));
+  }
+  const std::map<std::string, Tensor> want = before->Run(inputs);
+  const std::map<std::string, Tensor> got = after->Run(inputs);
+  double worst = 0.0;
+  for (const auto& [name, reference] : want) {
+    const auto it = got.find(name);
+    if (it == got.end() || it->second.shape() != reference.shape() ||
+        it->second.dtype() != reference.dtype()) {
+      throw FormatError("--verify: output '" + name +
+                            "' changed name, shape or type after folding; "
+                            "nothing written",
+                        ErrorContext{original.source, "", ""});
+    }
+    if (reference.dtype() != DataType::kFloat32) {
+      if (it->second.ToVector<int64_t>() != reference.ToVector<int64_t>()) {
+        throw FormatError("--verify: int64 output '" + name +
+                              "' differs after folding; nothing written",
+                          ErrorContext{original.source, "", ""});
+      }
+      continue;
+    }
+    const OutputDeviation d =
+        CompareOutputs(it->second.data<float>(), reference.data<float>(),
+                       static_cast<size_t>(reference.NumElements()));
+    if (!d.within_tolerance()) {
+      char numbers[200];
+      std::snprintf(numbers, sizeof(numbers),
+                    "relative L2 %.3g (limit %.0e), max|diff| %.3g of "
+                    "max|original| (limit %.0e), %lld non-finite",
+                    d.relative_l2, kMaxRelativeL2, d.max_abs_ratio,
+                    kMaxAbsOverMaxRef, static_cast<long long>(d.non_finite));
+      throw FormatError("--verify: output '" + name +
+                            "' differs after folding: " + numbers +
+                            "; nothing written",
+                        ErrorContext{original.source, "", ""});
+    }
+    worst = std::max(worst, d.relative_l2);
+  }
+  std::printf(
+      "verified: %zu output%s agree on seeded random inputs (worst "
+      "relative L2 %.3g)\n",
+      want.size(), want.size() == 1 ? "" : "s", worst);
+}
+
 }  // namespace
 
 int RunFold(const std::vector<std::string>& args) {
@@ -145,10 +216,14 @@ int RunFold(const std::vector<std::string>& args) {
   }
 
   graph::Model model = graph::LoadOnnxModel(parsed.input);
+  // Only --verify needs the unfolded graph after folding.
+  std::optional<graph::Model> original;
+  if (parsed.verify) original = model;
   graph::FoldOptions options;
   options.forward = parsed.forward;
   const graph::FoldReport report =
       graph::FoldBatchNormalization(model, options);
+  if (original) VerifyFold(*original, model);
 
   // The report goes to a temporary first, so a failure on either file
   // leaves neither behind.

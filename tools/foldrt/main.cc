@@ -11,6 +11,7 @@
 #include "runtime/core/error.h"
 #include "runtime/core/logging.h"
 #include "runtime/core/npy.h"
+#include "tools/foldrt/bench_command.h"
 #include "tools/foldrt/fold_command.h"
 #include "tools/foldrt/inspect_command.h"
 #include "tools/foldrt/run_command.h"
@@ -23,6 +24,7 @@ constexpr char kUsage[] =
     "\n"
     "commands:\n"
     "  batchnorm   apply inference-mode BatchNormalization to a .npy tensor\n"
+    "  bench       time a model: latency percentiles, throughput, memory\n"
     "  fold        fold BatchNormalization into neighbouring ops of a model\n"
     "  inspect     summarize a model: layers, shapes, parameters, BN folds\n"
     "  run         run a model on .npy inputs (or random data)\n"
@@ -203,8 +205,8 @@ int Main(int argc, char** argv) {
     } else if (a == "-q") {
       SetLogLevel("error");
     } else if (a == "--help" || a == "-h") {
-      std::printf("%s\n%s\n%s\n%s\n%s", kUsage, kFoldUsage, kInspectUsage,
-                  kRunUsage, kGlobalOptions);
+      std::printf("%s\n%s\n%s\n%s\n%s\n%s", kUsage, kFoldUsage, kInspectUsage,
+                  kRunUsage, kBenchUsage, kGlobalOptions);
       return 0;
     } else {
       rest.push_back(a);
@@ -217,6 +219,7 @@ int Main(int argc, char** argv) {
   if (command == "fold") return RunFold(rest);
   if (command == "inspect") return RunInspect(rest);
   if (command == "run") return RunModel(rest);
+  if (command == "bench") return RunBench(rest);
   throw UsageError("unknown command '" + command + "'");
 }
 

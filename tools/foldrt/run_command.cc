@@ -19,6 +19,7 @@
 #include "runtime/core/tensor.h"
 #include "runtime/session.h"
 #include "tools/foldrt/fold_command.h"
+#include "tools/foldrt/model_check.h"
 
 namespace foldrt {
 
@@ -145,33 +146,6 @@ std::map<std::string, std::string> MatchFiles(
 // indices and shapes) of the declared shape, symbolic and unknown dims 1.
 // At most `max_elements`: a model declaring (N, 100000, 100000) would
 // otherwise end in bad_alloc here, before Session::Run checks its limit.
-Tensor RandomInput(const ValueInfo& info, uint32_t seed, int64_t max_elements) {
-  if (!info.shape) {
-    throw UsageError("input '" + info.name +
-                     "' declares no shape; give it with --input " + info.name +
-                     "=FILE.npy");
-  }
-  std::vector<int64_t> shape;
-  for (const runtime::Dimension& d : *info.shape) {
-    shape.push_back(d.known() ? d.value : 1);
-  }
-  const int64_t count = ShapeNumElements(shape);
-  if (count > max_elements) {
-    throw InvalidArgumentError(
-        "input '" + info.name + "' " + ShapeToString(shape) + " would have " +
-        std::to_string(count) + " elements, over the limit of " +
-        std::to_string(max_elements) + " elements per tensor");
-  }
-  if (info.dtype == DataType::kInt64) {
-    return Tensor::Zeros(DataType::kInt64, shape);
-  }
-  std::vector<float> values(static_cast<size_t>(count));
-  std::mt19937 generator(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  for (float& v : values) v = normal(generator);
-  return Tensor::FromFloats(shape, values);
-}
-
 void PrintOutputSummary(const std::string& name, const Tensor& tensor,
                         const std::string& written_to) {
   std::printf("output '%s': %s %s", name.c_str(), DataTypeName(tensor.dtype()),
@@ -208,13 +182,6 @@ void PrintOutputSummary(const std::string& name, const Tensor& tensor,
   }
 }
 
-// The whole-model tolerance (as tests/runtime/test_models.h): float32
-// kernels that accumulate in their own order against a float64 reference.
-// torch's own float32 forward of the torchvision models lands near 1e-7 to
-// 1e-6 relative L2; a wrong channel or a missed op lands near 1.
-constexpr double kMaxRelativeL2 = 1e-4;
-constexpr double kMaxAbsOverMaxRef = 1e-3;
-
 // Compares output `name` with the reference read from `file` and prints one
 // line. Returns why they do not match, or "" when they do.
 std::string CheckExpected(const std::string& name, const Tensor& got,
@@ -232,38 +199,18 @@ std::string CheckExpected(const std::string& name, const Tensor& got,
                 problem.c_str());
     return problem;
   }
-  const float* data = got.data<float>();
-  double diff_sq = 0.0;
-  double ref_sq = 0.0;
-  double max_diff = 0.0;
-  double max_ref = 0.0;
-  int64_t non_finite = 0;
-  for (size_t i = 0; i < ref.data.size(); ++i) {
-    if (!std::isfinite(data[i])) {
-      ++non_finite;
-      continue;
-    }
-    const double diff = static_cast<double>(data[i]) - ref.data[i];
-    diff_sq += diff * diff;
-    ref_sq += static_cast<double>(ref.data[i]) * ref.data[i];
-    max_diff = std::max(max_diff, std::abs(diff));
-    max_ref = std::max(max_ref, std::abs(static_cast<double>(ref.data[i])));
-  }
-  // Zero reference norms only match exactly.
-  constexpr double kInf = std::numeric_limits<double>::infinity();
-  double rel_l2 = diff_sq > 0.0 ? kInf : 0.0;
-  if (ref_sq > 0.0) rel_l2 = std::sqrt(diff_sq / ref_sq);
-  double abs_ratio = max_diff > 0.0 ? kInf : 0.0;
-  if (max_ref > 0.0) abs_ratio = max_diff / max_ref;
+  const OutputDeviation d =
+      CompareOutputs(got.data<float>(), ref.data.data(), ref.data.size());
   char numbers[160];
   std::snprintf(numbers, sizeof(numbers),
                 "relative L2 %.3g (limit %.0e), max|diff| %.3g = %.3g of "
                 "max|ref| (limit %.0e)",
-                rel_l2, kMaxRelativeL2, max_diff, abs_ratio, kMaxAbsOverMaxRef);
-  if (non_finite > 0) {
-    problem = "output '" + name + "' has " + std::to_string(non_finite) +
+                d.relative_l2, kMaxRelativeL2, d.max_abs, d.max_abs_ratio,
+                kMaxAbsOverMaxRef);
+  if (d.non_finite > 0) {
+    problem = "output '" + name + "' has " + std::to_string(d.non_finite) +
               " NaN or infinite values";
-  } else if (!(rel_l2 <= kMaxRelativeL2 && abs_ratio <= kMaxAbsOverMaxRef)) {
+  } else if (!d.within_tolerance()) {
     problem = "output '" + name + "' does not match " + file + ": " + numbers;
   }
   std::printf("expect '%s' = %s: %s: %s\n", name.c_str(), file.c_str(), numbers,
