@@ -53,10 +53,17 @@ void ResolveAutoPad(AutoPad auto_pad, const std::vector<int64_t>& in_spatial,
   pads_end->assign(rank, 0);
   if (auto_pad == AutoPad::kValid) return;
   for (size_t i = 0; i < rank; ++i) {
-    const int64_t out = (in_spatial[i] + strides[i] - 1) / strides[i];
-    const int64_t dilated_kernel = (kernel[i] - 1) * dilations[i] + 1;
-    int64_t total = (out - 1) * strides[i] + dilated_kernel - in_spatial[i];
-    if (total < 0) total = 0;
+    // In 128 bits, as in SlidingOutputSize: hostile strides, kernels or
+    // dilations must not overflow int64.
+    using Wide = __int128;
+    const Wide out = (Wide{in_spatial[i]} + strides[i] - 1) / strides[i];
+    const Wide dilated_kernel = (Wide{kernel[i]} - 1) * dilations[i] + 1;
+    Wide wide_total = (out - 1) * strides[i] + dilated_kernel - in_spatial[i];
+    if (wide_total < 0) wide_total = 0;
+    if (wide_total > std::numeric_limits<int64_t>::max()) {
+      throw InvalidArgumentError("auto_pad padding overflows 64 bits");
+    }
+    const int64_t total = static_cast<int64_t>(wide_total);
     const int64_t smaller_half = total / 2;
     if (auto_pad == AutoPad::kSameUpper) {
       (*pads_begin)[i] = smaller_half;
@@ -71,12 +78,21 @@ void ResolveAutoPad(AutoPad auto_pad, const std::vector<int64_t>& in_spatial,
 int64_t SlidingOutputSize(int64_t in, int64_t kernel, int64_t stride,
                           int64_t dilation, int64_t pad_begin, int64_t pad_end,
                           bool ceil_mode) {
-  const int64_t dilated_kernel = (kernel - 1) * dilation + 1;
-  const int64_t span = in + pad_begin + pad_end - dilated_kernel;
+  // In 128 bits: a hostile model's pads or dilations near INT64_MAX would
+  // overflow int64 (undefined behaviour) before any check could see them.
+  using Wide = __int128;
+  const Wide dilated_kernel = (Wide{kernel} - 1) * dilation + 1;
+  const Wide span = Wide{in} + pad_begin + pad_end - dilated_kernel;
   if (span < 0) return 0;
-  int64_t out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
-  if (ceil_mode && (out - 1) * stride >= in + pad_begin) --out;
-  return out;
+  Wide out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+  if (ceil_mode && (out - 1) * stride >= Wide{in} + pad_begin) --out;
+  if (out > std::numeric_limits<int64_t>::max()) {
+    throw InvalidArgumentError("window output size overflows 64 bits (input " +
+                               std::to_string(in) + ", pads " +
+                               std::to_string(pad_begin) + " + " +
+                               std::to_string(pad_end) + ")");
+  }
+  return static_cast<int64_t>(out);
 }
 
 void CheckWindowParam(const std::string& what, const std::string& name,

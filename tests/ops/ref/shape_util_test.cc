@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <vector>
 
 #include "runtime/core/error.h"
@@ -71,6 +72,25 @@ TEST(ShapeUtilTest, CountsAndPrintsShapes) {
   EXPECT_EQ(ShapeElementCount({3, 0, 5}), 0);
   EXPECT_THROW(ShapeElementCount({3, -1}), InvalidArgumentError);
   EXPECT_THROW(ShapeElementCount({1LL << 40, 1LL << 40}), InvalidArgumentError);
+}
+
+}  // namespace
+}  // namespace foldrt::ops::ref
+
+namespace foldrt::ops::ref {
+namespace {
+
+// Pads and dilations near INT64_MAX (a hostile model) must not overflow:
+// an output size beyond 64 bits is an error, a kernel dilated past the input
+// gives an empty output.
+TEST(SlidingOutputSizeTest, HugePadsAndDilationsDoNotOverflow) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  EXPECT_THROW(SlidingOutputSize(4, 3, 1, 1, kMax / 2, kMax / 2 + 100, false),
+               InvalidArgumentError);
+  EXPECT_THROW(SlidingOutputSize(4, 3, 1, 1, kMax, kMax, true),
+               InvalidArgumentError);
+  EXPECT_EQ(SlidingOutputSize(4, 3, 1, kMax, 0, 0, false), 0);
+  EXPECT_EQ(SlidingOutputSize(4, 3, 1, 1, 1, 1, false), 4);
 }
 
 }  // namespace
