@@ -275,16 +275,33 @@ Node::Node(const Node& other)
       implicit_inputs_(other.implicit_inputs_),
       built_constant_(other.built_constant_) {}
 
-Node::Node(Node&& other) : Node(static_cast<const Node&>(other)) {
+Node::Node(Node&& other)
+    : name_(other.name_),
+      op_type_(other.op_type_),
+      domain_(other.domain_),
+      doc_string_(other.doc_string_),
+      unknown_fields_(other.unknown_fields_) {
   // Emptying a node that a graph owns would leave the graph's index
   // pointing at names the node no longer has, so only detached nodes give
-  // up their contents.
+  // up their contents (attribute tensors included, without a copy); an
+  // owned one is copied.
   if (other.owner_ == nullptr) {
+    inputs_ = std::move(other.inputs_);
+    outputs_ = std::move(other.outputs_);
+    attributes_ = std::move(other.attributes_);
+    implicit_inputs_ = std::move(other.implicit_inputs_);
+    built_constant_ = std::move(other.built_constant_);
     other.inputs_.clear();
     other.outputs_.clear();
     other.attributes_.clear();
     other.implicit_inputs_.clear();
     other.built_constant_.reset();
+  } else {
+    inputs_ = other.inputs_;
+    outputs_ = other.outputs_;
+    attributes_ = other.attributes_;
+    implicit_inputs_ = other.implicit_inputs_;
+    built_constant_ = other.built_constant_;
   }
 }
 

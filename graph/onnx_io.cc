@@ -7,6 +7,7 @@
 #include <google/protobuf/unknown_field_set.h>
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -438,6 +439,18 @@ Tensor ImportTensor(onnx::TensorProto* proto, const ImportContext& ctx,
       tensor = Tensor(name, dtype, std::move(dims),
                       ReadTypedData(*proto, dtype, count, where));
       tensor.set_storage(TensorStorage::kTypedField);
+      // The tensor holds its own copy now: free the message's (Clear keeps
+      // the capacity, a swap with an empty field does not).
+      google::protobuf::RepeatedField<float>().Swap(
+          proto->mutable_float_data());
+      google::protobuf::RepeatedField<double>().Swap(
+          proto->mutable_double_data());
+      google::protobuf::RepeatedField<int64_t>().Swap(
+          proto->mutable_int64_data());
+      google::protobuf::RepeatedField<uint64_t>().Swap(
+          proto->mutable_uint64_data());
+      google::protobuf::RepeatedField<int32_t>().Swap(
+          proto->mutable_int32_data());
     }
   } catch (const InvalidArgumentError& error) {
     throw FormatError(error.message(), where);
@@ -806,7 +819,10 @@ const std::map<uint32_t, uint32_t>& ModelProtoWireTypes() {
       where);
 }
 
-Model ParseModel(const void* data, size_t size, ImportContext ctx) {
+// Parses `size` bytes into `proto`, with ParseModel's checks and errors.
+void ParseProto(const void* data, size_t size, ImportContext* context,
+                onnx::ModelProto* proto) {
+  ImportContext& ctx = *context;
   const ErrorContext where{ctx.file, "", ""};
   if (size == 0) throw FormatError("empty file: not an ONNX model", where);
   if (size > ctx.limits.max_model_bytes) {
@@ -824,20 +840,69 @@ Model ParseModel(const void* data, size_t size, ImportContext ctx) {
         where);
   }
   const auto* bytes = static_cast<const uint8_t*>(data);
-  onnx::ModelProto proto;
   CodedInputStream stream(bytes, static_cast<int>(size));
   // Older protobuf releases cap a stream at 64 MiB unless told otherwise,
   // which refuses ordinary CNNs such as ResNet-50 (~100 MB).
   stream.SetTotalBytesLimit(INT_MAX);
-  if (!proto.ParseFromCodedStream(&stream) || !stream.ConsumedEntireMessage()) {
+  if (!proto->ParseFromCodedStream(&stream) ||
+      !stream.ConsumedEntireMessage()) {
     ThrowParseFailure(bytes, static_cast<int>(size), ctx.file);
   }
-  Model model = ImportModel(&proto, &ctx);
+}
+
+// The imported proto, logged. Tensor bytes move out of `proto`.
+Model ImportParsed(onnx::ModelProto* proto, ImportContext* ctx) {
+  Model model = ImportModel(proto, ctx);
   Logger().debug("loaded {}: IR version {}, {} nodes, {} initializers",
-                 ctx.file, model.ir_version, model.graph.num_nodes(),
+                 ctx->file, model.ir_version, model.graph.num_nodes(),
                  model.graph.num_initializers());
   return model;
 }
+
+Model ParseModel(const void* data, size_t size, ImportContext ctx) {
+  onnx::ModelProto proto;
+  ParseProto(data, size, &ctx, &proto);
+  return ImportParsed(&proto, &ctx);
+}
+
+// A regular file mapped read-only, or nothing when mmap refuses it (the
+// caller then reads it). The pages are the page cache's: mapping costs no
+// copy of the file, and unmapping returns them at once.
+class MappedFile {
+ public:
+  MappedFile(const std::string& path, size_t size) : size_(size) {
+    if (size == 0) return;
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    // Only a regular file of the size the caller saw: pages past the end of
+    // a file that shrank meanwhile would fault (SIGBUS) instead of failing.
+    struct stat info;
+    if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode) ||
+        static_cast<uint64_t>(info.st_size) != size) {
+      ::close(fd);
+      return;
+    }
+    void* data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    ::close(fd);
+    if (data == MAP_FAILED) return;
+    // Parsing reads it once, front to back.
+    ::madvise(data, size, MADV_SEQUENTIAL);
+    data_ = data;
+  }
+  ~MappedFile() { Unmap(); }
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const void* data() const { return data_; }
+  void Unmap() {
+    if (data_ != nullptr) ::munmap(data_, size_);
+    data_ = nullptr;
+  }
+
+ private:
+  void* data_ = nullptr;
+  size_t size_;
+};
 
 // -------------------------------------------------------------- exporting
 
@@ -1137,9 +1202,16 @@ Model LoadOnnxModel(const std::string& path, const ImportLimits& limits) {
                                LimitText(limits.max_model_bytes, "bytes"),
                            where);
   }
-  std::string bytes(static_cast<size_t>(size), '\0');
-  in.read(bytes.data(), size);
-  if (!in) throw IoError("reading failed: " + ErrnoText(), where);
+  // Mapped rather than read into a buffer: no copy of the whole file next
+  // to the parsed message, and none of its pages left behind once parsed.
+  MappedFile mapped(path, static_cast<size_t>(size));
+  std::string bytes;
+  if (mapped.data() == nullptr) {
+    bytes.assign(static_cast<size_t>(size), '\0');
+    in.read(bytes.data(), size);
+    if (!in) throw IoError("reading failed: " + ErrnoText(), where);
+  }
+  in.close();
 
   ImportContext ctx;
   ctx.file = path;
@@ -1150,7 +1222,15 @@ Model LoadOnnxModel(const std::string& path, const ImportLimits& limits) {
     throw IoError("cannot resolve the model's folder: " + error.message(),
                   where);
   }
-  return ParseModel(bytes.data(), bytes.size(), std::move(ctx));
+  onnx::ModelProto proto;
+  if (mapped.data() != nullptr) {
+    ParseProto(mapped.data(), static_cast<size_t>(size), &ctx, &proto);
+    mapped.Unmap();
+  } else {
+    ParseProto(bytes.data(), bytes.size(), &ctx, &proto);
+    std::string().swap(bytes);
+  }
+  return ImportParsed(&proto, &ctx);
 }
 
 Model ParseOnnxModel(const void* data, size_t size,

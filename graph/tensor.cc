@@ -178,8 +178,8 @@ Tensor Tensor::FromFloats(std::string name, std::vector<int64_t> dims,
 
 Tensor Tensor::FromInt64s(std::string name, std::vector<int64_t> dims,
                           const std::vector<int64_t>& values) {
-  std::string bytes(values.size() * sizeof(int64_t), '\0');
-  if (!values.empty()) std::memcpy(bytes.data(), values.data(), bytes.size());
+  std::string bytes(reinterpret_cast<const char*>(values.data()),
+                    values.size() * sizeof(int64_t));
   return Tensor(std::move(name), DataType::kInt64, std::move(dims),
                 std::move(bytes));
 }
@@ -230,8 +230,9 @@ void Tensor::SetFloats(const std::vector<float>& values) {
 
 void Tensor::SetFloats(std::vector<int64_t> dims,
                        const std::vector<float>& values) {
-  std::string bytes(values.size() * sizeof(float), '\0');
-  if (!values.empty()) std::memcpy(bytes.data(), values.data(), bytes.size());
+  // Built from the object bytes directly: no zero fill first.
+  std::string bytes(reinterpret_cast<const char*>(values.data()),
+                    values.size() * sizeof(float));
   SetBytes(DataType::kFloat, std::move(dims), std::move(bytes));
 }
 

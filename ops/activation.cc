@@ -32,6 +32,10 @@ std::string Activation::ToString() const {
       s << "clip(" << min << "," << max << ")";
       return s.str();
     }
+    case Kind::kSigmoid:
+      return "sigmoid";
+    case Kind::kSwish:
+      return "swish";
   }
   return "?";
 }

@@ -382,7 +382,13 @@ HWY_INLINE void AffineNchwRangeAnyAct(const float* x, float* y, size_t begin,
     case Activation::Kind::kClip:
       return AffineNchwRange<kStream>(x, y, begin, end, spatial, channels, a, b,
                                       ActClip{act.min, act.max});
+    case Activation::Kind::kSigmoid:
+    case Activation::Kind::kSwish:
+      break;
   }
+  // BatchNorm rejects these (BatchNormSupportsActivation).
+  HWY_ABORT("BatchNorm kernels do not apply activation kind %d",
+            static_cast<int>(act.kind));
 }
 
 inline HWY_NOINLINE void BatchNormNchwRangeF32(const float* x, float* y,
@@ -411,7 +417,13 @@ inline HWY_NOINLINE void BatchNormRowsF32(const float* x, float* y, size_t rows,
     case Activation::Kind::kClip:
       return AffineRows(x, y, rows, stride, valid, a, b, stream,
                         ActClip{act.min, act.max});
+    case Activation::Kind::kSigmoid:
+    case Activation::Kind::kSwish:
+      break;
   }
+  // BatchNorm rejects these (BatchNormSupportsActivation).
+  HWY_ABORT("BatchNorm kernels do not apply activation kind %d",
+            static_cast<int>(act.kind));
 }
 
 // NOLINTNEXTLINE(google-readability-namespace-comments)

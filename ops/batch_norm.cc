@@ -49,6 +49,19 @@ std::optional<BatchNormImpl> BatchNormImplFromEnv() {
   }
 }
 
+bool BatchNormSupportsActivation(Activation::Kind kind) {
+  switch (kind) {
+    case Activation::Kind::kNone:
+    case Activation::Kind::kRelu:
+    case Activation::Kind::kClip:
+      return true;
+    case Activation::Kind::kSigmoid:
+    case Activation::Kind::kSwish:
+      return false;
+  }
+  return false;
+}
+
 int ResolveThreadCount(int threads) {
   if (threads < 0) {
     throw InvalidArgumentError(
@@ -74,6 +87,11 @@ BatchNorm::BatchNorm(BatchNormAffine affine, Activation act, BatchNormImpl impl)
         "length (got " +
         std::to_string(affine_.scale.size()) + " and " +
         std::to_string(affine_.shift.size()) + ")");
+  }
+  if (!BatchNormSupportsActivation(act_.kind)) {
+    throw InvalidArgumentError("BatchNormalization cannot apply a fused " +
+                               act_.ToString() +
+                               " (it applies none, relu or clip)");
   }
   onednn_ =
       std::make_unique<OneDnnBatchNorm>(affine_.scale, affine_.shift, act_);

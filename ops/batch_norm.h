@@ -38,8 +38,16 @@ std::optional<BatchNormImpl> BatchNormImplFromEnv();
 // (omp_get_max_threads()); n > 0 means exactly n. Negative throws.
 int ResolveThreadCount(int threads);
 
+// Whether the BN kernels apply this fused activation: none, ReLU and Clip.
+// Sigmoid and Swish are not supported (BatchNorm and OneDnnBatchNorm throw
+// InvalidArgumentError for them; the runtime fuses them into Conv, Gemm, ...
+// only).
+bool BatchNormSupportsActivation(Activation::Kind kind);
+
 // Raw Highway kernels. x and y hold BufferElements(shape, layout) floats; y may
-// equal x (in place); no alignment is assumed. `threads` must be >= 1.
+// equal x (in place); no alignment is assumed. `threads` must be >= 1. `act`
+// must be one BatchNormSupportsActivation accepts (the kernels abort on
+// others).
 // scale/shift hold shape.channels floats. Blocked kernels write zeros into the
 // padded channels of the last block, as oneDNN expects.
 void BatchNormNchwF32(const float* x, float* y, const ChannelShape& shape,
@@ -57,7 +65,8 @@ class OneDnnBatchNorm;
 class BatchNorm {
  public:
   // From trained statistics; throws InvalidArgumentError for mismatched
-  // lengths, negative variance, var + eps <= 0 or non-finite parameters.
+  // lengths, negative variance, var + eps <= 0, non-finite parameters or an
+  // activation BatchNormSupportsActivation rejects.
   BatchNorm(const std::vector<float>& gamma, const std::vector<float>& beta,
             const std::vector<float>& mean, const std::vector<float>& var,
             float epsilon, Activation act = {},

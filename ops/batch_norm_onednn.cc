@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "ops/batch_norm.h"
 #include "ops/onednn_util.h"
 #include "runtime/core/error.h"
 
@@ -189,6 +190,11 @@ struct OneDnnBatchNorm::Impl {
 
 OneDnnBatchNorm::OneDnnBatchNorm(std::vector<float> scale,
                                  std::vector<float> shift, Activation act) {
+  if (!BatchNormSupportsActivation(act.kind)) {
+    throw InvalidArgumentError("BatchNormalization cannot apply a fused " +
+                               act.ToString() +
+                               " (it applies none, relu or clip)");
+  }
   if (scale.size() != shift.size()) {
     throw InvalidArgumentError(
         "OneDnnBatchNorm: scale has " + std::to_string(scale.size()) +

@@ -1,6 +1,7 @@
 #include "ops/conv.h"
 
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "ops/batch_norm.h"
@@ -35,11 +36,14 @@ ref::ConvParams MakeParams(const std::string& what, ConvAttributes attrs,
 }  // namespace
 
 struct Conv::Impl {
-  using Key = std::pair<std::vector<int64_t>, int>;
+  // Input dims, threads, whether src/dst are "any" with plain user
+  // buffers (the plain Run), else the src and dst layouts.
+  using Key = std::tuple<std::vector<int64_t>, int, bool, Layout, Layout>;
 
   std::vector<int64_t> weight_dims;  // ONNX (Cout, Cin / g, k...)
   ref::ConvParams params;
   Activation act;
+  bool accumulate = false;  // ConvAttributes::accumulate
   std::vector<float> bias;  // empty when there is none
   // 1-D convolutions run as 2-D with a unit height, so that they go through
   // the same kernel selection as images.
@@ -62,16 +66,22 @@ struct Conv::Impl {
     return out;
   }
 
-  std::shared_ptr<onednn::PlainIoPrimitive> Build(
-      const std::vector<int64_t>& x_dims,
-      const std::vector<int64_t>& y_dims) const {
+  // With `layouts` null, src and dst are "any" and the primitive converts
+  // from and to plain NCHW; otherwise they are exactly those layouts.
+  dnnl::convolution_forward::primitive_desc Describe(
+      const std::vector<int64_t>& x_dims, const std::vector<int64_t>& y_dims,
+      const Layouts* layouts) const {
     using dnnl::memory;
     auto& engine = onednn::CpuEngine();
     const memory::dims src_dims = Activations(x_dims);
     const memory::dims dst_dims = Activations(y_dims);
-    const memory::desc src_any(src_dims, memory::data_type::f32,
+    const memory::desc src_any =
+        layouts ? onednn::LayoutDesc(src_dims, layouts->src)
+                : memory::desc(src_dims, memory::data_type::f32,
                                memory::format_tag::any);
-    const memory::desc dst_any(dst_dims, memory::data_type::f32,
+    const memory::desc dst_any =
+        layouts ? onednn::LayoutDesc(dst_dims, layouts->dst)
+                : memory::desc(dst_dims, memory::data_type::f32,
                                memory::format_tag::any);
     const memory::desc weights_any(weights->source_desc().dims(),
                                    memory::data_type::f32,
@@ -87,12 +97,27 @@ struct Conv::Impl {
         src_any, weights_any, bias_md, dst_any, Spatial(params.strides, 1),
         Spatial(dnnl_dilations, 0), Spatial(params.pads_begin, 0),
         Spatial(params.pads_end, 0));
-    dnnl::convolution_forward::primitive_desc pd(desc, onednn::MakeAttr(act),
-                                                 engine);
+    return dnnl::convolution_forward::primitive_desc(
+        desc, onednn::MakeAttr(act, accumulate), engine);
+  }
 
+  std::shared_ptr<onednn::PlainIoPrimitive> Build(
+      const std::vector<int64_t>& x_dims, const std::vector<int64_t>& y_dims,
+      const Layouts* layouts) const {
+    using dnnl::memory;
+    auto& engine = onednn::CpuEngine();
+    const dnnl::convolution_forward::primitive_desc pd =
+        Describe(x_dims, y_dims, layouts);
+    const memory::dims src_dims = Activations(x_dims);
+    const memory::dims dst_dims = Activations(y_dims);
     auto prim = std::make_shared<onednn::PlainIoPrimitive>();
     prim->primitive = dnnl::convolution_forward(pd);
-    prim->SetIo(onednn::PlainDesc(src_dims), onednn::PlainDesc(dst_dims),
+    // With explicit layouts the chosen descriptors are the user's: SetIo
+    // prepares no reorder.
+    prim->SetIo(layouts ? onednn::LayoutDesc(src_dims, layouts->src)
+                        : onednn::PlainDesc(src_dims),
+                layouts ? onednn::LayoutDesc(dst_dims, layouts->dst)
+                        : onednn::PlainDesc(dst_dims),
                 pd.src_desc(), pd.dst_desc(), pd.scratchpad_desc());
     prim->constants.emplace_back(DNNL_ARG_WEIGHTS,
                                  weights->Get(pd.weights_desc()));
@@ -107,9 +132,22 @@ struct Conv::Impl {
 };
 
 Conv::Conv(const float* weights, std::vector<int64_t> weight_dims,
+           const float* bias, ConvAttributes attrs, Activation act)
+    // Checked by the sharing constructor on a view of `weights` (no owner),
+    // then replaced by the copy the caller may rely on.
+    : Conv(SharedFloats{std::shared_ptr<const float>(
+               std::shared_ptr<const float>(), weights)},
+           std::move(weight_dims), bias, std::move(attrs), act) {
+  impl_->weights = std::make_unique<onednn::PackedConstant>(
+      impl_->weights->source_desc(), weights);
+}
+
+Conv::Conv(SharedFloats weights, std::vector<int64_t> weight_dims,
            const float* bias, ConvAttributes attrs, Activation act) {
   const std::string what = "Conv with W " + ref::ShapeToString(weight_dims);
-  if (weights == nullptr) throw InvalidArgumentError(what + ": no weights");
+  if (weights.data == nullptr) {
+    throw InvalidArgumentError(what + ": no weights");
+  }
   if (weight_dims.size() < 3 || weight_dims.size() > 5) {
     throw InvalidArgumentError(what +
                                ": W must have rank 3, 4 or 5 (Cout, Cin / "
@@ -121,6 +159,7 @@ Conv::Conv(const float* weights, std::vector<int64_t> weight_dims,
   ref::ShapeElementCount(weight_dims);
   const size_t spatial_rank = weight_dims.size() - 2;
   auto impl = std::make_unique<Impl>();
+  impl->accumulate = attrs.accumulate;
   impl->params = MakeParams(what, std::move(attrs), spatial_rank);
   const int64_t groups = impl->params.groups;
   const int64_t out_channels = weight_dims[0];
@@ -140,7 +179,7 @@ Conv::Conv(const float* weights, std::vector<int64_t> weight_dims,
   }
   if (impl->lift_1d) dims.insert(dims.end() - 1, 1);
   impl->weights = std::make_unique<onednn::PackedConstant>(
-      onednn::PlainDesc(dims), weights);
+      onednn::PlainDesc(dims), std::move(weights.data));
   impl->weight_dims = std::move(weight_dims);
   impl_ = std::move(impl);
 }
@@ -165,11 +204,51 @@ void Conv::Run(const float* x, const std::vector<int64_t>& x_dims, float* y,
     // Primitive creation, the weight reorder and execution all see the
     // thread count the cache key names.
     onednn::ScopedOmpThreads scoped_threads(threads);
-    const auto prim = impl_->cache.GetOrBuild(Impl::Key(x_dims, threads), [&] {
+    const Impl::Key key(x_dims, threads, true, Layout::kNchw, Layout::kNchw);
+    const auto prim = impl_->cache.GetOrBuild(key, [&] {
       const std::vector<int64_t> y_dims = OutputDims(x_dims);
       // A zero batch is valid and has nothing to compute: cached as no
       // primitive.
-      return y_dims[0] == 0 ? nullptr : impl_->Build(x_dims, y_dims);
+      return y_dims[0] == 0 ? nullptr : impl_->Build(x_dims, y_dims, nullptr);
+    });
+    if (prim != nullptr) prim->Execute(x, y);
+  } catch (const dnnl::error& e) {
+    onednn::ThrowOneDnnError("oneDNN Conv with W " +
+                                 onednn::DimsToString(impl_->weight_dims) +
+                                 " on x " + onednn::DimsToString(x_dims),
+                             e);
+  }
+}
+
+Conv::Layouts Conv::PreferredLayouts(const std::vector<int64_t>& x_dims) const {
+  Layouts layouts;
+  try {
+    onednn::ScopedOmpThreads scoped_threads(1);
+    const std::vector<int64_t> y_dims = OutputDims(x_dims);
+    if (y_dims[0] == 0) return layouts;
+    const auto pd = impl_->Describe(x_dims, y_dims, nullptr);
+    Layout src, dst;
+    if (onednn::LayoutOfDesc(pd.src_desc(), &src) &&
+        onednn::LayoutOfDesc(pd.dst_desc(), &dst)) {
+      layouts.src = src;
+      layouts.dst = dst;
+    }
+  } catch (const dnnl::error&) {
+    // Run reports why oneDNN refuses this shape; plain is the safe answer.
+  }
+  return layouts;
+}
+
+void Conv::Run(const float* x, const std::vector<int64_t>& x_dims,
+               Layout x_layout, float* y, Layout y_layout, int threads) const {
+  threads = ResolveThreadCount(threads);
+  try {
+    onednn::ScopedOmpThreads scoped_threads(threads);
+    const Impl::Key key(x_dims, threads, false, x_layout, y_layout);
+    const auto prim = impl_->cache.GetOrBuild(key, [&] {
+      const std::vector<int64_t> y_dims = OutputDims(x_dims);
+      const Layouts layouts{x_layout, y_layout};
+      return y_dims[0] == 0 ? nullptr : impl_->Build(x_dims, y_dims, &layouts);
     });
     if (prim != nullptr) prim->Execute(x, y);
   } catch (const dnnl::error& e) {

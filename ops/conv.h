@@ -7,11 +7,12 @@
 // count) on first use and cached; the weights are reordered once per weight
 // layout oneDNN asks for (usually one, blocked) and kept in it.
 //
-// Activations are plain NCHW (C-contiguous, ONNX order) in and out. oneDNN
-// picks its own src/dst layouts (blocked nChw16c on AVX-512 for most
-// shapes), so Run reorders the input into it and the output back out of it
-// through temporary buffers; a later layout pass will keep tensors blocked
-// between ops and remove those two copies.
+// Activations come in two ways. The plain Run takes and returns NCHW
+// (C-contiguous, ONNX order) and reorders into and out of the layouts oneDNN
+// picks (nhwc or blocked nChw8c/16c for most shapes) through temporary
+// buffers. The layout-aware Run takes and writes the layouts the caller
+// names; the runtime asks PreferredLayouts and keeps tensors in them between
+// ops, so that no reorder runs inside a chain of convolutions.
 //
 // Fused activations run in oneDNN's JIT eltwise, which turns ReLU(NaN) into
 // 0 and Clip(NaN) into the lower bound (ApplyActivation keeps NaN); the same
@@ -24,6 +25,8 @@
 #include <vector>
 
 #include "ops/activation.h"
+#include "ops/layout.h"
+#include "ops/shared_floats.h"
 
 namespace foldrt::ops {
 
@@ -32,6 +35,10 @@ namespace foldrt::ops {
 struct ConvAttributes {
   std::vector<int64_t> strides, dilations, pads_begin, pads_end;
   int64_t groups = 1;
+  // y = act(conv(x) + bias + y): Run adds the convolution to what y holds
+  // (oneDNN's sum post-op, before the activation). A residual Add (+ ReLU)
+  // after a convolution runs this way, reading the residual once.
+  bool accumulate = false;
 };
 
 class Conv {
@@ -42,6 +49,11 @@ class Conv {
   // rank, values out of range (stride/dilation < 1, pad < 0, groups < 1 or
   // not dividing Cout) or a null weights pointer.
   Conv(const float* weights, std::vector<int64_t> weight_dims,
+       const float* bias, ConvAttributes attrs, Activation act = {});
+  // The same, sharing the weights instead of copying them: they are held
+  // until reordered into the layout oneDNN asks for (the first Run), then
+  // let go (kept when oneDNN reads them as they are). The bias is copied.
+  Conv(SharedFloats weights, std::vector<int64_t> weight_dims,
        const float* bias, ConvAttributes attrs, Activation act = {});
   ~Conv();
   Conv(Conv&&) noexcept;
@@ -60,6 +72,26 @@ class Conv {
   // primitive; later Runs with that shape only look it up.
   void Run(const float* x, const std::vector<int64_t>& x_dims, float* y,
            int threads) const;
+
+  // The layouts oneDNN's fastest implementation for this input reads and
+  // writes (it chooses with format "any"): oneDNN 2.6 picks nhwc for its
+  // brgemm convolutions on AVX-512, nChw8c / nChw16c for its direct JIT
+  // ones (AVX2), nchw for the source of a first layer with few channels;
+  // kNchw also where it picks a layout foldrt has no name for or refuses the
+  // shape (Run then says why). Throws InvalidArgumentError like OutputDims
+  // for an input that does not fit. Queried under one
+  // thread: the choice follows the ISA and the shape, not the thread count.
+  struct Layouts {
+    Layout src = Layout::kNchw;
+    Layout dst = Layout::kNchw;
+  };
+  Layouts PreferredLayouts(const std::vector<int64_t>& x_dims) const;
+
+  // As Run above, with x in `x_layout` and y written in `y_layout` (any
+  // Layout; blocked buffers hold the channels padded to the block, zero in
+  // the padding, and Run writes zeros there). No reorder runs inside.
+  void Run(const float* x, const std::vector<int64_t>& x_dims, Layout x_layout,
+           float* y, Layout y_layout, int threads) const;
 
  private:
   struct Impl;

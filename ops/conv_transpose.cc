@@ -149,10 +149,25 @@ struct ConvTranspose::Impl {
 ConvTranspose::ConvTranspose(const float* weights,
                              std::vector<int64_t> weight_dims,
                              const float* bias, ConvTransposeAttributes attrs,
+                             Activation act)
+    // Checked by the sharing constructor on a view of `weights` (no owner),
+    // then replaced by the copy the caller may rely on.
+    : ConvTranspose(SharedFloats{std::shared_ptr<const float>(
+                        std::shared_ptr<const float>(), weights)},
+                    std::move(weight_dims), bias, std::move(attrs), act) {
+  impl_->weights = std::make_unique<onednn::PackedConstant>(
+      impl_->weights->source_desc(), weights);
+}
+
+ConvTranspose::ConvTranspose(SharedFloats weights,
+                             std::vector<int64_t> weight_dims,
+                             const float* bias, ConvTransposeAttributes attrs,
                              Activation act) {
   const std::string what =
       "ConvTranspose with W " + ref::ShapeToString(weight_dims);
-  if (weights == nullptr) throw InvalidArgumentError(what + ": no weights");
+  if (weights.data == nullptr) {
+    throw InvalidArgumentError(what + ": no weights");
+  }
   if (weight_dims.size() < 3 || weight_dims.size() > 5) {
     throw InvalidArgumentError(what +
                                ": W must have rank 3, 4 or 5 (Cin, Cout / "
@@ -190,7 +205,8 @@ ConvTranspose::ConvTranspose(const float* weights,
   dnnl::memory::dims kernel(weight_dims.begin() + 2, weight_dims.end());
   if (impl->lift_1d) kernel.insert(kernel.begin(), 1);
   impl->weights = std::make_unique<onednn::PackedConstant>(
-      OnnxWeightsDesc(in_channels, out_per_group, groups, kernel), weights);
+      OnnxWeightsDesc(in_channels, out_per_group, groups, kernel),
+      std::move(weights.data));
   impl->weight_dims = std::move(weight_dims);
   impl_ = std::move(impl);
 }

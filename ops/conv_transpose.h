@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "ops/activation.h"
+#include "ops/shared_floats.h"
 
 namespace foldrt::ops {
 
@@ -40,6 +41,12 @@ class ConvTranspose {
   // (oneDNN takes output_padding as a negative end pad, which must stay
   // above -stride; ONNX allows it up to the dilation).
   ConvTranspose(const float* weights, std::vector<int64_t> weight_dims,
+                const float* bias, ConvTransposeAttributes attrs,
+                Activation act = {});
+  // The same, sharing the weights instead of copying them: they are held
+  // until reordered into the layout oneDNN asks for (the first Run), then
+  // let go (kept when oneDNN reads them as they are). The bias is copied.
+  ConvTranspose(SharedFloats weights, std::vector<int64_t> weight_dims,
                 const float* bias, ConvTransposeAttributes attrs,
                 Activation act = {});
   ~ConvTranspose();

@@ -1,5 +1,6 @@
 #include "ops/layout.h"
 
+#include <algorithm>
 #include <limits>
 #include <string>
 
@@ -93,6 +94,19 @@ size_t BufferElements(const ChannelShape& shape, Layout layout) {
   const size_t block = ChannelBlock(layout);
   const size_t padded_channels = (shape.channels + block - 1) / block * block;
   return shape.batch * padded_channels * shape.spatial;
+}
+
+void ZeroChannelPadding(float* data, const ChannelShape& shape, Layout layout) {
+  const size_t block = ChannelBlock(layout);
+  const size_t tail = shape.channels % block;
+  if (block == 1 || tail == 0) return;
+  const size_t blocks = (shape.channels + block - 1) / block;
+  for (size_t n = 0; n < shape.batch; ++n) {
+    float* last = data + ((n * blocks + blocks - 1) * shape.spatial) * block;
+    for (size_t s = 0; s < shape.spatial; ++s) {
+      std::fill(last + s * block + tail, last + (s + 1) * block, 0.0f);
+    }
+  }
 }
 
 }  // namespace foldrt::ops

@@ -42,6 +42,12 @@ ChannelShape SplitChannelShape(const std::vector<int64_t>& dims);
 // Floats the buffer of `shape` in `layout` holds, padding included.
 size_t BufferElements(const ChannelShape& shape, Layout layout);
 
+// Writes zeros into the channel padding of a blocked buffer (channels
+// C .. ceil(C/b)*b of the last block); nothing for plain layouts or when C
+// is a multiple of the block. Ops whose f(0) is not 0 (Sigmoid, Add of a
+// constant) call it to keep the invariant oneDNN relies on: padding is zero.
+void ZeroChannelPadding(float* data, const ChannelShape& shape, Layout layout);
+
 // Offset of logical element (n, c, s) (s = flattened spatial index) in a
 // buffer of `shape` in `layout`. Scalar code only (references, tests).
 inline size_t ElementOffset(const ChannelShape& shape, Layout layout, size_t n,

@@ -1,5 +1,8 @@
 #include "ops/matmul.h"
 
+#include <algorithm>
+#include <cstring>
+#include <new>
 #include <string>
 #include <utility>
 
@@ -16,14 +19,17 @@ namespace {
 // Gemm; callers validate shapes.
 class MatMulCore {
  public:
-  MatMulCore(const float* b, int64_t k, int64_t n, std::vector<float> bias,
-             bool trans_a, Activation act)
+  // `b_md` describes `b`, the (K, N) operand with alpha applied (dense, or
+  // transposed through its strides).
+  MatMulCore(const dnnl::memory::desc& b_md, std::shared_ptr<const float> b,
+             int64_t k, int64_t n, std::vector<float> bias, bool trans_a,
+             Activation act)
       : k_(k),
         n_(n),
         bias_(std::move(bias)),
         trans_a_(trans_a),
         act_(act),
-        weights_(onednn::PlainDesc({k, n}), b) {}
+        weights_(b_md, std::move(b)) {}
 
   int64_t k() const { return k_; }
   int64_t n() const { return n_; }
@@ -95,40 +101,72 @@ void CheckDims(const std::string& what, const std::vector<int64_t>& dims) {
   ref::ShapeElementCount(dims);
 }
 
+// B's `count` floats as the op keeps them: `shared` itself when there is
+// one and alpha is 1, else a 64-byte aligned copy of `b` scaled by alpha
+// (alpha rides on B: one rounding per weight, done once, instead of a
+// scale on every output).
+std::shared_ptr<const float> PrepareB(const float* b,
+                                      std::shared_ptr<const float> shared,
+                                      int64_t count, float alpha) {
+  if (shared != nullptr && alpha == 1.0f) return shared;
+  constexpr std::align_val_t kAlignment{64};
+  const size_t size = static_cast<size_t>(count);
+  float* copy = static_cast<float*>(
+      ::operator new(std::max<size_t>(size, 1) * sizeof(float), kAlignment));
+  std::shared_ptr<const float> owned(copy, [](const float* p) {
+    ::operator delete(const_cast<float*>(p), kAlignment);
+  });
+  if (alpha == 1.0f) {
+    std::memcpy(copy, b, size * sizeof(float));
+  } else {
+    for (size_t i = 0; i < size; ++i) copy[i] = alpha * b[i];
+  }
+  return owned;
+}
+
 }  // namespace
 
 struct MatMul::Impl {
   bool b_is_vector = false;  // B given as (K): Y drops the N axis
   std::unique_ptr<MatMulCore> core;
+
+  // Both constructors: B is `b`, shared through `shared` when not null.
+  static std::unique_ptr<Impl> Create(const float* b,
+                                      std::shared_ptr<const float> shared,
+                                      std::vector<int64_t> b_dims,
+                                      const float* bias, float alpha,
+                                      Activation act) {
+    const std::string what = "MatMul with B " + ref::ShapeToString(b_dims);
+    if (b == nullptr) throw InvalidArgumentError(what + ": no B");
+    if (b_dims.empty()) {
+      throw InvalidArgumentError(what + ": B must be (K, N) or (K)");
+    }
+    if (b_dims.size() > 2) {
+      throw UnsupportedError(what + ": a constant B with batch axes is not " +
+                             "supported (B must be (K, N) or (K))");
+    }
+    CheckDims(what, b_dims);
+    const int64_t k = b_dims[0];
+    const int64_t n = b_dims.size() == 2 ? b_dims[1] : 1;
+    std::vector<float> bias_copy;
+    if (bias != nullptr) bias_copy.assign(bias, bias + n);
+    auto impl = std::make_unique<Impl>();
+    impl->b_is_vector = b_dims.size() == 1;
+    impl->core = std::make_unique<MatMulCore>(
+        onednn::PlainDesc({k, n}), PrepareB(b, std::move(shared), k * n, alpha),
+        k, n, std::move(bias_copy), /*trans_a=*/false, act);
+    return impl;
+  }
 };
 
 MatMul::MatMul(const float* b, std::vector<int64_t> b_dims, const float* bias,
-               float alpha, Activation act) {
-  const std::string what = "MatMul with B " + ref::ShapeToString(b_dims);
-  if (b == nullptr) throw InvalidArgumentError(what + ": no B");
-  if (b_dims.empty()) {
-    throw InvalidArgumentError(what + ": B must be (K, N) or (K)");
-  }
-  if (b_dims.size() > 2) {
-    throw UnsupportedError(what + ": a constant B with batch axes is not " +
-                           "supported (B must be (K, N) or (K))");
-  }
-  CheckDims(what, b_dims);
-  const int64_t k = b_dims[0];
-  const int64_t n = b_dims.size() == 2 ? b_dims[1] : 1;
-  // alpha rides on B: one rounding per weight, done once, instead of a
-  // scale on every output.
-  std::vector<float> scaled(b, b + k * n);
-  if (alpha != 1.0f) {
-    for (float& v : scaled) v *= alpha;
-  }
-  std::vector<float> bias_copy;
-  if (bias != nullptr) bias_copy.assign(bias, bias + n);
-  impl_ = std::make_unique<Impl>();
-  impl_->b_is_vector = b_dims.size() == 1;
-  impl_->core = std::make_unique<MatMulCore>(
-      scaled.data(), k, n, std::move(bias_copy), /*trans_a=*/false, act);
-}
+               float alpha, Activation act)
+    : impl_(Impl::Create(b, nullptr, std::move(b_dims), bias, alpha, act)) {}
+
+MatMul::MatMul(SharedFloats b, std::vector<int64_t> b_dims, const float* bias,
+               float alpha, Activation act)
+    : impl_(Impl::Create(b.data.get(), b.data, std::move(b_dims), bias, alpha,
+                         act)) {}
 
 MatMul::~MatMul() = default;
 MatMul::MatMul(MatMul&&) noexcept = default;
@@ -169,53 +207,68 @@ void MatMul::Run(const float* a, const std::vector<int64_t>& a_dims, float* y,
 struct Gemm::Impl {
   bool trans_a = false;
   std::unique_ptr<MatMulCore> core;
+
+  // Both constructors: B is `b`, shared through `shared` when not null.
+  static std::unique_ptr<Impl> Create(const float* b,
+                                      std::shared_ptr<const float> shared,
+                                      std::vector<int64_t> b_dims,
+                                      const float* c,
+                                      std::vector<int64_t> c_dims,
+                                      GemmAttributes attrs, Activation act) {
+    const std::string what = "Gemm with B " + ref::ShapeToString(b_dims) +
+                             (attrs.trans_b ? "^T" : "");
+    if (b == nullptr) throw InvalidArgumentError(what + ": no B");
+    if (b_dims.size() != 2) {
+      throw InvalidArgumentError(what + ": B must be a matrix");
+    }
+    CheckDims(what, b_dims);
+    const int64_t k = attrs.trans_b ? b_dims[1] : b_dims[0];
+    const int64_t n = attrs.trans_b ? b_dims[0] : b_dims[1];
+    // beta * C as a bias row of N values.
+    std::vector<float> bias;
+    if (c != nullptr) {
+      const std::string c_what = what + ": C " + ref::ShapeToString(c_dims);
+      ref::ShapeElementCount(c_dims);
+      if (c_dims.size() > 2 ||
+          (!c_dims.empty() && c_dims.back() != 1 && c_dims.back() != n)) {
+        throw InvalidArgumentError(c_what + " does not broadcast to (M, " +
+                                   std::to_string(n) + ")");
+      }
+      if (c_dims.size() == 2 && c_dims[0] != 1) {
+        throw UnsupportedError(
+            c_what + " has one row per M; only C shapes that do not depend " +
+            "on M are supported ((), (1), (N), (1, 1), (1, N))");
+      }
+      const bool per_column = !c_dims.empty() && c_dims.back() == n;
+      bias.resize(n);
+      for (int64_t j = 0; j < n; ++j) {
+        bias[j] = attrs.beta * c[per_column ? j : 0];
+      }
+    }
+    // op(B) as (K, N): a transposed B (N, K) is read through the strides,
+    // and the reorder into oneDNN's packed layout transposes it once.
+    const dnnl::memory::desc b_md =
+        attrs.trans_b ? dnnl::memory::desc({k, n}, dnnl::memory::data_type::f32,
+                                           dnnl::memory::dims{1, k})
+                      : onednn::PlainDesc({k, n});
+    auto impl = std::make_unique<Impl>();
+    impl->trans_a = attrs.trans_a;
+    impl->core = std::make_unique<MatMulCore>(
+        b_md, PrepareB(b, std::move(shared), k * n, attrs.alpha), k, n,
+        std::move(bias), attrs.trans_a, act);
+    return impl;
+  }
 };
 
 Gemm::Gemm(const float* b, std::vector<int64_t> b_dims, const float* c,
-           std::vector<int64_t> c_dims, GemmAttributes attrs, Activation act) {
-  const std::string what =
-      "Gemm with B " + ref::ShapeToString(b_dims) + (attrs.trans_b ? "^T" : "");
-  if (b == nullptr) throw InvalidArgumentError(what + ": no B");
-  if (b_dims.size() != 2) {
-    throw InvalidArgumentError(what + ": B must be a matrix");
-  }
-  CheckDims(what, b_dims);
-  const int64_t k = attrs.trans_b ? b_dims[1] : b_dims[0];
-  const int64_t n = attrs.trans_b ? b_dims[0] : b_dims[1];
-  // op(B) * alpha, materialized once as (K, N).
-  std::vector<float> prepared(k * n);
-  for (int64_t p = 0; p < k; ++p) {
-    for (int64_t j = 0; j < n; ++j) {
-      const float v = attrs.trans_b ? b[j * k + p] : b[p * n + j];
-      prepared[p * n + j] = attrs.alpha == 1.0f ? v : attrs.alpha * v;
-    }
-  }
-  // beta * C as a bias row of N values.
-  std::vector<float> bias;
-  if (c != nullptr) {
-    const std::string c_what = what + ": C " + ref::ShapeToString(c_dims);
-    ref::ShapeElementCount(c_dims);
-    if (c_dims.size() > 2 ||
-        (!c_dims.empty() && c_dims.back() != 1 && c_dims.back() != n)) {
-      throw InvalidArgumentError(c_what + " does not broadcast to (M, " +
-                                 std::to_string(n) + ")");
-    }
-    if (c_dims.size() == 2 && c_dims[0] != 1) {
-      throw UnsupportedError(
-          c_what + " has one row per M; only C shapes that do not depend " +
-          "on M are supported ((), (1), (N), (1, 1), (1, N))");
-    }
-    const bool per_column = !c_dims.empty() && c_dims.back() == n;
-    bias.resize(n);
-    for (int64_t j = 0; j < n; ++j) {
-      bias[j] = attrs.beta * c[per_column ? j : 0];
-    }
-  }
-  impl_ = std::make_unique<Impl>();
-  impl_->trans_a = attrs.trans_a;
-  impl_->core = std::make_unique<MatMulCore>(
-      prepared.data(), k, n, std::move(bias), attrs.trans_a, act);
-}
+           std::vector<int64_t> c_dims, GemmAttributes attrs, Activation act)
+    : impl_(Impl::Create(b, nullptr, std::move(b_dims), c, std::move(c_dims),
+                         attrs, act)) {}
+
+Gemm::Gemm(SharedFloats b, std::vector<int64_t> b_dims, const float* c,
+           std::vector<int64_t> c_dims, GemmAttributes attrs, Activation act)
+    : impl_(Impl::Create(b.data.get(), b.data, std::move(b_dims), c,
+                         std::move(c_dims), attrs, act)) {}
 
 Gemm::~Gemm() = default;
 Gemm::Gemm(Gemm&&) noexcept = default;

@@ -5,8 +5,9 @@
 //    any leading batch dims, flattened into M (numpy.matmul's broadcasting of
 //    a 2-D B over A's batch).
 //  - Gemm: ONNX Gemm, Y = alpha * op(A) * op(B) + beta * C with B and C
-//    constant; transB and alpha are applied to B once at construction, beta
-//    to C; transA is read through the source descriptor's strides.
+//    constant; alpha is applied to B once at construction (a copy of B only
+//    then), beta to C; transA and transB are read through the descriptors'
+//    strides (the reorder into the packed layout transposes B once).
 //
 // Both: an optional fused activation (post-op); Run is const and safe from
 // several threads at once; a primitive is created per (M, thread count) and
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "ops/activation.h"
+#include "ops/shared_floats.h"
 
 namespace foldrt::ops {
 
@@ -31,6 +33,11 @@ class MatMul {
   // copied B). Throws InvalidArgumentError for a null or empty B, or
   // UnsupportedError for a B of rank > 2 (batched constant B).
   MatMul(const float* b, std::vector<int64_t> b_dims, const float* bias,
+         float alpha = 1.0f, Activation act = {});
+  // The same, sharing B instead of copying it when alpha is 1: B is held
+  // until reordered into the layout oneDNN asks for (the first Run), then
+  // let go (kept when oneDNN reads it as it is).
+  MatMul(SharedFloats b, std::vector<int64_t> b_dims, const float* bias,
          float alpha = 1.0f, Activation act = {});
   ~MatMul();
   MatMul(MatMul&&) noexcept;
@@ -71,6 +78,11 @@ class Gemm {
   // Throws InvalidArgumentError for a null or non-2-D B or a C that does
   // not broadcast to N columns.
   Gemm(const float* b, std::vector<int64_t> b_dims, const float* c,
+       std::vector<int64_t> c_dims, GemmAttributes attrs, Activation act = {});
+  // The same, sharing B instead of copying it when alpha is 1 (transB
+  // included): B is held until reordered into the layout oneDNN asks for
+  // (the first Run), then let go (kept when oneDNN reads it as it is).
+  Gemm(SharedFloats b, std::vector<int64_t> b_dims, const float* c,
        std::vector<int64_t> c_dims, GemmAttributes attrs, Activation act = {});
   ~Gemm();
   Gemm(Gemm&&) noexcept;

@@ -2,7 +2,11 @@
 
 #include <omp.h>
 
+#include <algorithm>
+#include <cstring>
 #include <limits>
+#include <new>
+#include <string>
 
 #include "runtime/core/error.h"
 
@@ -50,11 +54,54 @@ dnnl::memory::desc PlainDesc(const dnnl::memory::dims& dims) {
                             kTags[dims.size() - 1]);
 }
 
-dnnl::primitive_attr MakeAttr(const Activation& act) {
+dnnl::memory::desc LayoutDesc(const dnnl::memory::dims& dims, Layout layout) {
+  using tag = dnnl::memory::format_tag;
+  if (layout == Layout::kNchw) return PlainDesc(dims);
+  if (layout == Layout::kNhwc && dims.size() >= 3 && dims.size() <= 5) {
+    static constexpr tag kChannelsLast[] = {tag::nwc, tag::nhwc, tag::ndhwc};
+    return dnnl::memory::desc(dims, dnnl::memory::data_type::f32,
+                              kChannelsLast[dims.size() - 3]);
+  }
+  if (layout == Layout::kNChw8c || layout == Layout::kNChw16c) {
+    const bool b16 = layout == Layout::kNChw16c;
+    switch (dims.size()) {
+      case 3:
+        return dnnl::memory::desc(dims, dnnl::memory::data_type::f32,
+                                  b16 ? tag::nCw16c : tag::nCw8c);
+      case 4:
+        return dnnl::memory::desc(dims, dnnl::memory::data_type::f32,
+                                  b16 ? tag::nChw16c : tag::nChw8c);
+      case 5:
+        return dnnl::memory::desc(dims, dnnl::memory::data_type::f32,
+                                  b16 ? tag::nCdhw16c : tag::nCdhw8c);
+      default:
+        break;
+    }
+  }
+  throw InvalidArgumentError(std::string("no oneDNN descriptor for layout ") +
+                             LayoutName(layout) + " at rank " +
+                             std::to_string(dims.size()));
+}
+
+bool LayoutOfDesc(const dnnl::memory::desc& desc, Layout* layout) {
+  const dnnl::memory::dims dims = desc.dims();
+  if (dims.size() < 3 || dims.size() > 5) return false;
+  for (Layout candidate :
+       {Layout::kNchw, Layout::kNhwc, Layout::kNChw16c, Layout::kNChw8c}) {
+    if (desc == LayoutDesc(dims, candidate)) {
+      *layout = candidate;
+      return true;
+    }
+  }
+  return false;
+}
+
+dnnl::primitive_attr MakeAttr(const Activation& act, bool sum) {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   constexpr float kInf = std::numeric_limits<float>::infinity();
   dnnl::post_ops ops;
+  if (sum) ops.append_sum(1.0f);
   switch (act.kind) {
     case Activation::Kind::kNone:
       break;
@@ -68,6 +115,13 @@ dnnl::primitive_attr MakeAttr(const Activation& act) {
         ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, act.min,
                            act.max);
       }
+      break;
+    case Activation::Kind::kSigmoid:
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_logistic, 0.0f, 0.0f);
+      break;
+    case Activation::Kind::kSwish:
+      // x * sigmoid(alpha * x) with alpha = 1.
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_swish, 1.0f, 0.0f);
       break;
   }
   if (ops.len() > 0) attr.set_post_ops(ops);
@@ -138,29 +192,73 @@ void PlainIoPrimitive::Execute(const float* x, float* y) const {
   stream.wait();
 }
 
+namespace {
+
+// A 64-byte aligned copy of `count` floats.
+std::shared_ptr<const float> CopyFloats(const float* data, size_t count) {
+  constexpr std::align_val_t kAlignment{64};
+  float* copy = static_cast<float*>(
+      ::operator new(std::max<size_t>(count, 1) * sizeof(float), kAlignment));
+  std::shared_ptr<const float> owned(copy, [](const float* p) {
+    ::operator delete(const_cast<float*>(p), kAlignment);
+  });
+  if (count > 0) std::memcpy(copy, data, count * sizeof(float));
+  return owned;
+}
+
+}  // namespace
+
 PackedConstant::PackedConstant(const dnnl::memory::desc& source,
                                const float* data)
-    : source_md_(source),
-      source_(data, data + source.get_size() / sizeof(float)) {}
+    : PackedConstant(source,
+                     CopyFloats(data, source.get_size() / sizeof(float))) {}
+
+PackedConstant::PackedConstant(const dnnl::memory::desc& source,
+                               std::shared_ptr<const float> data)
+    : source_md_(source), source_(std::move(data)) {
+  if (source_ == nullptr) {
+    throw InvalidArgumentError("a packed constant without data");
+  }
+}
 
 dnnl::memory PackedConstant::Get(const dnnl::memory::desc& desc) {
   auto& engine = CpuEngine();
+  // What to build the layout from: the source while it is held, else the
+  // first packed copy. A local reference keeps the source alive through the
+  // reorder even if another thread lets go of it meanwhile.
+  std::shared_ptr<const float> source;
+  dnnl::memory::desc from_md;
+  dnnl::memory from;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [packed_md, memory] : packed_) {
       if (packed_md == desc) return memory;
     }
+    source = source_;
+    if (source == nullptr) {
+      if (packed_.empty()) {
+        throw InvalidArgumentError("a packed constant without data");
+      }
+      from_md = packed_.front().first;
+      from = packed_.front().second;
+    }
   }
+  // dnnl::memory only takes a mutable handle; nothing writes the source.
+  float* source_data = const_cast<float*>(source.get());
+  const bool in_place = source != nullptr && desc == source_md_;
   dnnl::memory packed;
-  if (desc == source_md_) {
-    packed = dnnl::memory(source_md_, engine, source_.data());
+  if (in_place) {
+    packed = dnnl::memory(source_md_, engine, source_data);
   } else {
+    if (source != nullptr) {
+      from_md = source_md_;
+      from = dnnl::memory(source_md_, engine, source_data);
+    }
     // Library-allocated: owned by the memory object, which the cached
     // primitives keep alive.
     packed = dnnl::memory(desc, engine);
-    dnnl::memory source(source_md_, engine, source_.data());
     dnnl::stream stream(engine);
-    Reorder(source_md_, desc).Execute(stream, source, packed);
+    Reorder(from_md, desc).Execute(stream, from, packed);
     stream.wait();
   }
   std::lock_guard<std::mutex> lock(mu_);
@@ -168,6 +266,15 @@ dnnl::memory PackedConstant::Get(const dnnl::memory::desc& desc) {
     if (packed_md == desc) return memory;  // another thread won the race
   }
   packed_.emplace_back(desc, packed);
+  if (in_place) {
+    // Another thread may have let go of source_ meanwhile: the entry points
+    // into `source`, so hold it again, for good.
+    source_ = std::move(source);
+    source_in_use_ = true;
+  } else if (!source_in_use_) {
+    // packed_ now holds a full copy to reorder later layouts from.
+    source_.reset();
+  }
   return packed;
 }
 

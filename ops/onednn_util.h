@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "ops/activation.h"
+#include "ops/layout.h"
 
 namespace foldrt::ops::onednn {
 
@@ -56,13 +57,26 @@ dnnl::memory::dims ToDnnlDims(const std::vector<int64_t>& dims);
 // The dense row-major (C-contiguous) f32 descriptor of `dims`, any rank 1..6.
 dnnl::memory::desc PlainDesc(const dnnl::memory::dims& dims);
 
+// The f32 descriptor of activations `dims` (N, C, spatial...) in `layout`:
+// any rank for kNchw, rank 3 to 5 for channels-last (nwc, nhwc, ndhwc) and
+// the blocked layouts (nCw16c, nChw16c, nCdhw16c, ...). Throws
+// InvalidArgumentError for another rank.
+dnnl::memory::desc LayoutDesc(const dnnl::memory::dims& dims, Layout layout);
+
+// Which Layout `desc` is, or false when it is none of them (a
+// double-blocked weights-like layout, say).
+bool LayoutOfDesc(const dnnl::memory::desc& desc, Layout* layout);
+
 // Attributes every foldrt primitive is created with: user scratchpad, plus
-// `act` as an eltwise post-op (ReLU as eltwise_relu, Clip as eltwise_clip;
+// `act` as an eltwise post-op (ReLU as eltwise_relu, Clip as eltwise_clip,
+// Sigmoid as eltwise_logistic, Swish as eltwise_swish with alpha 1;
 // Clip(-inf, inf) is the identity and adds nothing).
 //
 // oneDNN's JIT eltwise turns ReLU(NaN) into 0 and Clip(NaN) into the lower
 // bound, unlike ApplyActivation (NaN stays NaN); see batch_norm_onednn.h.
-dnnl::primitive_attr MakeAttr(const Activation& act = {});
+// With `sum`, a sum post-op (dst += result) comes first, so that
+// act(result + dst) is what lands in dst.
+dnnl::primitive_attr MakeAttr(const Activation& act = {}, bool sum = false);
 
 // A fresh scratchpad for one execution, or an empty memory when the
 // primitive needs none. Adds it to `args` under DNNL_ARG_SCRATCHPAD.
@@ -138,14 +152,24 @@ class SharedCache {
   std::map<Key, std::shared_ptr<const Value>> map_;
 };
 
-// A constant operand (weights) kept in the layout the user gave, reordered
+// A constant operand (weights): the plain source the user gave, reordered
 // once into each layout a primitive asks for and kept in that layout. The
 // chosen layout depends on the input shape and thread count, so several may
 // coexist; in practice one or two.
+//
+// The source is only held until the first reorder: after it, this keeps the
+// packed copies alone, and a later layout (another shape or thread count) is
+// reordered from the first packed copy (oneDNN reorders any layout of a
+// tensor to any other, exactly for f32). When a primitive takes the source
+// layout itself, the source is used in place and kept.
 class PackedConstant {
  public:
   // `source` describes `data` (any strides); the data is copied.
   PackedConstant(const dnnl::memory::desc& source, const float* data);
+  // The same without the copy: `data` is shared, and held (with whatever
+  // owns it) until no longer needed. Nobody may write it meanwhile.
+  PackedConstant(const dnnl::memory::desc& source,
+                 std::shared_ptr<const float> data);
   PackedConstant(const PackedConstant&) = delete;
   PackedConstant& operator=(const PackedConstant&) = delete;
 
@@ -157,8 +181,12 @@ class PackedConstant {
 
  private:
   dnnl::memory::desc source_md_;
-  std::vector<float> source_;
   std::mutex mu_;
+  // The plain source, until a reorder produced packed_[0] (null after).
+  std::shared_ptr<const float> source_;
+  // True once a primitive uses source_ in place (a packed_ entry points into
+  // it): it is then kept for good.
+  bool source_in_use_ = false;
   std::vector<std::pair<dnnl::memory::desc, dnnl::memory>> packed_;
 };
 

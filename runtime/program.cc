@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <new>
 #include <string>
@@ -101,6 +102,26 @@ DataType GraphInputDataType(const graph::ValueInfo& info,
   }
 }
 
+// ToRuntimeTensor, with float32 and int64 bytes copied straight into the
+// runtime tensor: one copy of a large weight instead of two.
+Tensor ConstantTensor(const graph::Tensor& tensor, const std::string& what) {
+  DataType dtype = DataType::kFloat32;
+  if (tensor.dtype() == graph::DataType::kInt64) {
+    dtype = DataType::kInt64;
+  } else if (tensor.dtype() != graph::DataType::kFloat) {
+    return ToRuntimeTensor(tensor, what);
+  }
+  Tensor converted = Tensor::Zeros(dtype, tensor.dims());
+  if (converted.ByteSize() != tensor.bytes().size()) {
+    return ToRuntimeTensor(tensor, what);  // its error
+  }
+  if (converted.ByteSize() > 0) {
+    std::memcpy(converted.mutable_raw_data(), tensor.bytes().data(),
+                converted.ByteSize());
+  }
+  return converted;
+}
+
 class Compiler {
  public:
   Compiler(const graph::Model& model, const CompileOptions& options)
@@ -124,6 +145,7 @@ class Compiler {
       program_->values[id].dtype = GraphInputDataType(info, file_);
       program_->values[id].graph_input = static_cast<int>(i);
       program_->input_values.push_back(id);
+      computed_.insert(info.name);
     }
     const std::vector<const graph::Node*> order = graph_.TopologicalOrder();
     FindNeededNodes(order);
@@ -166,7 +188,7 @@ class Compiler {
     if (initializer == nullptr) return nullptr;
     try {
       program_->constants.push_back(
-          ToRuntimeTensor(*initializer, "initializer '" + name + "'"));
+          ConstantTensor(*initializer, "initializer '" + name + "'"));
     } catch (const Error& error) {
       RethrowWithContext(error, file_, reader.node, reader.op);
     }
@@ -298,39 +320,173 @@ class Compiler {
     ++program_->folded_constants;
   }
 
-  // The activation node to fuse into `node`, if `node` can apply one and
-  // its output's only reader is a ReLU / constant-bound Clip.
-  const graph::Node* FusibleConsumer(const graph::Node& node,
-                                     ops::Activation* activation) {
-    if (!KernelFusesActivation(node.op_type()) ||
-        !graph::IsDefaultDomain(node.domain()) || node.num_outputs() == 0 ||
-        node.output(0).empty() || graph_.IsGraphOutput(node.output(0))) {
+  // What AddNode folds into a node's step: the activation its kernel
+  // applies, the nodes it replaces, and the node whose output 0 the step
+  // writes instead of its own.
+  struct Fusion {
+    ops::Activation activation;
+    std::vector<const graph::Node*> absorbed;
+    const graph::Node* output_node = nullptr;  // null: no fusion
+    std::string label;                         // "Relu", "Swish"
+    // A residual Add fused into a Conv: the Add's other operand, which the
+    // step reads as input 3 (KernelBuildContext::fused_residual).
+    std::string residual;
+  };
+
+  // Conv -> Add(y, r) (either order) -> optionally ReLU / Clip / Sigmoid:
+  // the Add runs as the convolution's sum post-op, y never exists. Only
+  // when y's one reader is the Add, r is not y, not a constant (a constant
+  // Add is a bias; folding it belongs to a graph pass) and already computed
+  // when the Conv runs, since the step takes the Conv's place. The Add's
+  // result must not be larger than y (checked when planning).
+  Fusion ResidualAdd(const graph::Node& conv) {
+    Fusion fusion;
+    if (conv.op_type() != "Conv" ||
+        !KernelFusesActivation(conv.op_type(), ops::Activation::Kind::kRelu)) {
+      return fusion;
+    }
+    const std::string& y = conv.output(0);
+    const std::vector<graph::Use>& uses = graph_.Uses(y);
+    if (uses.size() != 1 || uses[0].input_index < 0) return fusion;
+    const graph::Node* add = uses[0].node;
+    if (add->op_type() != "Add" || !graph::IsDefaultDomain(add->domain()) ||
+        add->num_inputs() != 2 || !add->has_input(0) || !add->has_input(1) ||
+        add->num_outputs() != 1 || add->output(0).empty() ||
+        needed_.count(add) == 0) {
+      return fusion;
+    }
+    const std::string& r = add->input(1 - uses[0].input_index);
+    const ErrorContext context = graph::NodeErrorContext(*add, file_);
+    if (r == y || Constant(r, context) != nullptr || computed_.count(r) == 0) {
+      return fusion;
+    }
+    fusion.absorbed = {add};
+    fusion.output_node = add;
+    fusion.label = "Add";
+    fusion.residual = r;
+    // An activation after the Add, unless the sum is itself read elsewhere.
+    const std::string& sum = add->output(0);
+    const std::vector<graph::Use>& sum_uses = graph_.Uses(sum);
+    if (graph_.IsGraphOutput(sum) || sum_uses.size() != 1 ||
+        sum_uses[0].input_index != 0) {
+      return fusion;
+    }
+    const graph::Node* act = sum_uses[0].node;
+    ops::Activation activation;
+    if (needed_.count(act) == 0 || act->num_outputs() == 0 ||
+        act->output(0).empty() ||
+        !FusibleActivation(*act, opset_, InputConstants(*act), &activation) ||
+        !KernelFusesActivation(conv.op_type(), activation.kind)) {
+      return fusion;
+    }
+    fusion.activation = activation;
+    fusion.absorbed.push_back(act);
+    fusion.output_node = act;
+    fusion.label = "Add+" + act->op_type();
+    return fusion;
+  }
+
+  // The Mul of SiLU written as Sigmoid -> Mul: `sigmoid` reads x as its only
+  // input, and its output s (not a graph output) has exactly one reader, a
+  // Mul of {x, s} in either order. The Mul, or null.
+  const graph::Node* SwishMul(const graph::Node& sigmoid) {
+    if (sigmoid.op_type() != "Sigmoid" ||
+        !graph::IsDefaultDomain(sigmoid.domain()) ||
+        sigmoid.num_inputs() != 1 || !sigmoid.has_input(0) ||
+        sigmoid.num_outputs() != 1 || sigmoid.output(0).empty() ||
+        needed_.count(&sigmoid) == 0) {
       return nullptr;
     }
+    const std::string& x = sigmoid.input(0);
+    const std::string& s = sigmoid.output(0);
+    if (graph_.IsGraphOutput(s)) return nullptr;
+    const std::vector<graph::Use>& uses = graph_.Uses(s);
+    if (uses.size() != 1 || uses[0].input_index < 0) return nullptr;
+    const graph::Node* mul = uses[0].node;
+    if (mul->op_type() != "Mul" || !graph::IsDefaultDomain(mul->domain()) ||
+        mul->num_inputs() != 2 || mul->num_outputs() != 1 ||
+        mul->output(0).empty() || needed_.count(mul) == 0) {
+      return nullptr;
+    }
+    const int other = 1 - uses[0].input_index;
+    if (!mul->has_input(other) || mul->input(other) != x) return nullptr;
+    return mul;
+  }
+
+  // The node(s) to fuse into `node`, if its kernel can apply the activation
+  // (KernelFusesActivation) and its output y is no graph output:
+  //  - y's only reader is a ReLU / constant-bound Clip / Sigmoid: that node;
+  //  - y has exactly two readers, Sigmoid(y) and the Mul(y, Sigmoid(y)) of
+  //    SwishMul: both, as one Swish; the step writes the Mul's output.
+  Fusion FusibleConsumer(const graph::Node& node) {
+    Fusion fusion;
+    if (!graph::IsDefaultDomain(node.domain()) || node.num_outputs() == 0 ||
+        node.output(0).empty() || graph_.IsGraphOutput(node.output(0))) {
+      return fusion;
+    }
     const std::vector<graph::Use>& uses = graph_.Uses(node.output(0));
-    if (uses.size() != 1 || uses[0].input_index != 0) return nullptr;
+    if (uses.size() == 1 && uses[0].node->op_type() == "Add") {
+      return ResidualAdd(node);
+    }
+    if (uses.size() == 2) {
+      for (size_t i = 0; i < 2; ++i) {
+        const graph::Node* sigmoid = uses[i].node;
+        const graph::Node* mul = uses[1 - i].node;
+        if (uses[i].input_index != 0 || mul == sigmoid ||
+            SwishMul(*sigmoid) != mul ||
+            !KernelFusesActivation(node.op_type(),
+                                   ops::Activation::Kind::kSwish)) {
+          continue;
+        }
+        fusion.activation = ops::Activation::Swish();
+        fusion.absorbed = {sigmoid, mul};
+        fusion.output_node = mul;
+        fusion.label = "Swish";
+        return fusion;
+      }
+      return fusion;
+    }
+    if (uses.size() != 1 || uses[0].input_index != 0) return fusion;
     const graph::Node* consumer = uses[0].node;
     if (needed_.count(consumer) == 0 || consumer->num_outputs() == 0 ||
         consumer->output(0).empty()) {
-      return nullptr;
+      return fusion;
     }
+    ops::Activation activation;
     if (!FusibleActivation(*consumer, opset_, InputConstants(*consumer),
-                           activation)) {
-      return nullptr;
+                           &activation) ||
+        !KernelFusesActivation(node.op_type(), activation.kind)) {
+      return fusion;
     }
-    return consumer;
+    fusion.activation = activation;
+    fusion.absorbed = {consumer};
+    fusion.output_node = consumer;
+    fusion.label = consumer->op_type();
+    return fusion;
   }
 
   void AddNode(const graph::Node& node) {
     const bool needed = needed_.count(&node) != 0;
-    ops::Activation activation;
-    const graph::Node* fused =
-        needed ? FusibleConsumer(node, &activation) : nullptr;
-    std::unique_ptr<Kernel> kernel = Create(Context(node, activation));
+    Fusion fused;
+    if (needed) fused = FusibleConsumer(node);
+    // A Sigmoid -> Mul pair whose input could not take it as a fused
+    // activation still runs as one step: x * sigmoid(x) in one pass.
+    bool standalone_swish = false;
+    if (needed && fused.output_node == nullptr) {
+      if (const graph::Node* mul = SwishMul(node)) {
+        fused.activation = ops::Activation::Swish();
+        fused.absorbed = {mul};
+        fused.output_node = mul;
+        standalone_swish = true;
+      }
+    }
+    KernelBuildContext context = Context(node, fused.activation);
+    context.set_fused_residual(!fused.residual.empty());
+    std::unique_ptr<Kernel> kernel = Create(context);
     if (!needed) return;  // checked, never run
     ProgramStep step;
     step.node = node.Label();
-    step.op = node.op_type();
+    step.op = standalone_swish ? "Swish" : node.op_type();
     std::vector<DataType> input_dtypes;
     for (size_t i = 0; i < node.num_inputs(); ++i) {
       if (!node.has_input(i)) {
@@ -342,10 +498,20 @@ class Compiler {
       step.inputs.push_back(id);
       input_dtypes.push_back(program_->values[id].dtype);
     }
+    if (!fused.residual.empty()) {
+      // Input 3, after X, W and B (absent or not).
+      step.inputs.resize(3, -1);
+      input_dtypes.resize(3, DataType::kFloat32);
+      const int id = Id(fused.residual);
+      step.inputs.push_back(id);
+      input_dtypes.push_back(program_->values[id].dtype);
+    }
     const DataType dtype = kernel->OutputDataType(input_dtypes);
     for (size_t k = 0; k < node.num_outputs(); ++k) {
       std::string name = node.output(k);
-      if (k == 0 && fused != nullptr) name = fused->output(0);
+      if (k == 0 && fused.output_node != nullptr) {
+        name = fused.output_node->output(0);
+      }
       if (name.empty()) {
         step.outputs.push_back(-1);
         continue;
@@ -353,10 +519,11 @@ class Compiler {
       const int id = Id(name);
       program_->values[id].dtype = dtype;
       step.outputs.push_back(id);
+      computed_.insert(name);
     }
-    if (fused != nullptr) {
-      absorbed_.insert(fused);
-      step.op += "+" + fused->op_type();
+    if (fused.output_node != nullptr) {
+      absorbed_.insert(fused.absorbed.begin(), fused.absorbed.end());
+      if (!standalone_swish) step.op += "+" + fused.label;
       ++program_->fused_activations;
     }
     step.kernel = std::move(kernel);
@@ -374,6 +541,9 @@ class Compiler {
   std::unordered_set<std::string> read_;  // by needed nodes or the caller
   std::unordered_set<const graph::Node*> folded_;
   std::unordered_set<const graph::Node*> absorbed_;
+  // Values the steps added so far (and graph inputs) compute: what a step
+  // added now may read.
+  std::unordered_set<std::string> computed_;
 };
 
 }  // namespace
@@ -387,8 +557,10 @@ std::unique_ptr<Program> CompileProgram(const graph::Model& model,
 
 std::unique_ptr<const Plan> BuildPlan(
     const Program& program,
-    const std::vector<std::vector<int64_t>>& input_shapes, int threads) {
+    const std::vector<std::vector<int64_t>>& input_shapes,
+    const PlanOptions& options) {
   using Kind = PlannedValue::Kind;
+  const int threads = options.threads;
   auto plan = std::make_unique<Plan>();
   std::vector<PlannedValue>& values = plan->values;
   values.resize(program.values.size());
@@ -416,6 +588,43 @@ std::unique_ptr<const Plan> BuildPlan(
     values[id].dtype = values[id].known->dtype();
     values[id].shape = values[id].known->shape();
   };
+  // A new arena value (a converted copy or a blocked temporary).
+  const auto add_value = [&](const PlannedValue& like, ops::Layout layout) {
+    PlannedValue value;
+    value.kind = Kind::kArena;
+    value.dtype = like.dtype;
+    value.shape = like.shape;
+    value.layout = layout;
+    values.push_back(std::move(value));
+    is_output.push_back(false);
+    return static_cast<int>(values.size() - 1);
+  };
+  const auto add_conversion = [&](int from, int to, const ProgramStep& step) {
+    PlannedStep conversion;
+    conversion.step = kConversion;
+    conversion.inputs = {from};
+    conversion.outputs = {to};
+    conversion.reorder = InContext(program.source, step.node, step.op, [&] {
+      return std::make_shared<const ops::LayoutReorder>(
+          values[from].shape, values[from].layout, values[to].layout);
+    });
+    plan->steps.push_back(std::move(conversion));
+    ++plan->layout_conversions;
+  };
+  // Value `id` in `layout`: itself, or a copy converted once and shared by
+  // every reader that wants that layout.
+  std::map<std::pair<int, ops::Layout>, int> converted;
+  const auto in_layout = [&](int id, ops::Layout layout,
+                             const ProgramStep& step) {
+    if (values[id].layout == layout) return id;
+    const auto key = std::make_pair(id, layout);
+    const auto it = converted.find(key);
+    if (it != converted.end()) return it->second;
+    const int copy = add_value(values[id], layout);
+    add_conversion(id, copy, step);
+    converted.emplace(key, copy);
+    return copy;
+  };
 
   for (size_t s = 0; s < program.steps.size(); ++s) {
     const ProgramStep& step = program.steps[s];
@@ -436,7 +645,7 @@ std::unique_ptr<const Plan> BuildPlan(
                               "' is read before it is computed",
                           ErrorContext{program.source, step.node, step.op});
       }
-      plan_inputs[i] = {value.dtype, value.shape, value.known};
+      plan_inputs[i] = {value.dtype, value.shape, value.known, value.layout};
       pointers.push_back(&plan_inputs[i]);
       known_inputs.push_back(value.known);
       all_known = all_known && value.kind == Kind::kKnown;
@@ -444,7 +653,9 @@ std::unique_ptr<const Plan> BuildPlan(
     KernelPlan kernel_plan = InContext(program.source, step.node, step.op, [&] {
       return step.kernel->Plan(pointers);
     });
-    if (kernel_plan.outputs.size() != step.outputs.size()) {
+    if (kernel_plan.outputs.size() != step.outputs.size() ||
+        (!kernel_plan.input_layouts.empty() &&
+         kernel_plan.input_layouts.size() != step.inputs.size())) {
       throw InvalidArgumentError(
           "the kernel planned " + std::to_string(kernel_plan.outputs.size()) +
               " outputs for a node with " + std::to_string(step.outputs.size()),
@@ -469,7 +680,8 @@ std::unique_ptr<const Plan> BuildPlan(
                         DataTypeSize(kernel_plan.outputs[k].dtype);
       }
     }
-    // Every input known (shape arithmetic): compute it now.
+    // Every input known (shape arithmetic): compute it now. Known values
+    // are plain, and so is what a kernel computes from them.
     if (all_known && output_bytes <= kMaxPlanTimeBytes) {
       std::vector<Tensor> outputs =
           InContext(program.source, step.node, step.op, [&] {
@@ -481,21 +693,31 @@ std::unique_ptr<const Plan> BuildPlan(
       }
       continue;
     }
+    // The inputs in the layouts the kernel asked for.
+    std::vector<int> inputs = step.inputs;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (inputs[i] < 0) continue;
+      const ops::Layout wanted = kernel_plan.input_layouts.empty()
+                                     ? ops::Layout::kNchw
+                                     : kernel_plan.input_layouts[i];
+      inputs[i] = in_layout(inputs[i], wanted, step);
+    }
     // Views: output 0 shares its input's buffer and the step does not run.
     const int alias = step.kernel->AliasedInput();
-    if (alias >= 0 && static_cast<size_t>(alias) < step.inputs.size() &&
-        step.inputs[alias] >= 0 && step.outputs[0] >= 0 &&
+    if (alias >= 0 && static_cast<size_t>(alias) < inputs.size() &&
+        inputs[alias] >= 0 && step.outputs[0] >= 0 &&
         !is_output[step.outputs[0]]) {
-      const PlannedValue& source = values[step.inputs[alias]];
+      const int source_id = inputs[alias];
       const int out = step.outputs[0];
       const ValueType& type = kernel_plan.outputs[0];
-      if (source.kind == Kind::kKnown) {
+      if (values[source_id].kind == Kind::kKnown) {
         set_known(out, Tensor::ConstView(type.dtype, type.shape,
-                                         source.known->raw_data()));
+                                         values[source_id].known->raw_data()));
       } else {
         values[out].kind = Kind::kAlias;
-        values[out].index =
-            source.kind == Kind::kAlias ? source.index : step.inputs[alias];
+        values[out].index = values[source_id].kind == Kind::kAlias
+                                ? values[source_id].index
+                                : source_id;
         values[out].dtype = type.dtype;
         values[out].shape = type.shape;
       }
@@ -509,21 +731,41 @@ std::unique_ptr<const Plan> BuildPlan(
       }
       continue;
     }
+    PlannedStep planned;
+    planned.step = static_cast<int>(s);
+    planned.inputs = std::move(inputs);
+    planned.outputs = step.outputs;
+    planned.state = std::move(kernel_plan.state);
+    // Outputs in another layout that must be plain (graph outputs always;
+    // every one without blocked_layouts) go through a temporary.
+    std::vector<std::pair<int, int>> after;  // (temporary, value)
     for (size_t k = 0; k < step.outputs.size(); ++k) {
       if (!present[k]) continue;
-      PlannedValue& value = values[step.outputs[k]];
+      const int id = step.outputs[k];
+      PlannedValue& value = values[id];
       value.dtype = kernel_plan.outputs[k].dtype;
       value.shape = kernel_plan.outputs[k].shape;
-      if (is_output[step.outputs[k]]) {
+      if (is_output[id]) {
         value.kind = Kind::kOutput;
         value.index = static_cast<int>(plan->output_buffers.size());
-        plan->output_buffers.push_back(step.outputs[k]);
+        plan->output_buffers.push_back(id);
       } else {
         value.kind = Kind::kArena;
       }
+      const ops::Layout layout = kernel_plan.outputs[k].layout;
+      if (layout == ops::Layout::kNchw) continue;
+      if (is_output[id] || !options.blocked_layouts) {
+        const int temporary = add_value(values[id], layout);
+        planned.outputs[k] = temporary;
+        after.emplace_back(temporary, id);
+      } else {
+        value.layout = layout;
+      }
     }
-    plan->steps.push_back(
-        PlannedStep{static_cast<int>(s), std::move(kernel_plan.state)});
+    plan->steps.push_back(std::move(planned));
+    for (const auto& [temporary, id] : after) {
+      add_conversion(temporary, id, step);
+    }
   }
 
   // Lifetimes of the arena values, in positions of the running steps.
@@ -531,7 +773,7 @@ std::unique_ptr<const Plan> BuildPlan(
   std::vector<BufferLifetime> buffers;
   std::vector<int> buffer_values;
   for (size_t p = 0; p < plan->steps.size(); ++p) {
-    const ProgramStep& step = program.steps[plan->steps[p].step];
+    const PlannedStep& step = plan->steps[p];
     for (int id : step.inputs) {
       if (id < 0) continue;
       const int root = values[id].kind == Kind::kAlias ? values[id].index : id;
@@ -542,17 +784,66 @@ std::unique_ptr<const Plan> BuildPlan(
     }
     for (int id : step.outputs) {
       if (id < 0 || values[id].kind != Kind::kArena) continue;
+      const PlannedValue& value = values[id];
+      const size_t elements =
+          value.layout == ops::Layout::kNchw
+              ? static_cast<size_t>(ShapeNumElements(value.shape))
+              : ops::BufferElements(ops::SplitChannelShape(value.shape),
+                                    value.layout);
       buffer_of[id] = buffers.size();
-      buffers.push_back(BufferLifetime{
-          static_cast<size_t>(ShapeNumElements(values[id].shape)) *
-              DataTypeSize(values[id].dtype),
-          static_cast<int>(p), static_cast<int>(p)});
+      buffers.push_back(BufferLifetime{elements * DataTypeSize(value.dtype),
+                                       static_cast<int>(p),
+                                       static_cast<int>(p)});
       buffer_values.push_back(id);
     }
   }
-  const ArenaLayout layout = PlanArena(buffers);
+  // In-place steps (Kernel::InPlaceInput): output 0 takes over the buffer
+  // of input k when the step is that buffer's last reader, no other input
+  // of the step reads it, and both are arena buffers of one size. The two
+  // buffers become one that lives from r's first writer to y's last
+  // reader.
+  std::vector<size_t> merged_into(buffers.size());
+  for (size_t b = 0; b < buffers.size(); ++b) merged_into[b] = b;
+  const auto root_of = [&](int id) {
+    return values[id].kind == Kind::kAlias ? values[id].index : id;
+  };
+  for (size_t p = 0; p < plan->steps.size(); ++p) {
+    const PlannedStep& step = plan->steps[p];
+    if (step.step == kConversion) continue;
+    const int k = program.steps[step.step].kernel->InPlaceInput();
+    if (k < 0 || static_cast<size_t>(k) >= step.inputs.size() ||
+        step.inputs[k] < 0 || step.outputs.empty() || step.outputs[0] < 0) {
+      continue;
+    }
+    const int source = root_of(step.inputs[k]);
+    const auto source_it = buffer_of.find(source);
+    const auto target_it = buffer_of.find(step.outputs[0]);
+    if (source_it == buffer_of.end() || target_it == buffer_of.end()) continue;
+    const size_t r = merged_into[source_it->second];
+    const size_t y = target_it->second;
+    bool shared = false;
+    for (size_t i = 0; i < step.inputs.size(); ++i) {
+      shared = shared || (static_cast<int>(i) != k && step.inputs[i] >= 0 &&
+                          root_of(step.inputs[i]) == source);
+    }
+    if (shared || buffers[r].last_step != static_cast<int>(p) ||
+        buffers[r].bytes != buffers[y].bytes) {
+      continue;
+    }
+    buffers[r].last_step = buffers[y].last_step;
+    merged_into[y] = r;
+  }
+  std::vector<BufferLifetime> kept;
+  std::vector<size_t> kept_index(buffers.size());
   for (size_t b = 0; b < buffers.size(); ++b) {
-    values[buffer_values[b]].offset = layout.offsets[b];
+    if (merged_into[b] != b) continue;
+    kept_index[b] = kept.size();
+    kept.push_back(buffers[b]);
+  }
+  const ArenaLayout layout = PlanArena(kept);
+  for (size_t b = 0; b < buffers.size(); ++b) {
+    values[buffer_values[b]].offset =
+        layout.offsets[kept_index[merged_into[b]]];
   }
   plan->arena_bytes = layout.total_bytes;
   return plan;
@@ -607,19 +898,31 @@ void RecordProfile(const Program& program, const Plan& plan,
   if (inserted) {
     state.order.push_back(program.id);
     profile.source = program.source;
-    profile.steps.resize(program.steps.size());
+    // One entry per program step, then one for all layout conversions.
+    profile.steps.resize(program.steps.size() + 1);
     for (size_t s = 0; s < program.steps.size(); ++s) {
       profile.steps[s].node = program.steps[s].node;
       profile.steps[s].op = program.steps[s].op;
     }
+    profile.steps.back().node = "(layout conversions)";
+    profile.steps.back().op = "Reorder";
   }
   ++profile.runs;
   profile.seconds += total_seconds;
+  // The conversions count as one step per run, so that ms/run is their
+  // sum.
+  StepProfile& conversions = profile.steps.back();
   for (size_t p = 0; p < plan.steps.size(); ++p) {
-    StepProfile& step = profile.steps[plan.steps[p].step];
+    const int index = plan.steps[p].step;
+    if (index == kConversion) {
+      conversions.seconds += step_seconds[p];
+      continue;
+    }
+    StepProfile& step = profile.steps[index];
     ++step.calls;
     step.seconds += step_seconds[p];
   }
+  if (plan.layout_conversions > 0) ++conversions.calls;
 }
 
 }  // namespace
@@ -779,15 +1082,28 @@ std::map<std::string, Tensor> ExecutePlan(
   std::vector<Tensor> output_views;
   for (size_t p = 0; p < plan.steps.size(); ++p) {
     const PlannedStep& planned = plan.steps[p];
+    const ProfileClock::time_point step_start =
+        profiling ? ProfileClock::now() : ProfileClock::time_point();
+    if (planned.step == kConversion) {
+      const Tensor from = view(planned.inputs[0]);
+      Tensor to = view(planned.outputs[0]);
+      InContext(program.source, "", "", [&] {
+        planned.reorder->Run(static_cast<const float*>(from.raw_data()),
+                             static_cast<float*>(to.mutable_raw_data()),
+                             threads);
+      });
+      if (profiling) step_seconds[p] = SecondsSince(step_start);
+      continue;
+    }
     const ProgramStep& step = program.steps[planned.step];
     input_views.clear();
     output_views.clear();
-    input_views.reserve(step.inputs.size());
-    output_views.reserve(step.outputs.size());
+    input_views.reserve(planned.inputs.size());
+    output_views.reserve(planned.outputs.size());
     KernelArgs args;
     args.state = planned.state.get();
     args.threads = threads;
-    for (int id : step.inputs) {
+    for (int id : planned.inputs) {
       if (id < 0) {
         args.inputs.push_back(nullptr);
         continue;
@@ -795,7 +1111,7 @@ std::map<std::string, Tensor> ExecutePlan(
       input_views.push_back(view(id));
       args.inputs.push_back(&input_views.back());
     }
-    for (int id : step.outputs) {
+    for (int id : planned.outputs) {
       if (id < 0) {
         args.outputs.push_back(nullptr);
         continue;
@@ -803,8 +1119,6 @@ std::map<std::string, Tensor> ExecutePlan(
       output_views.push_back(view(id));
       args.outputs.push_back(&output_views.back());
     }
-    const ProfileClock::time_point step_start =
-        profiling ? ProfileClock::now() : ProfileClock::time_point();
     InContext(program.source, step.node, step.op,
               [&] { step.kernel->Run(args); });
     if (profiling) step_seconds[p] = SecondsSince(step_start);

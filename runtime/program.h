@@ -1,13 +1,16 @@
 // Internal to the runtime: what a Session is made of.
 //
 //  - Program: the model compiled once at load. One kernel per remaining
-//    node in topological order (ReLU/Clip fused into the op before them),
+//    node in topological order (activations and a Conv's residual Add fused
+//    into the op before them),
 //    nodes whose inputs are all constant evaluated at load, nodes no graph
 //    output depends on dropped (but still checked).
 //  - Plan: the program specialized to one input-shape signature: every
 //    value's shape, values computable from shapes alone (Shape -> Gather ->
 //    Concat -> Reshape chains) computed, views (Reshape, Flatten, ...) made
-//    to share their input's buffer, and the arena offsets of the rest.
+//    to share their input's buffer, the layout of every activation (with
+//    conversions where a reader needs another), and the arena offsets of
+//    the rest.
 //  - Execute: one run of a plan on the caller's inputs.
 #ifndef FOLDRT_RUNTIME_PROGRAM_H_
 #define FOLDRT_RUNTIME_PROGRAM_H_
@@ -21,6 +24,8 @@
 #include <vector>
 
 #include "graph/graph.h"
+#include "ops/layout.h"
+#include "ops/layout_reorder.h"
 #include "runtime/core/tensor.h"
 #include "runtime/kernels/kernel.h"
 
@@ -93,19 +98,45 @@ struct PlannedValue {
   int index = -1;                 // kInput: input; kOutput: output buffer;
                                   // kAlias: value id (never itself an alias)
   size_t offset = 0;              // kArena
+  // How the buffer is laid out: blocked (ops/layout.h) only for kArena
+  // activations that layout-aware kernels write and read.
+  ops::Layout layout = ops::Layout::kNchw;
 };
 
 struct PlannedStep {
-  int step = 0;  // index into Program::steps
+  int step = 0;  // index into Program::steps; kConversion for a reorder
+  // Value ids the step reads and writes: the program step's, except where
+  // an input is read from its converted copy or an output goes through a
+  // blocked temporary first.
+  std::vector<int> inputs;
+  std::vector<int> outputs;
   std::unique_ptr<const KernelState> state;
+  // kConversion: inputs[0] in one layout -> outputs[0] in another.
+  std::shared_ptr<const ops::LayoutReorder> reorder;
 };
 
+// PlannedStep::step of the layout conversions the planner inserts.
+inline constexpr int kConversion = -1;
+
 struct Plan {
-  std::vector<PlannedValue> values;  // by value id
-  std::vector<PlannedStep> steps;    // the steps that run, in order
-  std::deque<Tensor> known_values;   // computed while planning
+  // By value id: the program's values, then the converted copies and
+  // blocked temporaries the planner added.
+  std::vector<PlannedValue> values;
+  std::vector<PlannedStep> steps;   // the steps that run, in order
+  std::deque<Tensor> known_values;  // computed while planning
   size_t arena_bytes = 0;
   std::vector<int> output_buffers;  // value id per kOutput buffer
+  size_t layout_conversions = 0;    // kConversion steps
+};
+
+struct PlanOptions {
+  int threads = 1;
+  // Let layout-aware kernels hand activations on in the layouts oneDNN's
+  // convolutions prefer (nhwc, nChw8c, nChw16c). When false
+  // (SessionOptions::Layouts::kPlain), every such output is converted back
+  // to NCHW right after its step, as the runtime did before layouts were
+  // propagated.
+  bool blocked_layouts = true;
 };
 
 // Plans `program` for graph inputs of these shapes (one per input, in
@@ -113,7 +144,8 @@ struct Plan {
 // with node, op and file.
 std::unique_ptr<const Plan> BuildPlan(
     const Program& program,
-    const std::vector<std::vector<int64_t>>& input_shapes, int threads);
+    const std::vector<std::vector<int64_t>>& input_shapes,
+    const PlanOptions& options);
 
 // Runs `plan` on `inputs` (one per graph input, in order, matching the
 // plan's signature) and returns every graph output by name.

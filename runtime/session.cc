@@ -1,6 +1,7 @@
 #include "runtime/session.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <optional>
 #include <utility>
 
@@ -85,9 +86,27 @@ void CheckInitializers(const graph::Graph& graph, int64_t limit,
 // computed while planning) against the per-tensor bound, before a run
 // allocates any of them; the error names the value and the node computing
 // it.
+SessionOptions::Layouts ParseLayoutsPolicy(const std::string& name,
+                                           const std::string& file) {
+  using L = SessionOptions::Layouts;
+  const std::pair<const char*, L> names[] = {{"auto", L::kAuto},
+                                             {"plain", L::kPlain},
+                                             {"nhwc", L::kNhwc},
+                                             {"nChw8c", L::kNChw8c},
+                                             {"nChw16c", L::kNChw16c}};
+  for (const auto& [text, value] : names) {
+    if (name == text) return value;
+  }
+  throw InvalidArgumentError("FOLDRT_LAYOUTS is '" + name +
+                                 "'; expected auto, plain, nhwc, nChw8c or "
+                                 "nChw16c",
+                             ErrorContext{file, "", ""});
+}
+
 void CheckPlannedSizes(const Program& program, const Plan& plan,
                        int64_t limit) {
-  for (size_t id = 0; id < plan.values.size(); ++id) {
+  // The values the planner added are copies of these, in other layouts.
+  for (size_t id = 0; id < program.values.size(); ++id) {
     const PlannedValue& value = plan.values[id];
     if (value.kind == PlannedValue::Kind::kUnset) continue;
     const int64_t count = ShapeNumElements(value.shape);
@@ -155,6 +174,9 @@ Session::Session(graph::Model model, SessionOptions options)
   if (ops::BatchNormImplFromEnv() == ops::BatchNormImpl::kRef) {
     options_.reference_kernels = true;
   }
+  if (const char* env = std::getenv("FOLDRT_LAYOUTS")) {
+    options_.layouts = ParseLayoutsPolicy(env, source_);
+  }
   threads_ = ops::ResolveThreadCount(options_.threads);
   graph::VerifyModel(model);
   CheckInitializers(model.graph, options_.max_tensor_elements, source_);
@@ -166,6 +188,19 @@ Session::Session(graph::Model model, SessionOptions options)
 
   CompileOptions compile;
   compile.kernels.reference_kernels = options_.reference_kernels;
+  switch (options_.layouts) {
+    case SessionOptions::Layouts::kNhwc:
+      compile.kernels.conv_layout = ops::Layout::kNhwc;
+      break;
+    case SessionOptions::Layouts::kNChw8c:
+      compile.kernels.conv_layout = ops::Layout::kNChw8c;
+      break;
+    case SessionOptions::Layouts::kNChw16c:
+      compile.kernels.conv_layout = ops::Layout::kNChw16c;
+      break;
+    default:
+      break;
+  }
   compile.kernels.batch_norm_impl = options_.bn_kernel;
   compile.threads = threads_;
   compile.max_tensor_elements = options_.max_tensor_elements;
@@ -197,6 +232,11 @@ Session::Session(graph::Model model, SessionOptions options)
       fold_report_.batch_norms.size(), threads_,
       options_.reference_kernels ? ", reference kernels" : "");
 
+  // The program holds everything from here on (its constants are copies of
+  // the initializers): free the graph before planning rather than when the
+  // constructor returns.
+  model = graph::Model();
+
   // A model without symbolic dims has exactly one signature: plan it now,
   // so that shape errors surface at load.
   std::vector<std::vector<int64_t>> fixed_shapes;
@@ -226,7 +266,11 @@ std::shared_ptr<const Plan> Session::PlanFor(
   }
   // Planned outside the lock: runs of other signatures need not wait. Two
   // threads may plan the same signature at once; the first insert wins.
-  std::shared_ptr<const Plan> plan = BuildPlan(*program_, shapes, threads_);
+  PlanOptions plan_options;
+  plan_options.threads = threads_;
+  plan_options.blocked_layouts =
+      options_.layouts != SessionOptions::Layouts::kPlain;
+  std::shared_ptr<const Plan> plan = BuildPlan(*program_, shapes, plan_options);
   CheckPlannedSizes(*program_, *plan, options_.max_tensor_elements);
   std::lock_guard<std::mutex> lock(plans_mutex_);
   if (plans_.size() >= kMaxCachedPlans) plans_.clear();

@@ -9,9 +9,11 @@
 // kernel per node (oneDNN Conv/ConvTranspose/Gemm/MatMul/pooling through
 // ops/, the Highway/oneDNN standalone BN for BNs that did not fold, plain
 // loops for the cheap ops; a ReLU/Clip after Conv, ConvTranspose, Gemm,
-// MatMul or BN is fused into it). Every node is checked at load: an op,
-// attribute value or constant the runtime cannot run throws
-// UnsupportedError naming the node and op before any input arrives.
+// MatMul or BN is fused into it, so are a Sigmoid or SiLU (Sigmoid -> Mul)
+// after the first four, and a residual Add (+ activation) after a Conv). Every
+// node is checked at load: an op, attribute value or constant the runtime
+// cannot run throws UnsupportedError naming the node and op before any input
+// arrives.
 //
 // The session is immutable afterwards. Run may be called from several
 // threads at once; each run plans its input-shape signature once (cached),
@@ -49,6 +51,18 @@ struct SessionOptions {
   // references of ops/ref (double accumulation; slow; the ground truth).
   // FOLDRT_KERNEL=ref turns it on too.
   bool reference_kernels = false;
+  // How activations are laid out between ops. kAuto: each convolution
+  // writes the layout oneDNN prefers (nhwc for its AVX-512 brgemm kernels,
+  // nChw8c / nChw16c for its AVX2 / AVX-512 direct ones) and the ops that
+  // can read it (BN, activations, Add/Mul, pooling, Concat, Split) keep it;
+  // conversions run only where an op needs NCHW. kPlain converts every
+  // result back to NCHW right away (what foldrt did before layouts were
+  // propagated). kNhwc, kNChw8c, kNChw16c make every convolution use that
+  // layout, whatever oneDNN prefers, so that each path can be tested and
+  // measured on any machine. FOLDRT_LAYOUTS=auto|plain|nhwc|nChw8c|nChw16c
+  // overrides it.
+  enum class Layouts { kAuto, kPlain, kNhwc, kNChw8c, kNChw16c };
+  Layouts layouts = Layouts::kAuto;
   // Bounds that turn a hostile or corrupt model into an error naming the
   // file or tensor instead of an allocation failure. The model file plus
   // its external data, in bytes (checked while loading):

@@ -17,6 +17,10 @@
 namespace foldrt::runtime {
 namespace {
 
+struct LayoutState : KernelState {
+  ops::Layout layout = ops::Layout::kNchw;
+};
+
 class BatchNormKernel : public Kernel {
  public:
   explicit BatchNormKernel(const KernelBuildContext& ctx)
@@ -36,17 +40,24 @@ class BatchNormKernel : public Kernel {
     KernelPlan plan;
     // The training-statistics outputs are refused at load when used.
     plan.outputs.resize(num_outputs_, {DataType::kFloat32, {0}});
-    plan.outputs[0] = {DataType::kFloat32, x.shape};
-    plan.state = std::make_unique<NoState>();
+    // Every BN implementation runs on every layout (DenseNet's BN-ReLU
+    // between a Concat and a Conv stays in the convolutions' layout).
+    auto state = std::make_unique<LayoutState>();
+    state->layout = x.layout;
+    plan.outputs[0] = {DataType::kFloat32, x.shape, state->layout};
+    plan.input_layouts = FirstInputIn(state->layout, inputs);
+    plan.state = std::move(state);
     return plan;
   }
 
   void Run(const KernelArgs& args) const override {
+    const ops::Layout layout =
+        static_cast<const LayoutState&>(*args.state).layout;
     const Tensor& x = *args.inputs[0];
     Tensor& y = *args.outputs[0];
-    const size_t n = static_cast<size_t>(x.NumElements());
-    bn_.Run(x.data<float>(), n, y.mutable_data<float>(), n, x.shape(),
-            ops::Layout::kNchw, args.threads);
+    const size_t n = static_cast<size_t>(BufferElementCount(x.shape(), layout));
+    bn_.Run(x.data<float>(), n, y.mutable_data<float>(), n, x.shape(), layout,
+            args.threads);
   }
 
  private:

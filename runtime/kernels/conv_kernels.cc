@@ -1,8 +1,9 @@
 // Conv and ConvTranspose: oneDNN through ops::Conv / ops::ConvTranspose,
 // or the scalar references of ops/ref (SessionOptions::reference_kernels,
 // FOLDRT_KERNEL=ref, or where the oneDNN op refuses a configuration).
-// Weights (and bias) must be constants; a fused ReLU/Clip is applied as the
-// op's post-op.
+// Weights (and bias) must be constants; a fused activation is applied as
+// the op's post-op, a fused residual Add as its sum post-op.
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,6 +42,25 @@ ConvWeights ReadConvWeights(const KernelBuildContext& ctx) {
   return w;
 }
 
+// The weights for a oneDNN op, shared with it rather than copied: the op
+// holds a copy of the tensor (which shares its storage) for as long as it
+// reads them. A view (storage someone else keeps) is copied as before.
+template <typename Op, typename Attributes>
+std::shared_ptr<const Op> MakeOp(const ConvWeights& w, Attributes attrs,
+                                 const ops::Activation& act) {
+  const float* bias = w.bias ? w.bias->data<float>() : nullptr;
+  if (!w.weights.owns_data()) {
+    return std::make_shared<const Op>(w.weights.data<float>(),
+                                      w.weights.shape(), bias, std::move(attrs),
+                                      act);
+  }
+  auto holder = std::make_shared<const Tensor>(w.weights);
+  ops::SharedFloats weights{
+      std::shared_ptr<const float>(holder, holder->data<float>())};
+  return std::make_shared<const Op>(std::move(weights), w.weights.shape(), bias,
+                                    std::move(attrs), act);
+}
+
 // Checks B against the output channel count.
 void CheckBias(const KernelBuildContext& ctx, const std::optional<Tensor>& bias,
                int64_t out_channels) {
@@ -60,7 +80,18 @@ bool PadsDependOnInputShape(const WindowAttributes& window) {
 struct ConvState : KernelState {
   ops::ref::ConvParams params;
   std::shared_ptr<const ops::Conv> conv;  // null: reference path
+  // What oneDNN's implementation prefers; the session converts x into
+  // src_layout when its producer wrote another one.
+  ops::Conv::Layouts layouts;
+  // A fused residual Add: r has y's shape (read in y's layout), or it
+  // broadcasts to it (read plain at these strides, y plain).
+  bool residual_broadcasts = false;
+  std::vector<int64_t> residual_strides;
 };
+
+// Index of the residual operand among a fused Conv step's inputs (after X,
+// W and the optional B).
+constexpr size_t kResidualInput = 3;
 
 class ConvKernel : public Kernel {
  public:
@@ -69,6 +100,8 @@ class ConvKernel : public Kernel {
         attrs_(ReadConvAttributes(ctx.node(), w_.weights.rank() - 2)),
         act_(ctx.fused_activation()),
         reference_(ctx.options().reference_kernels),
+        conv_layout_(ctx.options().conv_layout),
+        residual_(ctx.fused_residual()),
         label_(ctx.node().Label()) {
     CheckBias(ctx, w_.bias, w_.weights.shape()[0]);
     if (!reference_ && !PadsDependOnInputShape(attrs_.window)) {
@@ -103,26 +136,70 @@ class ConvKernel : public Kernel {
           ShapeToString(y_shape));
     }
     KernelPlan plan;
-    plan.outputs = {{DataType::kFloat32, y_shape}};
+    if (state->conv && x.shape.size() >= 3 && x.shape.size() <= 5) {
+      state->layouts = conv_layout_
+                           ? ops::Conv::Layouts{*conv_layout_, *conv_layout_}
+                           : state->conv->PreferredLayouts(x.shape);
+    }
+    if (residual_) PlanResidual(inputs, y_shape, state.get());
+    plan.outputs = {{DataType::kFloat32, y_shape, state->layouts.dst}};
+    plan.input_layouts = FirstInputIn(state->layouts.src, inputs);
+    if (residual_) {
+      plan.input_layouts[kResidualInput] =
+          state->residual_broadcasts ? ops::Layout::kNchw : state->layouts.dst;
+    }
     plan.state = std::move(state);
     return plan;
+  }
+
+  int InPlaceInput() const override {
+    return residual_ ? static_cast<int>(kResidualInput) : -1;
   }
 
   void Run(const KernelArgs& args) const override {
     const auto& state = static_cast<const ConvState&>(*args.state);
     const Tensor& x = *args.inputs[0];
     Tensor& y = *args.outputs[0];
+    float* out = y.mutable_data<float>();
+    const int64_t count = BufferElementCount(y.shape(), state.layouts.dst);
     if (state.conv) {
-      state.conv->Run(x.data<float>(), x.shape(), y.mutable_data<float>(),
+      if (residual_) {
+        // y = r first; the primitive's sum post-op adds the convolution.
+        // Nothing to copy when the session put y over r's buffer.
+        const float* r = args.inputs[kResidualInput]->data<float>();
+        if (state.residual_broadcasts) {
+          StridedCopy(r, 0, state.residual_strides, y.shape(), out,
                       args.threads);
+        } else if (r != out) {
+          ParallelFor(count, args.threads, int64_t{1} << 16,
+                      [&](int64_t begin, int64_t end) {
+                        std::copy(r + begin, r + end, out + begin);
+                      });
+        }
+      }
+      state.conv->Run(x.data<float>(), x.shape(), state.layouts.src, out,
+                      state.layouts.dst, args.threads);
       return;
+    }
+    // Reference path (plain layouts): y may be r's buffer, so r is read
+    // before the convolution overwrites it.
+    std::vector<float> residual;
+    if (residual_) {
+      residual.resize(static_cast<size_t>(count));
+      const float* r = args.inputs[kResidualInput]->data<float>();
+      if (state.residual_broadcasts) {
+        StridedCopy(r, 0, state.residual_strides, y.shape(), residual.data(),
+                    args.threads);
+      } else {
+        std::copy(r, r + count, residual.data());
+      }
     }
     ops::ref::ConvRef(x.data<float>(), x.shape(), w_.weights.data<float>(),
                       w_.weights.shape(),
                       w_.bias ? w_.bias->data<float>() : nullptr, state.params,
-                      y.mutable_data<float>());
-    ApplyActivationInPlace(act_, y.mutable_data<float>(), y.NumElements(),
-                           args.threads);
+                      out);
+    for (size_t i = 0; i < residual.size(); ++i) out[i] += residual[i];
+    ApplyActivationInPlace(act_, out, y.NumElements(), args.threads);
   }
 
  private:
@@ -136,10 +213,9 @@ class ConvKernel : public Kernel {
     attrs.pads_begin = params.pads_begin;
     attrs.pads_end = params.pads_end;
     attrs.groups = params.groups;
+    attrs.accumulate = residual_;
     try {
-      return std::make_shared<const ops::Conv>(
-          w_.weights.data<float>(), w_.weights.shape(),
-          w_.bias ? w_.bias->data<float>() : nullptr, attrs, act_);
+      return MakeOp<ops::Conv>(w_, std::move(attrs), act_);
     } catch (const UnsupportedError& e) {
       Logger().debug("node '{}' (Conv) runs the reference kernel: {}", label_,
                      e.message());
@@ -147,10 +223,35 @@ class ConvKernel : public Kernel {
     }
   }
 
+  // The residual r (input 3) against the convolution's output y: the same
+  // shape, or one that broadcasts to it (then read plain, and y plain);
+  // an r that would make the Add's result larger than y is refused.
+  void PlanResidual(const std::vector<const PlanInput*>& inputs,
+                    const std::vector<int64_t>& y_shape,
+                    ConvState* state) const {
+    const PlanInput& r = RequiredFloatInput(inputs, kResidualInput);
+    if (r.shape == y_shape) return;
+    if (BroadcastShapes(r.shape, y_shape) != y_shape) {
+      throw UnsupportedError("the fused residual Add of " + Describe(r) +
+                             " would broadcast the convolution's output " +
+                             ShapeToString(y_shape));
+    }
+    state->residual_broadcasts = true;
+    state->layouts.dst = ops::Layout::kNchw;
+    const size_t lead = y_shape.size() - r.shape.size();
+    const std::vector<int64_t> contiguous = ContiguousStrides(r.shape);
+    state->residual_strides.assign(y_shape.size(), 0);
+    for (size_t i = 0; i < r.shape.size(); ++i) {
+      if (r.shape[i] != 1) state->residual_strides[lead + i] = contiguous[i];
+    }
+  }
+
   ConvWeights w_;
   ConvAttributes attrs_;
   ops::Activation act_;
   bool reference_;
+  std::optional<ops::Layout> conv_layout_;
+  bool residual_;
   std::string label_;
   std::shared_ptr<const ops::Conv> conv_;  // when pads are fixed
 };
@@ -238,9 +339,7 @@ class ConvTransposeKernel : public Kernel {
     attrs.output_padding = params.output_padding;
     attrs.groups = params.conv.groups;
     try {
-      return std::make_shared<const ops::ConvTranspose>(
-          w_.weights.data<float>(), w_.weights.shape(),
-          w_.bias ? w_.bias->data<float>() : nullptr, attrs, act_);
+      return MakeOp<ops::ConvTranspose>(w_, std::move(attrs), act_);
     } catch (const UnsupportedError& e) {
       Logger().debug("node '{}' (ConvTranspose) runs the reference kernel: {}",
                      label_, e.message());

@@ -1,16 +1,20 @@
 // Elementwise and reduction kernels: the activations (Relu, Clip, Sigmoid,
 // HardSigmoid, HardSwish), numpy-broadcasting Add/Sub/Mul/Div, Softmax and
-// ReduceMean. Plain loops the compiler vectorizes, split over OpenMP
-// threads for large tensors.
+// ReduceMean. Plain loops the compiler vectorizes (Sigmoid and Swish: the
+// Highway kernels of ops/eltwise.h), split over OpenMP threads for large
+// tensors.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "ops/activation.h"
+#include "ops/eltwise.h"
+#include "ops/layout.h"
 #include "runtime/core/error.h"
 #include "runtime/kernels/kernel.h"
 #include "runtime/kernels/kernel_util.h"
@@ -24,26 +28,88 @@ constexpr int64_t kElementwiseGrain = 1 << 14;
 
 // ------------------------------------------------------ unary activations
 
-// y = f(x) on float32; f: float -> float, must not throw.
+// Unary ops map every element alike, so they run on whatever layout their
+// input is in: the whole buffer, padding included. Where f(0) != 0 the
+// padding is zeroed again afterwards.
+struct UnaryState : KernelState {
+  ops::Layout layout = ops::Layout::kNchw;
+  ops::ChannelShape shape;  // blocked layouts only
+  int64_t count = 0;        // floats in the buffer
+};
+
+// Plans a layout-preserving unary op on input 0.
+KernelPlan PlanUnary(const std::vector<const PlanInput*>& inputs) {
+  const PlanInput& x = RequiredFloatInput(inputs, 0);
+  auto state = std::make_unique<UnaryState>();
+  state->layout = x.layout;
+  if (IsBlocked(state->layout)) state->shape = ops::SplitChannelShape(x.shape);
+  state->count = BufferElementCount(x.shape, state->layout);
+  KernelPlan plan;
+  plan.outputs = {{DataType::kFloat32, x.shape, state->layout}};
+  plan.input_layouts = FirstInputIn(state->layout, inputs);
+  plan.state = std::move(state);
+  return plan;
+}
+
+// After y = f(x) over a whole blocked buffer: padding back to zero.
+void RezeroPadding(const UnaryState& state, float f_of_zero, float* y) {
+  if (IsBlocked(state.layout) && f_of_zero != 0.0f) {
+    ops::ZeroChannelPadding(y, state.shape, state.layout);
+  }
+}
+
+// A unary op with a vectorized kernel for whole chunks (Span); operator()
+// is its scalar definition, for single values.
+struct SpanOp {};
+
+// y[0, n) = f(x[0, n)): the op's span kernel, or an element loop.
+template <typename F>
+void ApplyUnary(const F& f, const float* x, float* y, int64_t n) {
+  if constexpr (std::is_base_of_v<SpanOp, F>) {
+    f.Span(x, y, static_cast<size_t>(n));
+  } else {
+    for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
+  }
+}
+
+struct SigmoidOp : SpanOp {
+  float operator()(float v) const {
+    return ops::ApplyActivation(ops::Activation::Sigmoid(), v);
+  }
+  void Span(const float* x, float* y, size_t n) const {
+    ops::SigmoidF32(x, y, n);
+  }
+};
+
+// x * sigmoid(x): a Sigmoid whose Mul by its input was fused into it.
+struct SwishOp : SpanOp {
+  float operator()(float v) const {
+    return ops::ApplyActivation(ops::Activation::Swish(), v);
+  }
+  void Span(const float* x, float* y, size_t n) const {
+    ops::SwishF32(x, y, n);
+  }
+};
+
+// y = f(x) on float32; f: float -> float (or a SpanOp), must not throw.
 template <typename F>
 class UnaryFloatKernel : public Kernel {
  public:
   explicit UnaryFloatKernel(F f) : f_(std::move(f)) {}
 
   KernelPlan Plan(const std::vector<const PlanInput*>& inputs) const override {
-    const PlanInput& x = RequiredFloatInput(inputs, 0);
-    KernelPlan plan;
-    plan.outputs = {{DataType::kFloat32, x.shape}};
-    return plan;
+    return PlanUnary(inputs);
   }
 
   void Run(const KernelArgs& args) const override {
+    const auto& state = static_cast<const UnaryState&>(*args.state);
     const float* x = args.inputs[0]->data<float>();
     float* y = args.outputs[0]->mutable_data<float>();
-    ParallelFor(args.inputs[0]->NumElements(), args.threads, kElementwiseGrain,
+    ParallelFor(state.count, args.threads, kElementwiseGrain,
                 [&](int64_t begin, int64_t end) {
-                  for (int64_t i = begin; i < end; ++i) y[i] = f_(x[i]);
+                  ApplyUnary(f_, x + begin, y + begin, end - begin);
                 });
+    RezeroPadding(state, f_(0.0f), y);
   }
 
  private:
@@ -60,13 +126,17 @@ std::unique_ptr<Kernel> CreateRelu(const KernelBuildContext&) {
       [](float v) { return ops::ApplyActivation(ops::Activation::Relu(), v); });
 }
 
-std::unique_ptr<Kernel> CreateSigmoid(const KernelBuildContext&) {
-  // Written so that exp never overflows: for v < 0, e^v / (1 + e^v).
-  return MakeUnary([](float v) {
-    if (v >= 0.0f) return 1.0f / (1.0f + std::exp(-v));
-    const float e = std::exp(v);
-    return e / (1.0f + e);
-  });
+std::unique_ptr<Kernel> CreateSigmoid(const KernelBuildContext& ctx) {
+  switch (ctx.fused_activation().kind) {
+    case ops::Activation::Kind::kNone:
+      return MakeUnary(SigmoidOp());
+    case ops::Activation::Kind::kSwish:
+      // The session fused Mul(x, Sigmoid(x)) into this node.
+      return MakeUnary(SwishOp());
+    default:
+      ctx.Invalid("a Sigmoid cannot apply a fused " +
+                  ctx.fused_activation().ToString());
+  }
 }
 
 std::unique_ptr<Kernel> CreateHardSigmoid(const KernelBuildContext& ctx) {
@@ -100,7 +170,6 @@ class ClipKernel : public Kernel {
   }
 
   KernelPlan Plan(const std::vector<const PlanInput*>& inputs) const override {
-    const PlanInput& x = RequiredFloatInput(inputs, 0);
     if (bounds_are_inputs_) {
       for (size_t i = 1; i <= 2 && i < inputs.size(); ++i) {
         if (inputs[i] == nullptr) continue;
@@ -112,12 +181,11 @@ class ClipKernel : public Kernel {
         }
       }
     }
-    KernelPlan plan;
-    plan.outputs = {{DataType::kFloat32, x.shape}};
-    return plan;
+    return PlanUnary(inputs);
   }
 
   void Run(const KernelArgs& args) const override {
+    const auto& state = static_cast<const UnaryState&>(*args.state);
     float lo = min_;
     float hi = max_;
     if (bounds_are_inputs_) {
@@ -130,13 +198,14 @@ class ClipKernel : public Kernel {
     }
     const float* x = args.inputs[0]->data<float>();
     float* y = args.outputs[0]->mutable_data<float>();
-    ParallelFor(args.inputs[0]->NumElements(), args.threads, kElementwiseGrain,
+    ParallelFor(state.count, args.threads, kElementwiseGrain,
                 [&](int64_t begin, int64_t end) {
                   for (int64_t i = begin; i < end; ++i) {
                     const float v = x[i];
                     y[i] = v < lo ? lo : (v > hi ? hi : v);
                   }
                 });
+    RezeroPadding(state, 0.0f < lo ? lo : (0.0f > hi ? hi : 0.0f), y);
   }
 
  private:
@@ -276,6 +345,161 @@ void BinaryRows(const T* a, const T* b, T* y, const BroadcastState& s,
               });
 }
 
+// Binary ops on an activation in a convolution's layout (nhwc or blocked;
+// ResNet's residual Add, the squeeze-excitation Mul of EfficientNet): either
+// both operands have the same shape and are read in the same layout, or one is
+// the activation and the other holds one value per channel (N or 1, C, 1...) or
+// a single value, read plain.
+struct BlockedBinaryState : KernelState {
+  enum class Mode { kSameShape, kPerChannel };
+  Mode mode = Mode::kSameShape;
+  ops::Layout layout = ops::Layout::kNchw;
+  ops::ChannelShape shape;  // of the output
+  int64_t count = 0;        // floats in the output buffer
+  // kPerChannel: which operand is the small one, and its element strides
+  // over batch and channel (0 where it broadcasts).
+  int small = 1;
+  int64_t small_batch_stride = 0;
+  int64_t small_channel_stride = 0;
+};
+
+// The blocked plan for these operands, or false to run plain.
+bool PlanBlockedBinary(const PlanInput& a, const PlanInput& b,
+                       const std::vector<int64_t>& out, KernelPlan* plan) {
+  if (a.dtype != DataType::kFloat32 || out.size() < 3 || out.size() > 5) {
+    return false;
+  }
+  auto state = std::make_unique<BlockedBinaryState>();
+  if (a.shape == b.shape) {
+    if (a.layout == ops::Layout::kNchw && b.layout == ops::Layout::kNchw) {
+      return false;
+    }
+    state->layout = a.layout != ops::Layout::kNchw ? a.layout : b.layout;
+    plan->input_layouts = {state->layout, state->layout};
+  } else {
+    // One operand is the full output, the other (N or 1, C or 1, 1...) or
+    // shorter with ones (numpy alignment from the right).
+    const int big = a.shape == out ? 0 : (b.shape == out ? 1 : -1);
+    if (big < 0) return false;
+    const PlanInput& full = big == 0 ? a : b;
+    const PlanInput& small = big == 0 ? b : a;
+    if (full.layout == ops::Layout::kNchw) return false;
+    std::vector<int64_t> aligned(out.size() - small.shape.size(), 1);
+    aligned.insert(aligned.end(), small.shape.begin(), small.shape.end());
+    if (aligned.size() != out.size()) return false;
+    for (size_t d = 2; d < out.size(); ++d) {
+      if (aligned[d] != 1) return false;
+    }
+    if ((aligned[0] != 1 && aligned[0] != out[0]) ||
+        (aligned[1] != 1 && aligned[1] != out[1])) {
+      return false;
+    }
+    state->mode = BlockedBinaryState::Mode::kPerChannel;
+    state->layout = full.layout;
+    state->small = 1 - big;
+    state->small_channel_stride = aligned[1] != 1 ? 1 : 0;
+    state->small_batch_stride = aligned[0] != 1 ? aligned[1] : 0;
+    plan->input_layouts.assign(2, ops::Layout::kNchw);
+    plan->input_layouts[big] = state->layout;
+  }
+  state->shape = ops::SplitChannelShape(out);
+  state->count = BufferElementCount(out, state->layout);
+  plan->outputs = {{DataType::kFloat32, out, state->layout}};
+  plan->state = std::move(state);
+  return true;
+}
+
+// The kPerChannel loop for one block size (a compile-time constant, so that
+// the inner loop is one vector operation per pixel).
+template <BinaryOp kOp, int64_t kBlock>
+void RunPerChannel(const BlockedBinaryState& s, const float* a, const float* b,
+                   float* y, int threads) {
+  const int64_t channels = static_cast<int64_t>(s.shape.channels);
+  const int64_t blocks = (channels + kBlock - 1) / kBlock;
+  const int64_t spatial = static_cast<int64_t>(s.shape.spatial);
+  const float* full = s.small == 1 ? a : b;
+  const float* small = s.small == 1 ? b : a;
+  ParallelFor(static_cast<int64_t>(s.shape.batch) * blocks, threads,
+              std::max<int64_t>(1, kElementwiseGrain / (spatial * kBlock + 1)),
+              [&](int64_t begin, int64_t end) {
+                float values[kBlock];
+                for (int64_t nb = begin; nb < end; ++nb) {
+                  const int64_t n = nb / blocks;
+                  const int64_t c0 = nb % blocks * kBlock;
+                  // Zero in the padding lanes keeps the padding zero for Add,
+                  // Sub and Mul; Div rezeroes it afterwards.
+                  for (int64_t j = 0; j < kBlock; ++j) {
+                    values[j] = c0 + j < channels
+                                    ? small[n * s.small_batch_stride +
+                                            (c0 + j) * s.small_channel_stride]
+                                    : 0.0f;
+                  }
+                  const float* x = full + nb * spatial * kBlock;
+                  float* yb = y + nb * spatial * kBlock;
+                  for (int64_t p = 0; p < spatial; ++p) {
+                    for (int64_t j = 0; j < kBlock; ++j) {
+                      yb[p * kBlock + j] =
+                          s.small == 1
+                              ? Apply<kOp>(x[p * kBlock + j], values[j])
+                              : Apply<kOp>(values[j], x[p * kBlock + j]);
+                    }
+                  }
+                }
+              });
+}
+
+// kPerChannel on channels-last: each pixel is a row of C channels.
+template <BinaryOp kOp>
+void RunPerChannelNhwc(const BlockedBinaryState& s, const float* a,
+                       const float* b, float* y, int threads) {
+  const int64_t channels = static_cast<int64_t>(s.shape.channels);
+  const int64_t spatial = static_cast<int64_t>(s.shape.spatial);
+  const float* full = s.small == 1 ? a : b;
+  const float* small = s.small == 1 ? b : a;
+  ParallelFor(static_cast<int64_t>(s.shape.batch) * spatial, threads,
+              std::max<int64_t>(1, kElementwiseGrain / (channels + 1)),
+              [&](int64_t begin, int64_t end) {
+                for (int64_t np = begin; np < end; ++np) {
+                  const float* v = small + np / spatial * s.small_batch_stride;
+                  const float* x = full + np * channels;
+                  float* yr = y + np * channels;
+                  if (s.small_channel_stride == 0) {
+                    for (int64_t c = 0; c < channels; ++c) {
+                      yr[c] = s.small == 1 ? Apply<kOp>(x[c], v[0])
+                                           : Apply<kOp>(v[0], x[c]);
+                    }
+                  } else {
+                    for (int64_t c = 0; c < channels; ++c) {
+                      yr[c] = s.small == 1 ? Apply<kOp>(x[c], v[c])
+                                           : Apply<kOp>(v[c], x[c]);
+                    }
+                  }
+                }
+              });
+}
+
+template <BinaryOp kOp>
+void RunBlockedBinary(const BlockedBinaryState& s, const float* a,
+                      const float* b, float* y, int threads) {
+  if (s.mode == BlockedBinaryState::Mode::kSameShape) {
+    ParallelFor(s.count, threads, kElementwiseGrain,
+                [&](int64_t begin, int64_t end) {
+                  for (int64_t i = begin; i < end; ++i) {
+                    y[i] = Apply<kOp>(a[i], b[i]);
+                  }
+                });
+  } else if (s.layout == ops::Layout::kNhwc) {
+    RunPerChannelNhwc<kOp>(s, a, b, y, threads);
+  } else if (s.layout == ops::Layout::kNChw16c) {
+    RunPerChannel<kOp, 16>(s, a, b, y, threads);
+  } else {
+    RunPerChannel<kOp, 8>(s, a, b, y, threads);
+  }
+  if constexpr (kOp == BinaryOp::kDiv) {
+    ops::ZeroChannelPadding(y, s.shape, s.layout);
+  }
+}
+
 template <BinaryOp kOp>
 class BinaryKernel : public Kernel {
  public:
@@ -288,16 +512,23 @@ class BinaryKernel : public Kernel {
     }
     const std::vector<int64_t> shape = BroadcastShapes(a.shape, b.shape);
     KernelPlan plan;
+    if (PlanBlockedBinary(a, b, shape, &plan)) return plan;
     plan.outputs = {{a.dtype, shape}};
     plan.state = MakeBroadcastState(a.shape, b.shape, shape);
     return plan;
   }
 
   void Run(const KernelArgs& args) const override {
-    const auto& state = static_cast<const BroadcastState&>(*args.state);
     const Tensor& a = *args.inputs[0];
     const Tensor& b = *args.inputs[1];
     Tensor& y = *args.outputs[0];
+    if (const auto* blocked =
+            dynamic_cast<const BlockedBinaryState*>(args.state)) {
+      RunBlockedBinary<kOp>(*blocked, a.data<float>(), b.data<float>(),
+                            y.mutable_data<float>(), args.threads);
+      return;
+    }
+    const auto& state = static_cast<const BroadcastState&>(*args.state);
     if (a.dtype() == DataType::kFloat32) {
       BinaryRows<kOp>(a.data<float>(), b.data<float>(), y.mutable_data<float>(),
                       state, args.threads);

@@ -207,9 +207,16 @@ std::vector<std::string> SupportedOps() {
   return ops;
 }
 
-bool KernelFusesActivation(const std::string& op_type) {
-  return op_type == "Conv" || op_type == "ConvTranspose" || op_type == "Gemm" ||
-         op_type == "MatMul" || op_type == "BatchNormalization";
+bool KernelFusesActivation(const std::string& op_type,
+                           ops::Activation::Kind kind) {
+  if (op_type == "Conv" || op_type == "ConvTranspose" || op_type == "Gemm" ||
+      op_type == "MatMul") {
+    return true;
+  }
+  if (op_type == "BatchNormalization") {
+    return ops::BatchNormSupportsActivation(kind);
+  }
+  return false;
 }
 
 bool FusibleActivation(const graph::Node& node, int64_t opset,
@@ -218,6 +225,10 @@ bool FusibleActivation(const graph::Node& node, int64_t opset,
   if (!graph::IsDefaultDomain(node.domain())) return false;
   if (node.op_type() == "Relu") {
     *activation = ops::Activation::Relu();
+    return true;
+  }
+  if (node.op_type() == "Sigmoid") {
+    *activation = ops::Activation::Sigmoid();
     return true;
   }
   if (node.op_type() != "Clip") return false;

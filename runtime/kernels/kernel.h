@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,6 +23,7 @@
 #include "graph/graph.h"
 #include "ops/activation.h"
 #include "ops/batch_norm.h"
+#include "ops/layout.h"
 #include "runtime/core/tensor.h"
 
 namespace foldrt::runtime {
@@ -34,11 +36,17 @@ struct PlanInput {
   // the input shapes while planning (Shape -> Gather -> Concat chains). Null
   // for activations.
   const Tensor* value = nullptr;
+  // How the producer laid the buffer out (always kNchw for int64, known
+  // values and graph inputs).
+  ops::Layout layout = ops::Layout::kNchw;
 };
 
 struct ValueType {
   DataType dtype = DataType::kFloat32;
   std::vector<int64_t> shape;
+  // The layout Run writes this output in (kNchw unless the kernel keeps
+  // activations blocked, see KernelPlan::input_layouts).
+  ops::Layout layout = ops::Layout::kNchw;
 };
 
 // Per-shape data a kernel's Plan hands to its Run (resolved pads, broadcast
@@ -51,6 +59,13 @@ class KernelState {
 struct KernelPlan {
   // One entry per node output (also for omitted or unused ones).
   std::vector<ValueType> outputs;
+  // Layout negotiation. Plan sees the layout each input is available in
+  // (PlanInput::layout) and names here the one Run wants it in, one entry
+  // per input; the session converts where they differ. Empty: every input
+  // plain, which is all a kernel that ignores layouts ever gets. Blocked
+  // buffers (ops/layout.h) hold the channels padded to the block, zero in
+  // the padding; a kernel writing a blocked output keeps it zero.
+  std::vector<ops::Layout> input_layouts;
   std::unique_ptr<const KernelState> state;
   // The outputs themselves, when the shapes alone determine them (Shape):
   // then the session uses these and never runs the step. Empty otherwise.
@@ -85,6 +100,12 @@ class Kernel {
 
   virtual void Run(const KernelArgs& args) const = 0;
 
+  // The input whose buffer output 0 may be written over when this step is
+  // the buffer's last reader (a Conv with a fused residual Add writes
+  // conv(x) + r over r); -1 otherwise. Run must work both ways: the
+  // session decides per plan whether the buffers are the same.
+  virtual int InPlaceInput() const { return -1; }
+
   // The input whose buffer output 0 may share, for ops that only reinterpret
   // the shape (Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout); -1
   // otherwise. When the session shares the buffer it skips Run; when it
@@ -100,6 +121,10 @@ class KernelBuildContext {
     // references of ops/ref instead of the optimized ops.
     bool reference_kernels = false;
     ops::BatchNormImpl batch_norm_impl = ops::BatchNormImpl::kAuto;
+    // When set, oneDNN convolutions read and write this layout instead of
+    // the one oneDNN prefers (SessionOptions::layouts, for tests and
+    // measurements).
+    std::optional<ops::Layout> conv_layout;
   };
 
   // `constants` has one entry per node input: the load-time constant behind
@@ -118,10 +143,17 @@ class KernelBuildContext {
   const graph::Node& node() const { return node_; }
   int64_t opset() const { return opset_; }
   const Options& options() const { return options_; }
-  // The activation (ReLU, Clip) of the node that used to follow this one,
-  // which the kernel must apply to its output. Only ops for which
-  // KernelFusesActivation() is true get one.
+  // The activation (ReLU, Clip, Sigmoid, Swish) of the node(s) that used to
+  // follow this one, which the kernel must apply to its output. Only ops for
+  // which KernelFusesActivation(op, kind) is true get one. The exception is
+  // Sigmoid, which gets kSwish when the Mul(x, Sigmoid(x)) after it was
+  // fused into it: it computes x * sigmoid(x) instead.
   const ops::Activation& fused_activation() const { return fused_activation_; }
+  // A Conv with a residual Add fused into it: the step has a fourth input,
+  // the Add's other operand r, and computes act(conv(x) + r). Only Conv
+  // gets one (KernelFusesResidualAdd).
+  bool fused_residual() const { return fused_residual_; }
+  void set_fused_residual(bool fused) { fused_residual_ = fused; }
 
   bool has_input(size_t index) const { return node_.has_input(index); }
   // The constant behind input `index`, null when absent or computed at run
@@ -150,6 +182,7 @@ class KernelBuildContext {
   std::vector<bool> output_used_;
   ops::Activation fused_activation_;
   Options options_;
+  bool fused_residual_ = false;
 };
 
 // Builds the kernel for ctx.node(). Throws UnsupportedError (node and op in
@@ -160,12 +193,17 @@ std::unique_ptr<Kernel> CreateKernel(const KernelBuildContext& ctx);
 // The op types CreateKernel knows (default ONNX domain), sorted.
 std::vector<std::string> SupportedOps();
 
-// Whether the op's kernel applies a fused activation (Conv, ConvTranspose,
-// Gemm, MatMul, BatchNormalization).
-bool KernelFusesActivation(const std::string& op_type);
+// Whether the op's kernel applies a fused activation of this kind: Conv,
+// ConvTranspose, Gemm and MatMul every kind (a oneDNN post-op, or
+// ApplyActivation on the reference path); BatchNormalization ReLU and Clip
+// (ops::BatchNormSupportsActivation). (A Sigmoid absorbing the Mul after it
+// is not an activation applied to its output: see fused_activation().)
+bool KernelFusesActivation(const std::string& op_type,
+                           ops::Activation::Kind kind);
 
-// The ops the session may fold into the preceding op: Relu, and Clip with
-// constant bounds. Returns the activation, or false.
+// The single-node activations the session may fold into the preceding op:
+// Relu, Clip with constant bounds, and Sigmoid. Returns the activation, or
+// false. (Swish is a Sigmoid plus a Mul; the session matches that pair.)
 bool FusibleActivation(const graph::Node& node, int64_t opset,
                        const std::vector<const Tensor*>& constants,
                        ops::Activation* activation);

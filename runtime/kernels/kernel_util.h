@@ -73,6 +73,26 @@ void ApplyActivationInPlace(const ops::Activation& act, float* y, int64_t n,
 // Per-shape state for kernels that only need their output types.
 struct NoState : KernelState {};
 
+// Layout helpers for kernels that keep activations blocked.
+inline bool IsBlocked(ops::Layout layout) {
+  return layout == ops::Layout::kNChw8c || layout == ops::Layout::kNChw16c;
+}
+// Floats in the buffer of `shape` laid out as `layout` (padding included).
+inline int64_t BufferElementCount(const std::vector<int64_t>& shape,
+                                  ops::Layout layout) {
+  if (!IsBlocked(layout)) return ShapeNumElements(shape);
+  return static_cast<int64_t>(
+      ops::BufferElements(ops::SplitChannelShape(shape), layout));
+}
+// input_layouts for a kernel that wants input 0 in `layout` and every other
+// input plain.
+inline std::vector<ops::Layout> FirstInputIn(
+    ops::Layout layout, const std::vector<const PlanInput*>& inputs) {
+  std::vector<ops::Layout> layouts(inputs.size(), ops::Layout::kNchw);
+  if (!layouts.empty()) layouts[0] = layout;
+  return layouts;
+}
+
 // The registry: op type -> factory. Each kernel source adds its ops.
 using KernelFactory = std::unique_ptr<Kernel> (*)(const KernelBuildContext&);
 using KernelTable = std::map<std::string, KernelFactory>;

@@ -3,6 +3,7 @@
 // its post-op; with two computed operands, or a configuration the oneDNN op
 // refuses, or reference kernels requested, the scalar references of ops/ref.
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,6 +34,16 @@ std::unique_ptr<const Op> TryBuild(const KernelBuildContext& ctx,
   }
 }
 
+// B for a oneDNN op, shared with it rather than copied: the op holds a copy
+// of the tensor (which shares its storage) for as long as it reads it.
+// Null for a view (storage someone else keeps): the op copies it then.
+std::optional<ops::SharedFloats> ShareFloats(const Tensor& tensor) {
+  if (!tensor.owns_data()) return std::nullopt;
+  auto holder = std::make_shared<const Tensor>(tensor);
+  return ops::SharedFloats{
+      std::shared_ptr<const float>(holder, holder->data<float>())};
+}
+
 const Tensor* FloatConstantOrNull(const KernelBuildContext& ctx, size_t index) {
   const Tensor* value = ctx.constant(index);
   return value != nullptr && value->dtype() == DataType::kFloat32 ? value
@@ -56,10 +67,16 @@ class GemmKernel : public Kernel {
     attrs.alpha = params_.alpha;
     attrs.beta = params_.beta;
     gemm_ = TryBuild<ops::Gemm>(ctx, [&] {
+      const float* c_data = c != nullptr ? c->data<float>() : nullptr;
+      std::vector<int64_t> c_dims =
+          c != nullptr ? c->shape() : std::vector<int64_t>{};
+      if (std::optional<ops::SharedFloats> shared = ShareFloats(*b)) {
+        return std::make_unique<const ops::Gemm>(std::move(*shared), b->shape(),
+                                                 c_data, std::move(c_dims),
+                                                 attrs, act_);
+      }
       return std::make_unique<const ops::Gemm>(
-          b->data<float>(), b->shape(),
-          c != nullptr ? c->data<float>() : nullptr,
-          c != nullptr ? c->shape() : std::vector<int64_t>{}, attrs, act_);
+          b->data<float>(), b->shape(), c_data, std::move(c_dims), attrs, act_);
     });
   }
 
@@ -114,6 +131,11 @@ class MatMulKernel : public Kernel {
       return;
     }
     matmul_ = TryBuild<ops::MatMul>(ctx, [&] {
+      if (std::optional<ops::SharedFloats> shared = ShareFloats(*b)) {
+        return std::make_unique<const ops::MatMul>(std::move(*shared),
+                                                   b->shape(), /*bias=*/nullptr,
+                                                   /*alpha=*/1.0f, act_);
+      }
       return std::make_unique<const ops::MatMul>(
           b->data<float>(), b->shape(), /*bias=*/nullptr, /*alpha=*/1.0f, act_);
     });

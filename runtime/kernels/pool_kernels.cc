@@ -19,7 +19,17 @@ namespace {
 struct PoolState : KernelState {
   ops::ref::PoolParams params;
   std::shared_ptr<const ops::Pool> op;  // null: reference path
+  // x and y: the producer's layout where ops::Pool takes it (a
+  // convolution's nhwc / nChw8c / nChw16c), else plain.
+  ops::Layout layout = ops::Layout::kNchw;
 };
+
+// The layout a pooling op on `op` runs in for input `x`.
+ops::Layout PoolLayout(const ops::Pool* op, const PlanInput& x) {
+  return op != nullptr && op->SupportsLayout(x.layout, x.shape.size())
+             ? x.layout
+             : ops::Layout::kNchw;
+}
 
 class WindowPoolKernel : public Kernel {
  public:
@@ -65,7 +75,9 @@ class WindowPoolKernel : public Kernel {
     // MaxPool's Indices output is refused at load when used; unused, it
     // gets an empty buffer and no data.
     plan.outputs.resize(num_outputs_, {DataType::kInt64, {0}});
-    plan.outputs[0] = {DataType::kFloat32, y_shape};
+    state->layout = PoolLayout(state->op.get(), x);
+    plan.outputs[0] = {DataType::kFloat32, y_shape, state->layout};
+    plan.input_layouts = FirstInputIn(state->layout, inputs);
     plan.state = std::move(state);
     return plan;
   }
@@ -75,8 +87,8 @@ class WindowPoolKernel : public Kernel {
     const Tensor& x = *args.inputs[0];
     Tensor& y = *args.outputs[0];
     if (state.op) {
-      state.op->Run(x.data<float>(), x.shape(), y.mutable_data<float>(),
-                    args.threads);
+      state.op->Run(x.data<float>(), x.shape(), state.layout,
+                    y.mutable_data<float>(), args.threads);
     } else if (kind_ == ops::PoolKind::kMax) {
       ops::ref::MaxPoolRef(x.data<float>(), x.shape(), state.params,
                            y.mutable_data<float>());
@@ -136,18 +148,22 @@ class GlobalAveragePoolKernel : public Kernel {
                                  ShapeToString(op_->OutputDims(x.shape)) +
                                  ", the reference " + ShapeToString(y_shape));
     }
+    auto state = std::make_unique<PoolState>();
+    state->layout = PoolLayout(op_.get(), x);
     KernelPlan plan;
-    plan.outputs = {{DataType::kFloat32, y_shape}};
-    plan.state = std::make_unique<NoState>();
+    plan.outputs = {{DataType::kFloat32, y_shape, state->layout}};
+    plan.input_layouts = FirstInputIn(state->layout, inputs);
+    plan.state = std::move(state);
     return plan;
   }
 
   void Run(const KernelArgs& args) const override {
+    const auto& state = static_cast<const PoolState&>(*args.state);
     const Tensor& x = *args.inputs[0];
     Tensor& y = *args.outputs[0];
     if (op_) {
-      op_->Run(x.data<float>(), x.shape(), y.mutable_data<float>(),
-               args.threads);
+      op_->Run(x.data<float>(), x.shape(), state.layout,
+               y.mutable_data<float>(), args.threads);
     } else {
       ops::ref::GlobalAveragePoolRef(x.data<float>(), x.shape(),
                                      y.mutable_data<float>());

@@ -311,6 +311,31 @@ struct BlockState : KernelState {
   std::vector<int64_t> axis_sizes;  // per concatenated input / split output
 };
 
+// Concat and Split along the channel axis of rank-3..5 float tensors can
+// stay in a convolution's layout. Channels-last: one pixel's channels are
+// one contiguous run, so the copy loops below work with outer = N x pixels
+// and inner = 1. Blocked: when every part's channel count is a multiple of
+// the block, one image's part is one contiguous run, as in the plain
+// layout, and the loops work unchanged. Returns the layout to use (kNchw
+// when neither holds) and adjusts `state` for it.
+ops::Layout ChannelAxisLayout(size_t axis, const PlanInput& x,
+                              ops::Layout preferred, BlockState* state) {
+  if (axis != 1 || x.dtype != DataType::kFloat32 || x.shape.size() < 3 ||
+      x.shape.size() > 5 || preferred == ops::Layout::kNchw) {
+    return ops::Layout::kNchw;
+  }
+  if (preferred == ops::Layout::kNhwc) {
+    state->outer *= state->inner;
+    state->inner = 1;
+    return preferred;
+  }
+  const int64_t block = static_cast<int64_t>(ops::ChannelBlock(preferred));
+  for (int64_t c : state->axis_sizes) {
+    if (c % block != 0) return ops::Layout::kNchw;
+  }
+  return preferred;
+}
+
 class ConcatKernel : public Kernel {
  public:
   explicit ConcatKernel(const KernelBuildContext& ctx) {
@@ -345,8 +370,15 @@ class ConcatKernel : public Kernel {
     }
     state->outer = ShapeProduct(first.shape, 0, axis);
     state->inner = ShapeProduct(first.shape, axis + 1, first.shape.size());
+    ops::Layout preferred = ops::Layout::kNchw;
+    for (const PlanInput* part : inputs) {
+      if (part->layout != ops::Layout::kNchw) preferred = part->layout;
+    }
+    const ops::Layout layout =
+        ChannelAxisLayout(axis, first, preferred, state.get());
     KernelPlan plan;
-    plan.outputs = {{first.dtype, shape}};
+    plan.outputs = {{first.dtype, shape, layout}};
+    plan.input_layouts.assign(inputs.size(), layout);
     plan.state = std::move(state);
     return plan;
   }
@@ -424,12 +456,15 @@ class SplitKernel : public Kernel {
     state->outer = ShapeProduct(x.shape, 0, axis);
     state->inner = ShapeProduct(x.shape, axis + 1, x.shape.size());
     state->axis_sizes = *sizes;
+    const ops::Layout layout =
+        ChannelAxisLayout(axis, x, x.layout, state.get());
     KernelPlan plan;
     for (int64_t size : *sizes) {
       std::vector<int64_t> shape = x.shape;
       shape[axis] = size;
-      plan.outputs.push_back({x.dtype, shape});
+      plan.outputs.push_back({x.dtype, shape, layout});
     }
+    plan.input_layouts = FirstInputIn(layout, inputs);
     plan.state = std::move(state);
     return plan;
   }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <ostream>
 #include <random>
 #include <sstream>
@@ -276,6 +277,40 @@ TEST(ConvTest, WeightsAndBiasAreCopied) {
   std::vector<float> y(e.ref.size());
   conv.Run(x.data(), x_dims, y.data(), 1);
   EXPECT_EQ(CountMismatches(y, e, "copied weights"), 0);
+}
+
+// Weights shared instead of copied (the runtime's constants): held through
+// the op after the caller lets go, right for a second input shape (a second
+// primitive, its weights reordered from the first packed copy), freed with
+// the op at the latest.
+TEST(ConvTest, SharedWeightsOutliveTheCaller) {
+  std::mt19937 rng(4);
+  const std::vector<int64_t> w_dims = {8, 3, 3, 3};
+  const std::vector<float> w = Random(Count(w_dims), rng);
+  const std::vector<float> bias = Random(8, rng);
+  bool freed = false;
+  std::shared_ptr<const float> shared(new float[w.size()],
+                                      [&freed](const float* p) {
+                                        freed = true;
+                                        delete[] p;
+                                      });
+  std::copy(w.begin(), w.end(), const_cast<float*>(shared.get()));
+  {
+    const Conv conv(SharedFloats{std::move(shared)}, w_dims, bias.data(), {});
+    for (const std::vector<int64_t>& x_dims :
+         std::vector<std::vector<int64_t>>{{1, 3, 6, 6}, {2, 3, 9, 7}}) {
+      const std::vector<float> x = Random(Count(x_dims), rng);
+      const Expected e = Reference(x, x_dims, w, w_dims, bias.data(),
+                                   ToParams({}, 2), Activation::None());
+      for (int threads : {1, 2}) {
+        std::vector<float> y(e.ref.size(), NAN);
+        conv.Run(x.data(), x_dims, y.data(), threads);
+        EXPECT_EQ(CountMismatches(y, e, "shared weights"), 0)
+            << ref::ShapeToString(x_dims) << " threads " << threads;
+      }
+    }
+  }
+  EXPECT_TRUE(freed);
 }
 
 TEST(ConvTest, ZeroBatch) {

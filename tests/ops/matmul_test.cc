@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <ostream>
 #include <random>
 #include <sstream>
@@ -237,6 +239,75 @@ TEST_P(GemmSweep, MatchesReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Configs, GemmSweep, ::testing::ValuesIn(GemmCases()));
+
+// B shared instead of copied (the runtime's constants): transB read through
+// strides, several M (each its own primitive, the later ones reordering B
+// from the first packed copy) and thread counts; B stays alive through the
+// op after the caller lets go, and is freed with it at the latest.
+TEST(GemmTest, SharedBMatchesReferenceAndOutlivesTheCaller) {
+  std::mt19937 rng(8);
+  const int64_t k = 70, n = 33;
+  for (const bool trans_b : {false, true}) {
+    for (const float alpha : {1.0f, -0.5f}) {
+      const std::vector<int64_t> b_dims =
+          trans_b ? std::vector<int64_t>{n, k} : std::vector<int64_t>{k, n};
+      const std::vector<float> b = Random(Count(b_dims), rng);
+      const std::vector<float> c = Random(n, rng);
+      bool freed = false;
+      std::shared_ptr<const float> shared(new float[b.size()],
+                                          [&freed](const float* p) {
+                                            freed = true;
+                                            delete[] p;
+                                          });
+      std::copy(b.begin(), b.end(), const_cast<float*>(shared.get()));
+      GemmAttributes attrs;
+      attrs.trans_b = trans_b;
+      attrs.alpha = alpha;
+      attrs.beta = 0.75f;
+      ref::GemmParams params;
+      params.trans_b = trans_b;
+      params.alpha = alpha;
+      params.beta = 0.75f;
+      {
+        const Gemm op(SharedFloats{std::move(shared)}, b_dims, c.data(), {n},
+                      attrs, Activation::Relu());
+        for (const int64_t m : {1, 37, 2}) {
+          for (int threads : {1, 2}) {
+            const std::vector<float> a = Random(m * k, rng);
+            const Expected e = GemmReference(a, {m, k}, b, b_dims, c.data(),
+                                             {n}, params, Activation::Relu());
+            std::vector<float> y(m * n, NAN);
+            op.Run(a.data(), {m, k}, y.data(), threads);
+            const std::string what =
+                std::string("trans_b ") + (trans_b ? "1" : "0") + " alpha " +
+                std::to_string(alpha) + " M " + std::to_string(m) +
+                " threads " + std::to_string(threads);
+            EXPECT_EQ(CountMismatches(y, e, what), 0) << what;
+          }
+        }
+      }
+      EXPECT_TRUE(freed);
+    }
+  }
+}
+
+TEST(MatMulTest, SharedBMatchesReference) {
+  std::mt19937 rng(9);
+  const int64_t k = 40, n = 24;
+  const std::vector<float> b = Random(k * n, rng);
+  const std::shared_ptr<const float> shared(new float[b.size()],
+                                            std::default_delete<float[]>());
+  std::copy(b.begin(), b.end(), const_cast<float*>(shared.get()));
+  const MatMul op(SharedFloats{shared}, {k, n}, nullptr);
+  for (const int64_t m : {3, 1}) {
+    const std::vector<float> a = Random(m * k, rng);
+    const Expected e = GemmReference(a, {m, k}, b, {k, n}, nullptr, {}, {},
+                                     Activation::None());
+    std::vector<float> y(m * n, NAN);
+    op.Run(a.data(), {m, k}, y.data(), 1);
+    EXPECT_EQ(CountMismatches(y, e, "shared B"), 0);
+  }
+}
 
 TEST(MatMulTest, ZeroRows) {
   const std::vector<float> b(12, 1.0f);

@@ -1,0 +1,570 @@
+// Activation fusion in the compiled program (runtime/program.cc): Sigmoid
+// into the Conv / ConvTranspose / Gemm / MatMul before it, SiLU written as
+// Sigmoid -> Mul(x, sigmoid) into one Swish (fused into that producer, or a
+// standalone step), and the graphs where fusing would be wrong. Each model
+// is checked twice: the step list CompileProgram makes, and Session outputs
+// (oneDNN post-ops and reference kernels, 1 and 2 threads) against the
+// scalar reference evaluator, which runs the graph node by node in double.
+// Also the residual Add (+ activation) fused into a Conv as oneDNN's sum
+// post-op, written over the residual's buffer when nothing reads it later.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "graph/graph.h"
+#include "graph/tensor.h"
+#include "ops/activation.h"
+#include "ops/batch_norm.h"
+#include "runtime/core/error.h"
+#include "runtime/core/tensor.h"
+#include "runtime/program.h"
+#include "runtime/reference_evaluator.h"
+#include "runtime/session.h"
+
+namespace foldrt::runtime {
+namespace {
+
+using graph::Attribute;
+using graph::Dim;
+using graph::Node;
+
+// Deterministic values in [lo, hi).
+std::vector<float> Values(size_t count, uint32_t seed, float lo, float hi) {
+  std::vector<float> v(count);
+  uint32_t state = seed * 2654435761u + 1;
+  for (float& f : v) {
+    state = state * 1664525u + 1013904223u;
+    f = lo + (hi - lo) * static_cast<float>(state >> 8) / 16777216.0f;
+  }
+  return v;
+}
+
+int64_t Product(const std::vector<int64_t>& dims) {
+  int64_t n = 1;
+  for (int64_t d : dims) n *= d;
+  return n;
+}
+
+class ModelBuilder {
+ public:
+  ModelBuilder& Input(const std::string& name,
+                      const std::vector<int64_t>& dims) {
+    std::vector<Dim> out;
+    for (int64_t d : dims) out.push_back(Dim::Known(d));
+    g_.mutable_inputs()->push_back(graph::ValueInfo::ForTensor(
+        name, graph::DataType::kFloat, std::move(out)));
+    return *this;
+  }
+  ModelBuilder& Output(const std::string& name) {
+    g_.mutable_outputs()->push_back(graph::ValueInfo::ForTensor(
+        name, graph::DataType::kFloat, std::nullopt));
+    return *this;
+  }
+  ModelBuilder& Constant(const std::string& name,
+                         const std::vector<int64_t>& dims, float lo, float hi) {
+    g_.AddInitializer(graph::Tensor::FromFloats(
+        name, dims, Values(Product(dims), ++seed_, lo, hi)));
+    return *this;
+  }
+  ModelBuilder& Add(Node node) {
+    g_.AddNode(std::move(node));
+    return *this;
+  }
+  // Conv 3x3, pad 1, from `x` (N, 3, 6, 6) with 4 output channels.
+  ModelBuilder& Conv(const std::string& x, const std::string& y) {
+    Constant(y + "_w", {4, 3, 3, 3}, -1.5f, 1.5f);
+    Constant(y + "_b", {4}, -2.0f, 2.0f);
+    Node conv("Conv", {x, y + "_w", y + "_b"}, {y}, y);
+    conv.SetAttribute(Attribute::Ints("pads", {1, 1, 1, 1}));
+    return Add(std::move(conv));
+  }
+  graph::Model Build() {
+    graph::Model model;
+    model.opset_imports.push_back({"", 13});
+    model.graph = std::move(g_);
+    model.source = "activation_fusion.onnx";
+    return model;
+  }
+
+ private:
+  graph::Graph g_;
+  uint32_t seed_ = 0;
+};
+
+// The op label of every step the program runs, in order.
+std::vector<std::string> StepOps(const graph::Model& model) {
+  const std::unique_ptr<Program> program =
+      CompileProgram(model, CompileOptions{});
+  std::vector<std::string> ops;
+  for (const ProgramStep& step : program->steps) ops.push_back(step.op);
+  return ops;
+}
+
+// Session outputs against the reference evaluator, within float rounding of
+// the accumulations (1e-5 relative, as session_test) for oneDNN and the
+// reference kernels, 1 and 2 threads.
+void ExpectMatchesReference(const graph::Model& model,
+                            const std::map<std::string, Tensor>& inputs) {
+  std::map<std::string, RefTensor> ref_inputs;
+  for (const auto& [name, tensor] : inputs) {
+    ref_inputs[name] =
+        RefTensor::Float(tensor.shape(), tensor.ToVector<float>());
+  }
+  const std::map<std::string, RefTensor> want =
+      EvaluateReference(model, ref_inputs);
+  using Layouts = SessionOptions::Layouts;
+  const std::tuple<bool, int, Layouts> variants[] = {
+      {false, 1, Layouts::kAuto},   {false, 2, Layouts::kAuto},
+      {true, 1, Layouts::kAuto},    {true, 2, Layouts::kAuto},
+      {false, 1, Layouts::kNChw8c}, {false, 2, Layouts::kNChw16c},
+      {false, 1, Layouts::kNhwc},   {false, 1, Layouts::kPlain}};
+  for (const auto& [reference, threads, layouts] : variants) {
+    {
+      SCOPED_TRACE(::testing::Message()
+                   << (reference ? "reference" : "optimized") << " kernels, "
+                   << threads << " thread(s), layouts policy "
+                   << static_cast<int>(layouts));
+      SessionOptions options;
+      options.threads = threads;
+      options.reference_kernels = reference;
+      options.layouts = layouts;
+      const std::unique_ptr<Session> session =
+          Session::FromModel(model, options);
+      const std::map<std::string, Tensor> got = session->Run(inputs);
+      ASSERT_EQ(got.size(), want.size());
+      for (const auto& [name, ref] : want) {
+        SCOPED_TRACE(name);
+        const Tensor& out = got.at(name);
+        ASSERT_EQ(out.shape(), ref.shape);
+        const float* data = out.data<float>();
+        for (size_t i = 0; i < ref.f32.size(); ++i) {
+          ASSERT_NEAR(data[i], ref.f32[i], 1e-5 * (1.0 + std::abs(ref.f32[i])))
+              << "element " << i;
+        }
+      }
+    }
+  }
+}
+
+// Conv outputs reach +-40: the sigmoids saturate in places.
+std::map<std::string, Tensor> ConvInput() {
+  return {{"x", Tensor::FromFloats({2, 3, 6, 6},
+                                   Values(2 * 3 * 36, 99, -3.0f, 3.0f))}};
+}
+
+TEST(ActivationFusionTest, SiluFusesIntoConvInBothMulOrders) {
+  for (const bool sigmoid_first : {false, true}) {
+    SCOPED_TRACE(sigmoid_first ? "Mul(sigmoid, y)" : "Mul(y, sigmoid)");
+    ModelBuilder b;
+    b.Input("x", {2, 3, 6, 6}).Conv("x", "y");
+    b.Add(Node("Sigmoid", {"y"}, {"s"}, "sigmoid"));
+    b.Add(Node("Mul",
+               sigmoid_first ? std::vector<std::string>{"s", "y"}
+                             : std::vector<std::string>{"y", "s"},
+               {"z"}, "mul"));
+    b.Output("z");
+    const graph::Model model = b.Build();
+    EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv+Swish"}));
+    ExpectMatchesReference(model, ConvInput());
+  }
+}
+
+TEST(ActivationFusionTest, SiluChainFusesTwice) {
+  // Conv -> SiLU -> Conv -> SiLU, the EfficientNet pattern; the second SiLU's
+  // Mul is the graph output.
+  ModelBuilder b;
+  b.Input("x", {2, 3, 6, 6}).Conv("x", "y1");
+  b.Add(Node("Sigmoid", {"y1"}, {"s1"}, "sigmoid1"));
+  b.Add(Node("Mul", {"y1", "s1"}, {"z1"}, "mul1"));
+  b.Constant("w2", {3, 4, 1, 1}, -1.0f, 1.0f);
+  b.Add(Node("Conv", {"z1", "w2"}, {"y2"}, "conv2"));
+  b.Add(Node("Sigmoid", {"y2"}, {"s2"}, "sigmoid2"));
+  b.Add(Node("Mul", {"s2", "y2"}, {"z2"}, "mul2"));
+  b.Output("z2");
+  const graph::Model model = b.Build();
+  EXPECT_EQ(StepOps(model),
+            (std::vector<std::string>{"Conv+Swish", "Conv+Swish"}));
+  ExpectMatchesReference(model, ConvInput());
+}
+
+TEST(ActivationFusionTest, SigmoidFusesIntoConv) {
+  ModelBuilder b;
+  b.Input("x", {2, 3, 6, 6}).Conv("x", "y");
+  b.Add(Node("Sigmoid", {"y"}, {"s"}, "sigmoid"));
+  b.Output("s");
+  const graph::Model model = b.Build();
+  EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv+Sigmoid"}));
+  ExpectMatchesReference(model, ConvInput());
+}
+
+TEST(ActivationFusionTest, SqueezeExcitationGateFusesSigmoidOnly) {
+  // EfficientNet's SE gate: x * Sigmoid(Conv(...)). The Mul's other operand
+  // is not the Sigmoid's input, so it is no SiLU: Conv+Sigmoid, then Mul.
+  ModelBuilder b;
+  b.Input("x", {2, 3, 6, 6}).Conv("x", "y");
+  b.Add(Node("Sigmoid", {"y"}, {"s"}, "sigmoid"));
+  b.Constant("other", {2, 4, 6, 6}, -2.0f, 2.0f);
+  b.Add(Node("Mul", {"other", "s"}, {"z"}, "mul"));
+  b.Output("z");
+  const graph::Model model = b.Build();
+  EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv+Sigmoid", "Mul"}));
+  ExpectMatchesReference(model, ConvInput());
+}
+
+TEST(ActivationFusionTest, GemmMatMulAndConvTransposeTakeSigmoidAndSwish) {
+  {
+    ModelBuilder b;
+    b.Input("a", {3, 5}).Constant("w", {5, 4}, -4.0f, 4.0f);
+    b.Constant("c", {4}, -1.0f, 1.0f);
+    b.Add(Node("Gemm", {"a", "w", "c"}, {"y"}, "gemm"));
+    b.Add(Node("Sigmoid", {"y"}, {"s"}, "sigmoid"));
+    b.Add(Node("Mul", {"s", "y"}, {"z"}, "mul"));
+    b.Output("z");
+    const graph::Model model = b.Build();
+    EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Gemm+Swish"}));
+    ExpectMatchesReference(
+        model, {{"a", Tensor::FromFloats({3, 5}, Values(15, 5, -3, 3))}});
+  }
+  {
+    ModelBuilder b;
+    b.Input("a", {2, 3, 5}).Constant("w", {5, 4}, -4.0f, 4.0f);
+    b.Add(Node("MatMul", {"a", "w"}, {"y"}, "matmul"));
+    b.Add(Node("Sigmoid", {"y"}, {"s"}, "sigmoid"));
+    b.Output("s");
+    const graph::Model model = b.Build();
+    EXPECT_EQ(StepOps(model), (std::vector<std::string>{"MatMul+Sigmoid"}));
+    ExpectMatchesReference(
+        model, {{"a", Tensor::FromFloats({2, 3, 5}, Values(30, 6, -3, 3))}});
+  }
+  {
+    ModelBuilder b;
+    b.Input("x", {2, 3, 4, 4}).Constant("w", {3, 2, 3, 3}, -1.5f, 1.5f);
+    Node deconv("ConvTranspose", {"x", "w"}, {"y"}, "deconv");
+    deconv.SetAttribute(Attribute::Ints("strides", {2, 2}));
+    b.Add(std::move(deconv));
+    b.Add(Node("Sigmoid", {"y"}, {"s"}, "sigmoid"));
+    b.Add(Node("Mul", {"y", "s"}, {"z"}, "mul"));
+    b.Output("z");
+    const graph::Model model = b.Build();
+    EXPECT_EQ(StepOps(model),
+              (std::vector<std::string>{"ConvTranspose+Swish"}));
+    ExpectMatchesReference(
+        model, {{"x", Tensor::FromFloats({2, 3, 4, 4}, Values(96, 7, -3, 3))}});
+  }
+}
+
+TEST(ActivationFusionTest, SiluAfterAnOpThatCannotFuseIsOneSwishStep) {
+  // Add cannot apply an activation; the graph input cannot either.
+  ModelBuilder b;
+  b.Input("x", {2, 3, 6, 6}).Constant("bias", {3, 1, 1}, -20.0f, 20.0f);
+  b.Add(Node("Add", {"x", "bias"}, {"y"}, "add"));
+  b.Add(Node("Sigmoid", {"y"}, {"s"}, "sigmoid"));
+  b.Add(Node("Mul", {"s", "y"}, {"z"}, "mul"));
+  b.Add(Node("Sigmoid", {"x"}, {"sx"}, "sigmoid_x"));
+  b.Add(Node("Mul", {"x", "sx"}, {"zx"}, "mul_x"));
+  b.Output("z").Output("zx");
+  const graph::Model model = b.Build();
+  std::vector<std::string> ops = StepOps(model);
+  std::sort(ops.begin(), ops.end());  // the two chains may come in any order
+  EXPECT_EQ(ops, (std::vector<std::string>{"Add", "Swish", "Swish"}));
+  ExpectMatchesReference(model, ConvInput());
+}
+
+TEST(ActivationFusionTest, BatchNormTakesReluButNotSigmoidOrSwish) {
+  // Without folding (CompileProgram runs no passes) BN is a step of its own;
+  // its kernels apply ReLU and Clip only.
+  for (const char* tail : {"relu", "sigmoid", "silu"}) {
+    SCOPED_TRACE(tail);
+    ModelBuilder b;
+    b.Input("x", {2, 3, 6, 6});
+    b.Constant("gamma", {3}, 0.5f, 2.0f).Constant("beta", {3}, -1.0f, 1.0f);
+    b.Constant("mean", {3}, -1.0f, 1.0f).Constant("var", {3}, 0.5f, 2.0f);
+    b.Add(Node("BatchNormalization", {"x", "gamma", "beta", "mean", "var"},
+               {"y"}, "bn"));
+    const std::string t = tail;
+    if (t == "relu") {
+      b.Add(Node("Relu", {"y"}, {"z"}, "relu"));
+    } else {
+      b.Add(Node("Sigmoid", {"y"}, {t == "silu" ? "s" : "z"}, "sigmoid"));
+      if (t == "silu") b.Add(Node("Mul", {"y", "s"}, {"z"}, "mul"));
+    }
+    b.Output("z");
+    const graph::Model model = b.Build();
+    const std::vector<std::string> want =
+        t == "relu" ? std::vector<std::string>{"BatchNormalization+Relu"}
+        : t == "sigmoid"
+            ? std::vector<std::string>{"BatchNormalization", "Sigmoid"}
+            : std::vector<std::string>{"BatchNormalization", "Swish"};
+    EXPECT_EQ(StepOps(model), want);
+    ExpectMatchesReference(model, ConvInput());
+  }
+}
+
+TEST(ActivationFusionTest, BatchNormKernelsRejectSigmoidAndSwish) {
+  for (const ops::Activation& act :
+       {ops::Activation::Sigmoid(), ops::Activation::Swish()}) {
+    SCOPED_TRACE(act.ToString());
+    EXPECT_FALSE(KernelFusesActivation("BatchNormalization", act.kind));
+    EXPECT_TRUE(KernelFusesActivation("Conv", act.kind));
+    EXPECT_THROW(ops::BatchNorm({1.0f}, {0.0f}, {0.0f}, {1.0f}, 1e-5f, act),
+                 InvalidArgumentError);
+  }
+  EXPECT_EQ(ops::Activation::Sigmoid().ToString(), "sigmoid");
+  EXPECT_EQ(ops::Activation::Swish().ToString(), "swish");
+}
+
+// ------------------------------------------------- graphs that must not fuse
+
+TEST(ActivationFusionTest, SigmoidOutputReadElsewhereDoesNotFuse) {
+  ModelBuilder b;
+  b.Input("x", {2, 3, 6, 6}).Conv("x", "y");
+  b.Add(Node("Sigmoid", {"y"}, {"s"}, "sigmoid"));
+  b.Add(Node("Mul", {"y", "s"}, {"z"}, "mul"));
+  b.Add(Node("Add", {"z", "s"}, {"w"}, "add"));
+  b.Output("w");
+  const graph::Model model = b.Build();
+  EXPECT_EQ(StepOps(model),
+            (std::vector<std::string>{"Conv", "Sigmoid", "Mul", "Add"}));
+  ExpectMatchesReference(model, ConvInput());
+}
+
+TEST(ActivationFusionTest, ConvOutputReadByAThirdNodeRunsAStandaloneSwish) {
+  ModelBuilder b;
+  b.Input("x", {2, 3, 6, 6}).Conv("x", "y");
+  b.Add(Node("Sigmoid", {"y"}, {"s"}, "sigmoid"));
+  b.Add(Node("Mul", {"y", "s"}, {"z"}, "mul"));
+  b.Add(Node("Relu", {"y"}, {"r"}, "relu"));
+  b.Output("z").Output("r");
+  const graph::Model model = b.Build();
+  EXPECT_EQ(StepOps(model),
+            (std::vector<std::string>{"Conv", "Swish", "Relu"}));
+  ExpectMatchesReference(model, ConvInput());
+}
+
+TEST(ActivationFusionTest, GraphOutputsInTheMiddleDoNotFuseIntoTheConv) {
+  {
+    SCOPED_TRACE("the Conv output is a graph output");
+    ModelBuilder b;
+    b.Input("x", {2, 3, 6, 6}).Conv("x", "y");
+    b.Add(Node("Sigmoid", {"y"}, {"s"}, "sigmoid"));
+    b.Add(Node("Mul", {"y", "s"}, {"z"}, "mul"));
+    b.Output("z").Output("y");
+    const graph::Model model = b.Build();
+    EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv", "Swish"}));
+    ExpectMatchesReference(model, ConvInput());
+  }
+  {
+    SCOPED_TRACE("the Sigmoid output is a graph output");
+    ModelBuilder b;
+    b.Input("x", {2, 3, 6, 6}).Conv("x", "y");
+    b.Add(Node("Sigmoid", {"y"}, {"s"}, "sigmoid"));
+    b.Add(Node("Mul", {"s", "y"}, {"z"}, "mul"));
+    b.Output("s").Output("z");
+    const graph::Model model = b.Build();
+    EXPECT_EQ(StepOps(model),
+              (std::vector<std::string>{"Conv", "Sigmoid", "Mul"}));
+    ExpectMatchesReference(model, ConvInput());
+  }
+  {
+    SCOPED_TRACE("Conv -> Sigmoid with the Conv output a graph output");
+    ModelBuilder b;
+    b.Input("x", {2, 3, 6, 6}).Conv("x", "y");
+    b.Add(Node("Sigmoid", {"y"}, {"s"}, "sigmoid"));
+    b.Output("s").Output("y");
+    const graph::Model model = b.Build();
+    EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv", "Sigmoid"}));
+    ExpectMatchesReference(model, ConvInput());
+  }
+}
+
+TEST(ActivationFusionTest, MulOfTheSigmoidWithItselfIsNoSwish) {
+  // Mul(s, s) = sigmoid^2 reads s twice; and Mul(y, y) next to a Sigmoid.
+  ModelBuilder b;
+  b.Input("x", {2, 3, 6, 6}).Conv("x", "y");
+  b.Add(Node("Sigmoid", {"y"}, {"s"}, "sigmoid"));
+  b.Add(Node("Mul", {"s", "s"}, {"z"}, "mul"));
+  b.Output("z");
+  const graph::Model model = b.Build();
+  EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv+Sigmoid", "Mul"}));
+  ExpectMatchesReference(model, ConvInput());
+
+  ModelBuilder b2;
+  b2.Input("x", {2, 3, 6, 6}).Conv("x", "y");
+  b2.Add(Node("Sigmoid", {"y"}, {"s"}, "sigmoid"));
+  b2.Add(Node("Mul", {"y", "y"}, {"z"}, "mul"));
+  b2.Output("z").Output("s");
+  const graph::Model model2 = b2.Build();
+  EXPECT_EQ(StepOps(model2),
+            (std::vector<std::string>{"Conv", "Sigmoid", "Mul"}));
+  ExpectMatchesReference(model2, ConvInput());
+}
+
+}  // namespace
+}  // namespace foldrt::runtime
+
+namespace foldrt::runtime {
+namespace {
+
+// A 3x3 pad-1 Conv from `x` with `in` channels to `out` channels.
+void AddConv(ModelBuilder& b, const std::string& x, const std::string& y,
+             int64_t in, int64_t out) {
+  b.Constant(y + "_w", {out, in, 3, 3}, -1.0f, 1.0f);
+  b.Constant(y + "_b", {out}, -1.0f, 1.0f);
+  Node conv("Conv", {x, y + "_w", y + "_b"}, {y}, y);
+  conv.SetAttribute(Attribute::Ints("pads", {1, 1, 1, 1}));
+  b.Add(std::move(conv));
+}
+
+TEST(ResidualFusionTest, AddAndReluFuseIntoTheConvThatRunsLast) {
+  // Two branches meet in an Add: the first Conv's residual (the second's
+  // output) is not computed yet when it runs, so the second Conv takes the
+  // Add and the ReLU, reading the first's output.
+  ModelBuilder b;
+  b.Input("x", {2, 3, 6, 6});
+  AddConv(b, "x", "a", 3, 20);
+  AddConv(b, "x", "c", 3, 20);
+  b.Add(Node("Add", {"a", "c"}, {"sum"}, "add"));
+  b.Add(Node("Relu", {"sum"}, {"out"}, "relu"));
+  b.Output("out");
+  const graph::Model model = b.Build();
+  EXPECT_EQ(StepOps(model),
+            (std::vector<std::string>{"Conv", "Conv+Add+Relu"}));
+  ExpectMatchesReference(model, ConvInput());
+}
+
+TEST(ResidualFusionTest, ResNetBlockWithTheIdentityReadByTheAdd) {
+  // y = relu(conv2(relu(conv1(x))) + x): the residual is a graph input (not
+  // writable: the step copies it first), then the same again on an
+  // activation whose buffer the step may write over, then once more with
+  // the residual read again afterwards (no writing over it).
+  ModelBuilder b;
+  b.Input("x", {2, 3, 6, 6});
+  AddConv(b, "x", "c1", 3, 3);
+  b.Add(Node("Relu", {"c1"}, {"r1"}, "relu1"));
+  AddConv(b, "r1", "c2", 3, 3);
+  b.Add(Node("Add", {"c2", "x"}, {"s2"}, "add2"));
+  b.Add(Node("Relu", {"s2"}, {"h"}, "relu2"));
+  AddConv(b, "h", "c3", 3, 3);
+  b.Add(Node("Add", {"h", "c3"}, {"s3"}, "add3"));
+  b.Add(Node("Relu", {"s3"}, {"h2"}, "relu3"));
+  AddConv(b, "h2", "c4", 3, 3);
+  b.Add(Node("Add", {"c4", "h2"}, {"s4"}, "add4"));
+  b.Add(Node("Mul", {"s4", "h2"}, {"out"}, "mul"));
+  b.Output("out");
+  const graph::Model model = b.Build();
+  EXPECT_EQ(StepOps(model),
+            (std::vector<std::string>{"Conv+Relu", "Conv+Add+Relu",
+                                      "Conv+Add+Relu", "Conv+Add", "Mul"}));
+  ExpectMatchesReference(model, ConvInput());
+}
+
+TEST(ResidualFusionTest, ConvOfItsOwnResidual) {
+  // conv(x) + x where x is an activation: the step reads x twice, so it
+  // must not write over it.
+  ModelBuilder b;
+  b.Input("x", {2, 3, 6, 6});
+  AddConv(b, "x", "h", 3, 3);
+  AddConv(b, "h", "c", 3, 3);
+  b.Add(Node("Add", {"c", "h"}, {"out"}, "add"));
+  b.Output("out");
+  const graph::Model model = b.Build();
+  EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv", "Conv+Add"}));
+  ExpectMatchesReference(model, ConvInput());
+}
+
+TEST(ResidualFusionTest, BroadcastResidualRunsPlain) {
+  // r = GlobalAveragePool(...) is (N, C, 1, 1): added per channel.
+  ModelBuilder b;
+  b.Input("x", {2, 3, 6, 6});
+  AddConv(b, "x", "h", 3, 17);
+  b.Add(Node("GlobalAveragePool", {"h"}, {"pooled"}, "gap"));
+  AddConv(b, "x", "c", 3, 17);
+  b.Add(Node("Add", {"pooled", "c"}, {"sum"}, "add"));
+  b.Add(Node("Relu", {"sum"}, {"out"}, "relu"));
+  b.Output("out");
+  const graph::Model model = b.Build();
+  EXPECT_EQ(StepOps(model), (std::vector<std::string>{
+                                "Conv", "GlobalAveragePool", "Conv+Add+Relu"}));
+  ExpectMatchesReference(model, ConvInput());
+}
+
+TEST(ResidualFusionTest, DoesNotFuse) {
+  {
+    SCOPED_TRACE("a constant operand is a bias, not a residual");
+    ModelBuilder b;
+    b.Input("x", {2, 3, 6, 6});
+    AddConv(b, "x", "c", 3, 4);
+    b.Constant("k", {4, 1, 1}, -1.0f, 1.0f);
+    b.Add(Node("Add", {"c", "k"}, {"out"}, "add"));
+    b.Output("out");
+    const graph::Model model = b.Build();
+    EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv", "Add"}));
+    ExpectMatchesReference(model, ConvInput());
+  }
+  {
+    SCOPED_TRACE("the Conv output is read by another node too");
+    ModelBuilder b;
+    b.Input("x", {2, 3, 6, 6});
+    AddConv(b, "x", "c", 3, 3);
+    b.Add(Node("Add", {"c", "x"}, {"sum"}, "add"));
+    b.Add(Node("Mul", {"sum", "c"}, {"out"}, "mul"));
+    b.Output("out");
+    const graph::Model model = b.Build();
+    EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv", "Add", "Mul"}));
+    ExpectMatchesReference(model, ConvInput());
+  }
+  {
+    SCOPED_TRACE("Add of the Conv output with itself");
+    ModelBuilder b;
+    b.Input("x", {2, 3, 6, 6});
+    AddConv(b, "x", "c", 3, 3);
+    b.Add(Node("Add", {"c", "c"}, {"out"}, "add"));
+    b.Output("out");
+    const graph::Model model = b.Build();
+    EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv", "Add"}));
+    ExpectMatchesReference(model, ConvInput());
+  }
+  {
+    SCOPED_TRACE("the sum is a graph output: the ReLU stays apart");
+    ModelBuilder b;
+    b.Input("x", {2, 3, 6, 6});
+    AddConv(b, "x", "c", 3, 3);
+    b.Add(Node("Add", {"x", "c"}, {"sum"}, "add"));
+    b.Add(Node("Relu", {"sum"}, {"out"}, "relu"));
+    b.Output("sum").Output("out");
+    const graph::Model model = b.Build();
+    EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv+Add", "Relu"}));
+    ExpectMatchesReference(model, ConvInput());
+  }
+}
+
+TEST(ResidualFusionTest, AResidualLargerThanTheConvOutputIsRefusedClearly) {
+  // Valid ONNX, but the fused step cannot hold a result larger than the
+  // convolution's: an UnsupportedError naming the node when planning.
+  ModelBuilder b;
+  b.Input("x", {1, 3, 6, 6}).Input("big", {2, 4, 6, 6});
+  AddConv(b, "x", "c", 3, 4);
+  b.Add(Node("Add", {"c", "big"}, {"out"}, "add"));
+  b.Output("out");
+  const graph::Model model = b.Build();
+  EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv+Add"}));
+  try {
+    Session::FromModel(model, SessionOptions{});
+    FAIL() << "expected UnsupportedError";
+  } catch (const UnsupportedError& e) {
+    EXPECT_NE(std::string(e.what()).find("would broadcast the convolution"),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("'c'"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace foldrt::runtime
