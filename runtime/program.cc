@@ -8,6 +8,7 @@
 #include <cstring>
 #include <mutex>
 #include <new>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -166,6 +167,7 @@ class Compiler {
       program_->output_names.push_back(info.name);
       program_->output_values.push_back(id);
     }
+    ReleaseConstants();
     return std::move(program_);
   }
 
@@ -465,8 +467,81 @@ class Compiler {
     return fusion;
   }
 
+  // The only reader of `node`'s output 0 when it is a `op_type` node
+  // reading it as input 0, needed, and the output is no graph output.
+  const graph::Node* SoleReader(const graph::Node& node,
+                                const std::string& op_type) {
+    if (node.num_outputs() != 1 || node.output(0).empty() ||
+        graph_.IsGraphOutput(node.output(0))) {
+      return nullptr;
+    }
+    const std::vector<graph::Use>& uses = graph_.Uses(node.output(0));
+    if (uses.size() != 1 || uses[0].input_index != 0) return nullptr;
+    const graph::Node* reader = uses[0].node;
+    if (reader->op_type() != op_type ||
+        !graph::IsDefaultDomain(reader->domain()) ||
+        needed_.count(reader) == 0 || reader->num_outputs() != 1 ||
+        reader->output(0).empty()) {
+      return nullptr;
+    }
+    return reader;
+  }
+
+  // Reshape -> Transpose -> Reshape (ShuffleNet's channel shuffle) as one
+  // step (CreateReshapeTransposeReshape): it can stay channels-last. Both
+  // Reshapes need their shape input; the middle values are read by nobody
+  // else. The step takes the second Reshape's place, where its shape input
+  // (computed from Shape ops after the first) is ready: the first Reshape
+  // is deferred to it. Returns whether `first` starts such a chain.
+  bool DeferReshapeChain(const graph::Node& first) {
+    if (first.op_type() != "Reshape" ||
+        !graph::IsDefaultDomain(first.domain()) || first.num_inputs() < 2 ||
+        !first.has_input(1)) {
+      return false;
+    }
+    const graph::Node* transpose = SoleReader(first, "Transpose");
+    const graph::Node* second =
+        transpose != nullptr ? SoleReader(*transpose, "Reshape") : nullptr;
+    if (second == nullptr || second->num_inputs() < 2 ||
+        !second->has_input(1)) {
+      return false;
+    }
+    // Each node checked as it would be alone.
+    Create(Context(first));
+    Create(Context(*transpose));
+    Create(Context(*second));
+    absorbed_.insert(transpose);
+    deferred_chains_[second] = {&first, transpose};
+    return true;
+  }
+
+  void AddReshapeChain(const graph::Node& second) {
+    const auto [first, transpose] = deferred_chains_.at(&second);
+    const KernelBuildContext first_context = Context(*first);
+    const KernelBuildContext second_context = Context(second);
+    ProgramStep step;
+    step.node = first->Label();
+    step.op = "Reshape+Transpose+Reshape";
+    step.kernel = InContext(file_, first->Label(), first->op_type(), [&] {
+      return CreateReshapeTransposeReshape(first_context, *transpose,
+                                           second_context);
+    });
+    step.inputs = {Id(first->input(0)), Id(first->input(1)),
+                   Id(second.input(1))};
+    const int out = Id(second.output(0));
+    program_->values[out].dtype = program_->values[step.inputs[0]].dtype;
+    step.outputs = {out};
+    computed_.insert(second.output(0));
+    program_->steps.push_back(std::move(step));
+  }
+
   void AddNode(const graph::Node& node) {
     const bool needed = needed_.count(&node) != 0;
+    if (deferred_chains_.count(&node) != 0) {
+      AddReshapeChain(node);
+      return;
+    }
+    if (needed && DeferReshapeChain(node)) return;
     Fusion fused;
     if (needed) fused = FusibleConsumer(node);
     // A Sigmoid -> Mul pair whose input could not take it as a fused
@@ -526,8 +601,45 @@ class Compiler {
       if (!standalone_swish) step.op += "+" + fused.label;
       ++program_->fused_activations;
     }
+    // Constant inputs the kernel is done with (packed into its oneDNN op):
+    // the step no longer reads them, and ReleaseConstants frees each one
+    // that no other reader needs.
+    for (size_t i = 0; i < node.num_inputs() && i < step.inputs.size(); ++i) {
+      const int id = step.inputs[i];
+      if (id >= 0 && program_->values[id].constant != nullptr &&
+          kernel->ReleasesConstantInput(i)) {
+        released_reads_.emplace(&node, static_cast<int>(i));
+        step.inputs[i] = -1;
+      }
+    }
     step.kernel = std::move(kernel);
     program_->steps.push_back(std::move(step));
+  }
+
+  // Frees the constants whose every reader is a step that let go of them
+  // (above), so that the only copy left of a weight is the one its oneDNN
+  // op holds until it packed it. Kept: graph outputs, and constants read by
+  // anything else, a node evaluated at load, one fused into another's step
+  // or one checked but not run included. The value stays, without its
+  // constant: no step reads it any more.
+  void ReleaseConstants() {
+    std::unordered_map<const Tensor*, Tensor*> storage;
+    for (Tensor& tensor : program_->constants) storage[&tensor] = &tensor;
+    for (ProgramValue& value : program_->values) {
+      if (value.constant == nullptr || graph_.IsGraphOutput(value.name)) {
+        continue;
+      }
+      const std::vector<graph::Use>& uses = graph_.Uses(value.name);
+      bool unread = !uses.empty();
+      for (const graph::Use& use : uses) {
+        unread = unread && released_reads_.count(std::make_pair(
+                               static_cast<const graph::Node*>(use.node),
+                               use.input_index)) != 0;
+      }
+      if (!unread) continue;
+      *storage.at(value.constant) = Tensor();
+      value.constant = nullptr;
+    }
   }
 
   const graph::Model& model_;
@@ -541,9 +653,16 @@ class Compiler {
   std::unordered_set<std::string> read_;  // by needed nodes or the caller
   std::unordered_set<const graph::Node*> folded_;
   std::unordered_set<const graph::Node*> absorbed_;
+  // (node, input index) of the constant inputs the node's step let go of
+  // (Kernel::ReleasesConstantInput).
+  std::set<std::pair<const graph::Node*, int>> released_reads_;
   // Values the steps added so far (and graph inputs) compute: what a step
   // added now may read.
   std::unordered_set<std::string> computed_;
+  // Second Reshape of a chain -> (first Reshape, Transpose).
+  std::unordered_map<const graph::Node*,
+                     std::pair<const graph::Node*, const graph::Node*>>
+      deferred_chains_;
 };
 
 }  // namespace

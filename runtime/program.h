@@ -37,15 +37,20 @@ uint64_t NewProgramId();
 struct ProgramValue {
   std::string name;
   DataType dtype = DataType::kFloat32;  // static: known at load
-  const Tensor* constant = nullptr;     // a load-time constant
-  int graph_input = -1;                 // index into Program::input_values
+  // A load-time constant. Null again for one the compiler released:
+  // every step reading it let go of it (Kernel::ReleasesConstantInput) and
+  // reads -1 in its place, so no plan sees the value.
+  const Tensor* constant = nullptr;
+  int graph_input = -1;  // index into Program::input_values
 };
 
 struct ProgramStep {
   std::string node;  // label for messages
   std::string op;    // "Conv", or "Conv+Relu" when an activation was fused
   std::unique_ptr<Kernel> kernel;
-  std::vector<int> inputs;   // value ids, -1 for an absent optional input
+  // Value ids; -1 for an absent optional input or a constant the kernel
+  // let go of (Kernel::ReleasesConstantInput).
+  std::vector<int> inputs;
   std::vector<int> outputs;  // value ids, -1 for an omitted output
 };
 
@@ -55,7 +60,9 @@ struct Program {
   // the profiler never merges two programs.
   uint64_t id = NewProgramId();
   std::vector<ProgramValue> values;
-  std::deque<Tensor> constants;  // what ProgramValue::constant points to
+  // What ProgramValue::constant points to; empty tensors where the
+  // compiler released a constant.
+  std::deque<Tensor> constants;
   std::vector<int> input_values;
   std::vector<std::string> output_names;
   std::vector<int> output_values;

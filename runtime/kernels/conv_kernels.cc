@@ -97,6 +97,7 @@ class ConvKernel : public Kernel {
  public:
   explicit ConvKernel(const KernelBuildContext& ctx)
       : w_(ReadConvWeights(ctx)),
+        w_shape_(w_.weights.shape()),
         attrs_(ReadConvAttributes(ctx.node(), w_.weights.rank() - 2)),
         act_(ctx.fused_activation()),
         reference_(ctx.options().reference_kernels),
@@ -118,14 +119,22 @@ class ConvKernel : public Kernel {
       params.groups = attrs_.groups;
       conv_ = BuildConv(params);
     }
+    // The op holds the weights (until it packed them) and a copy of the
+    // bias; Plan reads only the shape. Let go of ours, so that the plain
+    // weights are freed once packed (ReleasesConstantInput).
+    if (conv_) w_ = ConvWeights{};
+  }
+
+  bool ReleasesConstantInput(size_t index) const override {
+    return conv_ != nullptr && (index == 1 || index == 2);
   }
 
   KernelPlan Plan(const std::vector<const PlanInput*>& inputs) const override {
     const PlanInput& x = RequiredFloatInput(inputs, 0);
     auto state = std::make_unique<ConvState>();
-    state->params = ResolveConvParams(attrs_, x.shape, w_.weights.shape());
+    state->params = ResolveConvParams(attrs_, x.shape, w_shape_);
     const std::vector<int64_t> y_shape =
-        ops::ref::ConvOutputShape(x.shape, w_.weights.shape(), state->params);
+        ops::ref::ConvOutputShape(x.shape, w_shape_, state->params);
     if (!reference_) {
       state->conv = conv_ ? conv_ : BuildConv(state->params);
     }
@@ -246,7 +255,9 @@ class ConvKernel : public Kernel {
     }
   }
 
+  // Empty once conv_ is built (which then holds the weights).
   ConvWeights w_;
+  std::vector<int64_t> w_shape_;
   ConvAttributes attrs_;
   ops::Activation act_;
   bool reference_;
@@ -271,6 +282,7 @@ class ConvTransposeKernel : public Kernel {
  public:
   explicit ConvTransposeKernel(const KernelBuildContext& ctx)
       : w_(ReadConvWeights(ctx)),
+        w_shape_(w_.weights.shape()),
         attrs_(ReadConvTransposeAttributes(ctx.node(), w_.weights.rank() - 2)),
         act_(ctx.fused_activation()),
         reference_(ctx.options().reference_kernels),
@@ -290,15 +302,20 @@ class ConvTransposeKernel : public Kernel {
       params.output_padding = attrs_.output_padding;
       op_ = Build(params);
     }
+    // As in ConvKernel: the op holds the weights, Plan needs the shape.
+    if (op_) w_ = ConvWeights{};
+  }
+
+  bool ReleasesConstantInput(size_t index) const override {
+    return op_ != nullptr && (index == 1 || index == 2);
   }
 
   KernelPlan Plan(const std::vector<const PlanInput*>& inputs) const override {
     const PlanInput& x = RequiredFloatInput(inputs, 0);
     auto state = std::make_unique<ConvTransposeState>();
-    state->params =
-        ResolveConvTransposeParams(attrs_, x.shape, w_.weights.shape());
-    const std::vector<int64_t> y_shape = ops::ref::ConvTransposeOutputShape(
-        x.shape, w_.weights.shape(), state->params);
+    state->params = ResolveConvTransposeParams(attrs_, x.shape, w_shape_);
+    const std::vector<int64_t> y_shape =
+        ops::ref::ConvTransposeOutputShape(x.shape, w_shape_, state->params);
     if (!reference_) state->op = op_ ? op_ : Build(state->params);
     if (state->op && state->op->OutputDims(x.shape) != y_shape) {
       throw InvalidArgumentError("oneDNN ConvTranspose computes " +
@@ -347,7 +364,9 @@ class ConvTransposeKernel : public Kernel {
     }
   }
 
+  // Empty once op_ is built (which then holds the weights).
   ConvWeights w_;
+  std::vector<int64_t> w_shape_;
   ConvTransposeAttributes attrs_;
   ops::Activation act_;
   bool reference_;

@@ -111,6 +111,14 @@ class Kernel {
   // otherwise. When the session shares the buffer it skips Run; when it
   // cannot (the output is a graph output), Run copies.
   virtual int AliasedInput() const { return -1; }
+
+  // True when the kernel is done with constant input `index` once built:
+  // what it still needs (a oneDNN op holding its own reference to the
+  // weights until it packed them, a copied bias, the shape) it kept itself,
+  // and neither Plan nor Run reads that input, so the program drops the
+  // step's reference to it (Plan and Run get null there) and frees the
+  // constant when no other reader needs it. Default false.
+  virtual bool ReleasesConstantInput(size_t /*index*/) const { return false; }
 };
 
 // Everything a kernel factory may read about its node.
@@ -189,6 +197,16 @@ class KernelBuildContext {
 // the context) for an op outside the registry or an attribute value the
 // kernel does not implement, InvalidArgumentError for malformed attributes.
 std::unique_ptr<Kernel> CreateKernel(const KernelBuildContext& ctx);
+
+// Reshape -> Transpose -> Reshape as one step (ShuffleNet's channel
+// shuffle): inputs (x, shape1, shape2), the result of the three. On a
+// channels-last x whose reshapes split C into (g, C / g) and merge it back
+// with the two swapped, it permutes each pixel's channels in place of three
+// ops and two layout conversions; otherwise one strided copy in NCHW.
+// `first` and `second` are the contexts of the two Reshape nodes.
+std::unique_ptr<Kernel> CreateReshapeTransposeReshape(
+    const KernelBuildContext& first, const graph::Node& transpose,
+    const KernelBuildContext& second);
 
 // The op types CreateKernel knows (default ONNX domain), sorted.
 std::vector<std::string> SupportedOps();

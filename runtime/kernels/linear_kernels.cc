@@ -78,15 +78,31 @@ class GemmKernel : public Kernel {
       return std::make_unique<const ops::Gemm>(
           b->data<float>(), b->shape(), c_data, std::move(c_dims), attrs, act_);
     });
+    if (gemm_) {
+      b_shape_ = b->shape();
+      if (c != nullptr) c_shape_ = c->shape();
+    }
+  }
+
+  // The op holds B (until it packed it) and beta * C as its bias.
+  bool ReleasesConstantInput(size_t index) const override {
+    return gemm_ != nullptr && (index == 1 || index == 2);
   }
 
   KernelPlan Plan(const std::vector<const PlanInput*>& inputs) const override {
     const PlanInput& a = RequiredFloatInput(inputs, 0);
-    const PlanInput& b = RequiredFloatInput(inputs, 1);
-    const PlanInput* c = inputs.size() > 2 ? inputs[2] : nullptr;
-    if (c != nullptr) RequiredFloatInput(inputs, 2);
-    const std::vector<int64_t> y_shape = ops::ref::GemmOutputShape(
-        a.shape, b.shape, c != nullptr ? &c->shape : nullptr, params_);
+    std::vector<int64_t> y_shape;
+    if (gemm_) {
+      // B and C were constants; the step no longer passes them.
+      y_shape = ops::ref::GemmOutputShape(
+          a.shape, b_shape_, c_shape_ ? &*c_shape_ : nullptr, params_);
+    } else {
+      const PlanInput& b = RequiredFloatInput(inputs, 1);
+      const PlanInput* c = inputs.size() > 2 ? inputs[2] : nullptr;
+      if (c != nullptr) RequiredFloatInput(inputs, 2);
+      y_shape = ops::ref::GemmOutputShape(
+          a.shape, b.shape, c != nullptr ? &c->shape : nullptr, params_);
+    }
     if (gemm_ && gemm_->OutputDims(a.shape) != y_shape) {
       throw InvalidArgumentError("oneDNN Gemm computes " +
                                  ShapeToString(gemm_->OutputDims(a.shape)) +
@@ -120,6 +136,9 @@ class GemmKernel : public Kernel {
   ops::ref::GemmParams params_;
   ops::Activation act_;
   std::unique_ptr<const ops::Gemm> gemm_;  // null: reference path
+  // With gemm_: the shapes of the constant B and C (none: no C).
+  std::vector<int64_t> b_shape_;
+  std::optional<std::vector<int64_t>> c_shape_;
 };
 
 class MatMulKernel : public Kernel {
@@ -139,13 +158,19 @@ class MatMulKernel : public Kernel {
       return std::make_unique<const ops::MatMul>(
           b->data<float>(), b->shape(), /*bias=*/nullptr, /*alpha=*/1.0f, act_);
     });
+    if (matmul_) b_shape_ = b->shape();
+  }
+
+  // The op holds B until it packed it.
+  bool ReleasesConstantInput(size_t index) const override {
+    return matmul_ != nullptr && index == 1;
   }
 
   KernelPlan Plan(const std::vector<const PlanInput*>& inputs) const override {
     const PlanInput& a = RequiredFloatInput(inputs, 0);
-    const PlanInput& b = RequiredFloatInput(inputs, 1);
-    const std::vector<int64_t> y_shape =
-        ops::ref::MatMulOutputShape(a.shape, b.shape);
+    // With matmul_, B was a constant the step no longer passes.
+    const std::vector<int64_t> y_shape = ops::ref::MatMulOutputShape(
+        a.shape, matmul_ ? b_shape_ : RequiredFloatInput(inputs, 1).shape);
     if (matmul_ && matmul_->OutputDims(a.shape) != y_shape) {
       throw InvalidArgumentError("oneDNN MatMul computes " +
                                  ShapeToString(matmul_->OutputDims(a.shape)) +
@@ -175,6 +200,7 @@ class MatMulKernel : public Kernel {
  private:
   ops::Activation act_;
   std::unique_ptr<const ops::MatMul> matmul_;  // null: reference path
+  std::vector<int64_t> b_shape_;               // with matmul_
 };
 
 std::unique_ptr<Kernel> CreateGemm(const KernelBuildContext& ctx) {

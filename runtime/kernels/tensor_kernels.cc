@@ -161,6 +161,9 @@ std::unique_ptr<Kernel> CreateDropout(const KernelBuildContext& ctx) {
 struct StridedState : KernelState {
   int64_t base = 0;
   std::vector<int64_t> strides;  // source strides per output axis
+  // The output in the order its buffer holds it, when that is not its
+  // logical shape (channels-last: (N, H, W, C)); empty: y.shape().
+  std::vector<int64_t> buffer_shape;
 };
 
 class TransposeKernel : public Kernel {
@@ -192,7 +195,8 @@ class TransposeKernel : public Kernel {
     Tensor& y = *args.outputs[0];
     DispatchDataType(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
-      StridedCopy(x.data<T>(), state.base, state.strides, y.shape(),
+      StridedCopy(x.data<T>(), state.base, state.strides,
+                  state.buffer_shape.empty() ? y.shape() : state.buffer_shape,
                   y.mutable_data<T>(), args.threads);
       return 0;
     });
@@ -205,6 +209,98 @@ class TransposeKernel : public Kernel {
 std::unique_ptr<Kernel> CreateTranspose(const KernelBuildContext& ctx) {
   return std::make_unique<TransposeKernel>(ctx);
 }
+
+// ------------------------------------------------------ channel shuffle
+
+struct ShuffleState : StridedState {
+  bool channels_last = false;  // the per-pixel channel permutation
+  int64_t pixels = 0, channels = 0, groups = 0;
+};
+
+class ReshapeTransposeReshapeKernel : public Kernel {
+ public:
+  ReshapeTransposeReshapeKernel(const KernelBuildContext& first,
+                                const graph::Node& transpose,
+                                const KernelBuildContext& second)
+      : allow_zero_first_(first.node().GetInt("allowzero", 0) != 0),
+        allow_zero_second_(second.node().GetInt("allowzero", 0) != 0),
+        perm_(OptionalInts(transpose, "perm")) {}
+
+  KernelPlan Plan(const std::vector<const PlanInput*>& inputs) const override {
+    const PlanInput& x = RequiredInput(inputs, 0);
+    const std::vector<int64_t> split = ReshapeOutputShape(
+        x.shape, KnownInt64Input(inputs, 1, "shape"), allow_zero_first_);
+    const std::vector<int64_t> perm = TransposePerm(perm_, split.size());
+    std::vector<int64_t> transposed(perm.size());
+    for (size_t i = 0; i < perm.size(); ++i) transposed[i] = split[perm[i]];
+    const std::vector<int64_t> shape = ReshapeOutputShape(
+        transposed, KnownInt64Input(inputs, 2, "shape"), allow_zero_second_);
+    auto state = std::make_unique<ShuffleState>();
+    KernelPlan plan;
+    plan.input_layouts.assign(inputs.size(), ops::Layout::kNchw);
+    const bool shuffle =
+        x.layout == ops::Layout::kNhwc && x.dtype == DataType::kFloat32 &&
+        x.shape.size() == 4 && split.size() == 5 && shape == x.shape &&
+        perm == std::vector<int64_t>{0, 2, 1, 3, 4} && split[0] == x.shape[0] &&
+        split[1] > 0 && split[2] > 0 && split[1] * split[2] == x.shape[1] &&
+        split[3] == x.shape[2] && split[4] == x.shape[3];
+    if (shuffle) {
+      state->channels_last = true;
+      state->pixels = x.shape[0] * x.shape[2] * x.shape[3];
+      state->channels = x.shape[1];
+      state->groups = split[1];
+      plan.input_layouts[0] = ops::Layout::kNhwc;
+      plan.outputs = {{x.dtype, shape, ops::Layout::kNhwc}};
+    } else {
+      const std::vector<int64_t> in_strides = ContiguousStrides(split);
+      for (int64_t axis : perm) state->strides.push_back(in_strides[axis]);
+      state->buffer_shape = transposed;
+      plan.outputs = {{x.dtype, shape}};
+    }
+    plan.state = std::move(state);
+    return plan;
+  }
+
+  void Run(const KernelArgs& args) const override {
+    const auto& state = static_cast<const ShuffleState&>(*args.state);
+    if (!state.channels_last) {
+      TransposeKernel::RunStrided(args);
+      return;
+    }
+    const float* x = args.inputs[0]->data<float>();
+    float* y = args.outputs[0]->mutable_data<float>();
+    const int64_t c = state.channels;
+    const int64_t g = state.groups;
+    const int64_t per_group = c / g;
+    ParallelFor(state.pixels, args.threads,
+                std::max<int64_t>(1, (int64_t{1} << 14) / (c + 1)),
+                [&](int64_t begin, int64_t end) {
+                  for (int64_t p = begin; p < end; ++p) {
+                    const float* src = x + p * c;
+                    float* dst = y + p * c;
+                    if (g == 2) {  // ShuffleNet: interleave the two halves
+                      const float* hi = src + per_group;
+                      for (int64_t j = 0; j < per_group; ++j) {
+                        dst[2 * j] = src[j];
+                        dst[2 * j + 1] = hi[j];
+                      }
+                      continue;
+                    }
+                    // Channel i * (C / g) + j goes to j * g + i.
+                    for (int64_t i = 0; i < g; ++i) {
+                      for (int64_t j = 0; j < per_group; ++j) {
+                        dst[j * g + i] = src[i * per_group + j];
+                      }
+                    }
+                  }
+                });
+  }
+
+ private:
+  bool allow_zero_first_;
+  bool allow_zero_second_;
+  std::optional<std::vector<int64_t>> perm_;
+};
 
 // ------------------------------------------------------ Slice
 
@@ -274,13 +370,34 @@ class SliceKernel : public Kernel {
       begin[axis] = s;
       step[axis] = st;
     }
-    const std::vector<int64_t> in_strides = ContiguousStrides(x.shape);
     auto state = std::make_unique<StridedState>();
+    KernelPlan plan;
+    if (x.layout == ops::Layout::kNhwc && rank == 4 &&
+        x.dtype == DataType::kFloat32) {
+      // Channels-last in and out (ShuffleNet's channel split): the same
+      // copy over the buffer's (N, H, W, C) order.
+      const int64_t sw = x.shape[1];
+      const int64_t sh = x.shape[3] * sw;
+      const int64_t sn = x.shape[2] * sh;
+      const int64_t physical_strides[] = {sn, 1, sh, sw};  // by logical axis
+      for (size_t axis : {0u, 2u, 3u, 1u}) {
+        if (shape[axis] > 0) {
+          state->base += begin[axis] * physical_strides[axis];
+        }
+        state->strides.push_back(physical_strides[axis] * step[axis]);
+        state->buffer_shape.push_back(shape[axis]);
+      }
+      plan.outputs = {{x.dtype, shape, ops::Layout::kNhwc}};
+      plan.input_layouts.assign(inputs.size(), ops::Layout::kNchw);
+      plan.input_layouts[0] = ops::Layout::kNhwc;
+      plan.state = std::move(state);
+      return plan;
+    }
+    const std::vector<int64_t> in_strides = ContiguousStrides(x.shape);
     for (size_t axis = 0; axis < rank; ++axis) {
       if (shape[axis] > 0) state->base += begin[axis] * in_strides[axis];
       state->strides.push_back(in_strides[axis] * step[axis]);
     }
-    KernelPlan plan;
     plan.outputs = {{x.dtype, shape}};
     plan.state = std::move(state);
     return plan;
@@ -897,6 +1014,13 @@ std::unique_ptr<Kernel> CreateConstant(const KernelBuildContext& ctx) {
 }
 
 }  // namespace
+
+std::unique_ptr<Kernel> CreateReshapeTransposeReshape(
+    const KernelBuildContext& first, const graph::Node& transpose,
+    const KernelBuildContext& second) {
+  return std::make_unique<ReshapeTransposeReshapeKernel>(first, transpose,
+                                                         second);
+}
 
 void AddTensorKernels(KernelTable* table) {
   (*table)["Cast"] = CreateCast;

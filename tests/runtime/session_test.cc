@@ -26,6 +26,7 @@
 #include "runtime/core/npy.h"
 #include "runtime/core/tensor.h"
 #include "runtime/kernels/kernel.h"
+#include "runtime/program.h"
 #include "runtime/reference_evaluator.h"
 #include "tests/runtime/test_models.h"
 
@@ -507,11 +508,47 @@ TEST(SessionTest, ActivationLayoutsThroughEveryLayoutAwareOp) {
   g.AddNode(std::move(cat_back));
   conv("cat_back", "wtail", "tail", 1);  // (N, 5, 9, 9)
   g.AddNode(Node("Flatten", {"tail"}, {"flat"}, "flat"));
+  // ShuffleNet's channel shuffle (one channels-last step), a Reshape ->
+  // Transpose -> Reshape that is no shuffle (plain), and a Slice of a
+  // convolution's output along channels and with a spatial step.
+  g.AddInitializer(graph::Tensor::FromInt64s("split2", {5}, {0, 2, 16, 9, 9}));
+  g.AddInitializer(graph::Tensor::FromInt64s("merge", {4}, {0, 32, 9, 9}));
+  g.AddInitializer(graph::Tensor::FromInt64s("split4", {4}, {0, 4, 8, 81}));
+  g.AddInitializer(graph::Tensor::FromInt64s("flat2", {2}, {0, -1}));
+  g.AddNode(Node("Reshape", {"cat_back", "split2"}, {"r5"}, "r5"));
+  Node shuffle_t("Transpose", {"r5"}, {"t5"}, "t5");
+  shuffle_t.SetAttribute(Attribute::Ints("perm", {0, 2, 1, 3, 4}));
+  g.AddNode(std::move(shuffle_t));
+  g.AddNode(Node("Reshape", {"t5", "merge"}, {"shuffled"}, "shuffled"));
+  conv("shuffled", "wtail", "after_shuffle", 0);
+  g.AddNode(Node("Reshape", {"cat_back", "split4"}, {"r4"}, "r4"));
+  Node other_t("Transpose", {"r4"}, {"t4"}, "t4");
+  other_t.SetAttribute(Attribute::Ints("perm", {0, 3, 2, 1}));
+  g.AddNode(std::move(other_t));
+  g.AddNode(Node("Reshape", {"t4", "flat2"}, {"not_shuffle"}, "not_shuffle"));
+  g.AddInitializer(graph::Tensor::FromInt64s("starts", {2}, {8, 1}));
+  g.AddInitializer(graph::Tensor::FromInt64s("ends", {2}, {24, 9}));
+  g.AddInitializer(graph::Tensor::FromInt64s("axes", {2}, {1, 2}));
+  g.AddInitializer(graph::Tensor::FromInt64s("steps", {2}, {1, 2}));
+  g.AddNode(Node("Slice", {"cat_back", "starts", "ends", "axes", "steps"},
+                 {"sliced"}, "slice"));  // (N, 16, 4, 9)
+  g.AddInitializer(ConvWeights("wslice", 4, 16, 1));
+  conv("sliced", "wslice", "after_slice", 0);
   // Graph outputs in the middle of chains (also read by later ops).
-  for (const char* out : {"flat", "cmix", "add", "bn", "cat16"}) {
+  for (const char* out : {"flat", "cmix", "add", "bn", "cat16", "after_shuffle",
+                          "not_shuffle", "after_slice"}) {
     g.mutable_outputs()->push_back(UntypedOutput(out));
   }
   const graph::Model model = ModelOf(std::move(g));
+  {
+    const std::unique_ptr<Program> program =
+        CompileProgram(model, CompileOptions{});
+    int chains = 0;
+    for (const ProgramStep& step : program->steps) {
+      chains += step.op == "Reshape+Transpose+Reshape";
+    }
+    EXPECT_EQ(chains, 2);
+  }
   // The reference evaluator has no Split: the ground truth is the session
   // on the scalar reference kernels, where every tensor is plain.
   for (int64_t batch : {1, 2}) {
