@@ -241,6 +241,17 @@ Conv::Layouts Conv::PreferredLayouts(const std::vector<int64_t>& x_dims) const {
 
 void Conv::Run(const float* x, const std::vector<int64_t>& x_dims,
                Layout x_layout, float* y, Layout y_layout, int threads) const {
+  RunOrPrepare(x, x_dims, x_layout, y, y_layout, threads);
+}
+
+void Conv::Prepare(const std::vector<int64_t>& x_dims, Layout x_layout,
+                   Layout y_layout, int threads) const {
+  RunOrPrepare(nullptr, x_dims, x_layout, nullptr, y_layout, threads);
+}
+
+void Conv::RunOrPrepare(const float* x, const std::vector<int64_t>& x_dims,
+                        Layout x_layout, float* y, Layout y_layout,
+                        int threads) const {
   threads = ResolveThreadCount(threads);
   try {
     onednn::ScopedOmpThreads scoped_threads(threads);
@@ -250,7 +261,7 @@ void Conv::Run(const float* x, const std::vector<int64_t>& x_dims,
       const Layouts layouts{x_layout, y_layout};
       return y_dims[0] == 0 ? nullptr : impl_->Build(x_dims, y_dims, &layouts);
     });
-    if (prim != nullptr) prim->Execute(x, y);
+    if (prim != nullptr && x != nullptr) prim->Execute(x, y);
   } catch (const dnnl::error& e) {
     onednn::ThrowOneDnnError("oneDNN Conv with W " +
                                  onednn::DimsToString(impl_->weight_dims) +

@@ -93,7 +93,19 @@ class Conv {
   void Run(const float* x, const std::vector<int64_t>& x_dims, Layout x_layout,
            float* y, Layout y_layout, int threads) const;
 
+  // Everything that Run with these arguments would do before computing:
+  // builds (JIT-compiles) the primitive and packs the weights into its
+  // layout, so that the first Run only computes. The session calls it when
+  // it plans a shape.
+  void Prepare(const std::vector<int64_t>& x_dims, Layout x_layout,
+               Layout y_layout, int threads) const;
+
  private:
+  // Run (x and y non-null) or Prepare (both null).
+  void RunOrPrepare(const float* x, const std::vector<int64_t>& x_dims,
+                    Layout x_layout, float* y, Layout y_layout,
+                    int threads) const;
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

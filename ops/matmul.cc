@@ -41,7 +41,7 @@ class MatMulCore {
       onednn::ScopedOmpThreads scoped_threads(threads);
       const auto prim =
           cache_.GetOrBuild(Key(m, threads), [&] { return Build(m); });
-      prim->Execute(a, y);
+      if (a != nullptr) prim->Execute(a, y);  // null: Prepare
     } catch (const dnnl::error& e) {
       onednn::ThrowOneDnnError(
           "oneDNN " + what + " with M = " + std::to_string(m), e);
@@ -204,6 +204,11 @@ void MatMul::Run(const float* a, const std::vector<int64_t>& a_dims, float* y,
   impl_->core->Run(a, m, y, ResolveThreadCount(threads), "MatMul");
 }
 
+void MatMul::Prepare(const std::vector<int64_t>& a_dims, int threads) const {
+  const int64_t m = MatMulRows(a_dims, k());
+  impl_->core->Run(nullptr, m, nullptr, ResolveThreadCount(threads), "MatMul");
+}
+
 struct Gemm::Impl {
   bool trans_a = false;
   std::unique_ptr<MatMulCore> core;
@@ -301,6 +306,11 @@ void Gemm::Run(const float* a, const std::vector<int64_t>& a_dims, float* y,
                int threads) const {
   const int64_t m = GemmRows(a_dims, impl_->core->k(), impl_->trans_a);
   impl_->core->Run(a, m, y, ResolveThreadCount(threads), "Gemm");
+}
+
+void Gemm::Prepare(const std::vector<int64_t>& a_dims, int threads) const {
+  const int64_t m = GemmRows(a_dims, impl_->core->k(), impl_->trans_a);
+  impl_->core->Run(nullptr, m, nullptr, ResolveThreadCount(threads), "Gemm");
 }
 
 }  // namespace foldrt::ops

@@ -57,6 +57,11 @@ class MatMul {
   void Run(const float* a, const std::vector<int64_t>& a_dims, float* y,
            int threads) const;
 
+  // Builds the primitive and packs B for inputs of `a_dims` under
+  // `threads`, as the first Run would (the session calls it when it plans a
+  // shape).
+  void Prepare(const std::vector<int64_t>& a_dims, int threads) const;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
@@ -96,6 +101,11 @@ class Gemm {
   // contract as MatMul::Run.
   void Run(const float* a, const std::vector<int64_t>& a_dims, float* y,
            int threads) const;
+
+  // Builds the primitive and packs B for inputs of `a_dims` under
+  // `threads`, as the first Run would (the session calls it when it plans a
+  // shape).
+  void Prepare(const std::vector<int64_t>& a_dims, int threads) const;
 
  private:
   struct Impl;

@@ -881,6 +881,8 @@ std::unique_ptr<const Plan> BuildPlan(
         value.layout = layout;
       }
     }
+    InContext(program.source, step.node, step.op,
+              [&] { step.kernel->Prepare(planned.state.get(), threads); });
     plan->steps.push_back(std::move(planned));
     for (const auto& [temporary, id] : after) {
       add_conversion(temporary, id, step);
@@ -965,7 +967,34 @@ std::unique_ptr<const Plan> BuildPlan(
         layout.offsets[kept_index[merged_into[b]]];
   }
   plan->arena_bytes = layout.total_bytes;
+  plan->arenas = std::make_unique<ArenaPool>(layout.total_bytes);
   return plan;
+}
+
+ArenaPool::~ArenaPool() {
+  for (char* arena : free_) {
+    ::operator delete(arena, std::align_val_t(kArenaAlignment));
+  }
+}
+
+char* ArenaPool::Take() {
+  if (bytes_ == 0) return nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!free_.empty()) {
+      char* arena = free_.back();
+      free_.pop_back();
+      return arena;
+    }
+  }
+  return static_cast<char*>(
+      ::operator new(bytes_, std::align_val_t(kArenaAlignment)));
+}
+
+void ArenaPool::Give(char* arena) {
+  if (arena == nullptr) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  free_.push_back(arena);
 }
 
 // ------------------------------------------------------ execution
@@ -1158,15 +1187,13 @@ std::map<std::string, Tensor> ExecutePlan(
   const ProfileClock::time_point run_start =
       profiling ? ProfileClock::now() : ProfileClock::time_point();
   std::vector<double> step_seconds(profiling ? plan.steps.size() : 0);
-  std::unique_ptr<char, void (*)(char*)> arena(
-      plan.arena_bytes == 0
-          ? nullptr
-          : static_cast<char*>(::operator new(
-                plan.arena_bytes, std::align_val_t(kArenaAlignment))),
-      [](char* p) {
-        if (p != nullptr)
-          ::operator delete(p, std::align_val_t(kArenaAlignment));
-      });
+  // Back to the plan's pool when the run ends, also when a kernel throws.
+  struct ArenaLease {
+    ArenaPool* pool;
+    char* arena;
+    ~ArenaLease() { pool->Give(arena); }
+    char* get() const { return arena; }
+  } arena{plan.arenas.get(), plan.arenas->Take()};
   std::vector<Tensor> output_buffers;
   output_buffers.reserve(plan.output_buffers.size());
   for (int id : plan.output_buffers) {

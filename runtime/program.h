@@ -20,6 +20,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -122,6 +123,29 @@ struct PlannedStep {
   std::shared_ptr<const ops::LayoutReorder> reorder;
 };
 
+// Activation arenas of one plan, kept between runs: a run takes one (or
+// allocates one when all are in use by concurrent runs) and gives it back,
+// so that after the first run of a plan Run allocates nothing but the
+// outputs it hands to the caller. Holds at most one arena per run that was
+// ever in flight at once.
+class ArenaPool {
+ public:
+  explicit ArenaPool(size_t bytes) : bytes_(bytes) {}
+  ~ArenaPool();
+  ArenaPool(const ArenaPool&) = delete;
+  ArenaPool& operator=(const ArenaPool&) = delete;
+
+  // kArenaAlignment-aligned, `bytes` long (null when bytes is 0); its
+  // contents are whatever the previous run left.
+  char* Take();
+  void Give(char* arena);
+
+ private:
+  size_t bytes_;
+  std::mutex mu_;
+  std::vector<char*> free_;
+};
+
 // PlannedStep::step of the layout conversions the planner inserts.
 inline constexpr int kConversion = -1;
 
@@ -132,8 +156,9 @@ struct Plan {
   std::vector<PlannedStep> steps;   // the steps that run, in order
   std::deque<Tensor> known_values;  // computed while planning
   size_t arena_bytes = 0;
-  std::vector<int> output_buffers;  // value id per kOutput buffer
-  size_t layout_conversions = 0;    // kConversion steps
+  std::unique_ptr<ArenaPool> arenas;  // of arena_bytes each
+  std::vector<int> output_buffers;    // value id per kOutput buffer
+  size_t layout_conversions = 0;      // kConversion steps
 };
 
 struct PlanOptions {

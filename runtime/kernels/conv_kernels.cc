@@ -85,6 +85,7 @@ struct ConvState : KernelState {
   ops::Conv::Layouts layouts;
   // A fused residual Add: r has y's shape (read in y's layout), or it
   // broadcasts to it (read plain at these strides, y plain).
+  std::vector<int64_t> x_shape;  // for Prepare
   bool residual_broadcasts = false;
   std::vector<int64_t> residual_strides;
 };
@@ -151,6 +152,7 @@ class ConvKernel : public Kernel {
                            : state->conv->PreferredLayouts(x.shape);
     }
     if (residual_) PlanResidual(inputs, y_shape, state.get());
+    state->x_shape = x.shape;
     plan.outputs = {{DataType::kFloat32, y_shape, state->layouts.dst}};
     plan.input_layouts = FirstInputIn(state->layouts.src, inputs);
     if (residual_) {
@@ -159,6 +161,13 @@ class ConvKernel : public Kernel {
     }
     plan.state = std::move(state);
     return plan;
+  }
+
+  void Prepare(const KernelState* state, int threads) const override {
+    const auto& s = static_cast<const ConvState&>(*state);
+    if (s.conv) {
+      s.conv->Prepare(s.x_shape, s.layouts.src, s.layouts.dst, threads);
+    }
   }
 
   int InPlaceInput() const override {

@@ -100,6 +100,12 @@ class Kernel {
 
   virtual void Run(const KernelArgs& args) const = 0;
 
+  // Called once per plan, after Plan, with the plan's state and thread
+  // count: work Run would otherwise do on its first call (building oneDNN
+  // primitives, packing weights), done while the session loads or plans a
+  // new shape instead. Default: nothing.
+  virtual void Prepare(const KernelState* /*state*/, int /*threads*/) const {}
+
   // The input whose buffer output 0 may be written over when this step is
   // the buffer's last reader (a Conv with a fused residual Add writes
   // conv(x) + r over r); -1 otherwise. Run must work both ways: the

@@ -50,6 +50,11 @@ const Tensor* FloatConstantOrNull(const KernelBuildContext& ctx, size_t index) {
                                                                   : nullptr;
 }
 
+// A's planned shape, for Prepare.
+struct ShapeState : KernelState {
+  std::vector<int64_t> a_shape;
+};
+
 class GemmKernel : public Kernel {
  public:
   explicit GemmKernel(const KernelBuildContext& ctx)
@@ -110,8 +115,16 @@ class GemmKernel : public Kernel {
     }
     KernelPlan plan;
     plan.outputs = {{DataType::kFloat32, y_shape}};
-    plan.state = std::make_unique<NoState>();
+    auto state = std::make_unique<ShapeState>();
+    state->a_shape = a.shape;
+    plan.state = std::move(state);
     return plan;
+  }
+
+  void Prepare(const KernelState* state, int threads) const override {
+    if (gemm_) {
+      gemm_->Prepare(static_cast<const ShapeState&>(*state).a_shape, threads);
+    }
   }
 
   void Run(const KernelArgs& args) const override {
@@ -178,8 +191,16 @@ class MatMulKernel : public Kernel {
     }
     KernelPlan plan;
     plan.outputs = {{DataType::kFloat32, y_shape}};
-    plan.state = std::make_unique<NoState>();
+    auto state = std::make_unique<ShapeState>();
+    state->a_shape = a.shape;
+    plan.state = std::move(state);
     return plan;
+  }
+
+  void Prepare(const KernelState* state, int threads) const override {
+    if (matmul_) {
+      matmul_->Prepare(static_cast<const ShapeState&>(*state).a_shape, threads);
+    }
   }
 
   void Run(const KernelArgs& args) const override {
