@@ -439,8 +439,9 @@ TEST_P(PoolLayoutSweep, MatchesReferenceAndZeroesPadding) {
   std::mt19937 rng(79);
   const Pool pool(pc.attrs);
   ASSERT_TRUE(pool.SupportsLayout(lc.layout, 4));
-  // Channel counts off and on the 8 / 16 blocks.
-  for (int64_t channels : {3, 17, 24, 40, 16, 64}) {
+  // Channel counts off and on the 8 / 16 blocks; 130 spans three of the
+  // 64-channel chunks of the channels-last global path.
+  for (int64_t channels : {3, 17, 24, 40, 16, 64, 130}) {
     for (int64_t batch : {1, 3}) {
       std::vector<int64_t> x_dims = pc.x_dims;
       x_dims[0] = batch;
