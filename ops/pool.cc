@@ -872,9 +872,10 @@ void Pool::Run(const float* x, const std::vector<int64_t>& x_dims,
           if (layout == Layout::kNchw && impl_->UsesHwy(x_dims)) {
             return impl_->BuildHwy(x_dims, y_dims);
           }
-          const int64_t spatial = x_dims[2] * x_dims[3];
+          // (SupportsLayout admits nhwc for rank 4 only.)
           if (layout == Layout::kNhwc && IsGlobal(impl_->attrs.kind) &&
-              spatial > 0) {
+              x_dims[2] * x_dims[3] > 0) {
+            const int64_t spatial = x_dims[2] * x_dims[3];
             // Channels-last global pooling: each pixel's channels are one
             // contiguous row, so the reduction runs down the rows with the
             // channels in vector lanes (oneDNN's nhwc global pooling took
