@@ -231,6 +231,38 @@ HWY_INLINE void AffinePeriodicMaybeStream(D d, const float* x, float* y,
   }
 }
 
+// Rows of `valid` channels read at x_stride and written at y_stride, one
+// row at a time (no flat pattern: consecutive rows are not adjacent in x).
+// Channels valid .. y_stride of each y row are padding and get zeros.
+template <class Act>
+HWY_INLINE void AffineStridedRows(const float* x, size_t x_stride, float* y,
+                                  size_t y_stride, size_t rows, size_t valid,
+                                  const float* a, const float* b,
+                                  const Act& act) {
+  const hn::ScalableTag<float> d;
+  const size_t N = hn::Lanes(d);
+  for (size_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * x_stride;
+    float* yr = y + r * y_stride;
+    size_t c = 0;
+    for (; c + N <= valid; c += N) {
+      const auto v = hn::LoadU(d, xr + c);
+      hn::StoreU(
+          act(d, hn::MulAdd(hn::LoadU(d, a + c), v, hn::LoadU(d, b + c))), d,
+          yr + c);
+    }
+    if (c < valid) {
+      HWY_ALIGN float ta[kMaxFloatLanes] = {};
+      HWY_ALIGN float tb[kMaxFloatLanes] = {};
+      memcpy(ta, a + c, (valid - c) * sizeof(float));
+      memcpy(tb, b + c, (valid - c) * sizeof(float));
+      AffinePartialVector(d, xr + c, yr + c, valid - c, hn::Load(d, ta),
+                          hn::Load(d, tb), act);
+    }
+    for (c = valid; c < y_stride; ++c) yr[c] = 0.0f;
+  }
+}
+
 // Rows of `stride` floats; in each row the first `valid` floats are channels
 // 0..valid-1 (scale a, shift b) and the rest is channel padding, written as 0.
 // NHWC is stride == valid == C; a block of nChw8c/16c is stride == 8/16 with
@@ -314,26 +346,7 @@ HWY_INLINE void AffineRows(const float* x, float* y, size_t rows, size_t stride,
 
   // Wide rows whose pattern does not fit on the stack (odd C in the
   // thousands): row by row, with a partial vector at the end of each row.
-  for (size_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * stride;
-    float* yr = y + r * stride;
-    size_t c = 0;
-    for (; c + N <= valid; c += N) {
-      const auto v = hn::LoadU(d, xr + c);
-      hn::StoreU(
-          act(d, hn::MulAdd(hn::LoadU(d, a + c), v, hn::LoadU(d, b + c))), d,
-          yr + c);
-    }
-    if (c < valid) {
-      HWY_ALIGN float ta[kMaxFloatLanes] = {};
-      HWY_ALIGN float tb[kMaxFloatLanes] = {};
-      memcpy(ta, a + c, (valid - c) * sizeof(float));
-      memcpy(tb, b + c, (valid - c) * sizeof(float));
-      AffinePartialVector(d, xr + c, yr + c, valid - c, hn::Load(d, ta),
-                          hn::Load(d, tb), act);
-    }
-    for (c = valid; c < stride; ++c) yr[c] = 0.0f;
-  }
+  AffineStridedRows(x, stride, y, stride, rows, valid, a, b, act);
 }
 
 // Entry points exported per target (ops/batch_norm_hwy.cc). The activation
@@ -403,6 +416,29 @@ inline HWY_NOINLINE void BatchNormNchwRangeF32(const float* x, float* y,
     AffineNchwRangeAnyAct<false>(x, y, begin, end, spatial, channels, a, b,
                                  act);
   }
+}
+
+// Rows of `valid` channels at x_stride in x and y_stride in y (a channel
+// slice of a wider buffer read in place); no streaming stores.
+inline HWY_NOINLINE void BatchNormStridedRowsF32(
+    const float* x, size_t x_stride, float* y, size_t y_stride, size_t rows,
+    size_t valid, const float* a, const float* b, const Activation& act) {
+  switch (act.kind) {
+    case Activation::Kind::kNone:
+      return AffineStridedRows(x, x_stride, y, y_stride, rows, valid, a, b,
+                               ActNone());
+    case Activation::Kind::kRelu:
+      return AffineStridedRows(x, x_stride, y, y_stride, rows, valid, a, b,
+                               ActRelu());
+    case Activation::Kind::kClip:
+      return AffineStridedRows(x, x_stride, y, y_stride, rows, valid, a, b,
+                               ActClip{act.min, act.max});
+    case Activation::Kind::kSigmoid:
+    case Activation::Kind::kSwish:
+      break;
+  }
+  HWY_ABORT("BatchNorm kernels do not apply activation kind %d",
+            static_cast<int>(act.kind));
 }
 
 inline HWY_NOINLINE void BatchNormRowsF32(const float* x, float* y, size_t rows,

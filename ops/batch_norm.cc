@@ -129,17 +129,17 @@ std::string ShapeString(const std::vector<int64_t>& dims) {
   return s + ")";
 }
 
-bool Overlap(const float* a, const float* b, size_t n) {
+bool Overlap(const float* a, size_t a_size, const float* b, size_t b_size) {
   // std::less gives a total order even for unrelated pointers.
   std::less<const float*> lt;
-  return lt(a, b + n) && lt(b, a + n);
+  return lt(a, b + b_size) && lt(b, a + a_size);
 }
 
 }  // namespace
 
 void BatchNorm::Run(const float* x, size_t x_size, float* y, size_t y_size,
                     const std::vector<int64_t>& dims, Layout layout,
-                    int threads) const {
+                    int threads, size_t x_channels) const {
   const ChannelShape shape = SplitChannelShape(dims);
   if (shape.channels != channels()) {
     throw InvalidArgumentError(
@@ -147,11 +147,25 @@ void BatchNorm::Run(const float* x, size_t x_size, float* y, size_t y_size,
         " channels but the input shape " + ShapeString(dims) + " has " +
         std::to_string(shape.channels) + " on axis 1");
   }
+  if (x_channels == 0) x_channels = shape.channels;
+  if (x_channels < shape.channels) {
+    throw InvalidArgumentError(
+        "the input buffer holds " + std::to_string(x_channels) +
+        " channels, fewer than the " + std::to_string(shape.channels) +
+        " of shape " + ShapeString(dims));
+  }
+  const bool strided = x_channels != shape.channels;
   const size_t expected = BufferElements(shape, layout);
-  if (x_size != expected || y_size != expected) {
+  const size_t x_expected = BufferElements(
+      ChannelShape{shape.batch, x_channels, shape.spatial}, layout);
+  if (x_size != x_expected || y_size != expected) {
+    const std::string needs =
+        strided ? "an input buffer of " + std::to_string(x_expected) +
+                      " floats (" + std::to_string(x_channels) +
+                      " channels) and an output of " + std::to_string(expected)
+                : "buffers of " + std::to_string(expected);
     throw InvalidArgumentError("shape " + ShapeString(dims) + " in layout " +
-                               LayoutName(layout) + " needs buffers of " +
-                               std::to_string(expected) +
+                               LayoutName(layout) + " needs " + needs +
                                " floats, got input " + std::to_string(x_size) +
                                " and output " + std::to_string(y_size));
   }
@@ -162,16 +176,20 @@ void BatchNorm::Run(const float* x, size_t x_size, float* y, size_t y_size,
                                (x == nullptr ? "input" : "output") +
                                " pointer is null");
   }
-  if (x != y && Overlap(x, y, expected)) {
+  if ((x != y || strided) && Overlap(x, x_size, y, y_size)) {
     throw InvalidArgumentError(
         "BatchNormalization input and output overlap without being the same "
-        "buffer");
+        "dense buffer");
   }
 
-  switch (SelectImpl(dims, layout)) {
+  BatchNormImpl impl = SelectImpl(dims, layout);
+  // The oneDNN op is built for dense tensors; a channel slice of a wider
+  // buffer runs the Highway kernel, which reads it in place.
+  if (impl == BatchNormImpl::kOneDnn && strided) impl = BatchNormImpl::kHwy;
+  switch (impl) {
     case BatchNormImpl::kRef:
       ref::BatchNormAffineRef(x, y, shape, layout, affine_.scale.data(),
-                              affine_.shift.data(), act_);
+                              affine_.shift.data(), act_, x_channels);
       return;
     case BatchNormImpl::kOneDnn:
       onednn_->Run(x, y, dims, layout, nthreads);
@@ -184,15 +202,15 @@ void BatchNorm::Run(const float* x, size_t x_size, float* y, size_t y_size,
   const float* b = affine_.shift.data();
   switch (layout) {
     case Layout::kNchw:
-      BatchNormNchwF32(x, y, shape, a, b, act_, nthreads);
+      BatchNormNchwF32(x, y, shape, x_channels, a, b, act_, nthreads);
       return;
     case Layout::kNhwc:
-      BatchNormNhwcF32(x, y, shape, a, b, act_, nthreads);
+      BatchNormNhwcF32(x, y, shape, x_channels, a, b, act_, nthreads);
       return;
     case Layout::kNChw8c:
     case Layout::kNChw16c:
-      BatchNormBlockedF32(x, y, shape, ChannelBlock(layout), a, b, act_,
-                          nthreads);
+      BatchNormBlockedF32(x, y, shape, x_channels, ChannelBlock(layout), a, b,
+                          act_, nthreads);
       return;
   }
 }

@@ -44,21 +44,25 @@ int ResolveThreadCount(int threads);
 // only).
 bool BatchNormSupportsActivation(Activation::Kind kind);
 
-// Raw Highway kernels. x and y hold BufferElements(shape, layout) floats; y may
-// equal x (in place); no alignment is assumed. `threads` must be >= 1. `act`
+// Raw Highway kernels. x holds BufferElements({N, x_channels, spatial},
+// layout) floats and y BufferElements(shape, layout): x_channels >=
+// shape.channels, and x_channels > C means x is channels [0, C) of a wider
+// buffer in the same layout (a Concat's output read in place by the BN
+// after it, runtime/program.cc), y dense. y may equal x (in place) only when
+// x_channels == C; no alignment is assumed. `threads` must be >= 1. `act`
 // must be one BatchNormSupportsActivation accepts (the kernels abort on
-// others).
-// scale/shift hold shape.channels floats. Blocked kernels write zeros into the
-// padded channels of the last block, as oneDNN expects.
+// others). scale/shift hold shape.channels floats. Blocked kernels write
+// zeros into the padded channels of the last block, as oneDNN expects.
 void BatchNormNchwF32(const float* x, float* y, const ChannelShape& shape,
-                      const float* scale, const float* shift,
+                      size_t x_channels, const float* scale, const float* shift,
                       const Activation& act, int threads);
 void BatchNormNhwcF32(const float* x, float* y, const ChannelShape& shape,
-                      const float* scale, const float* shift,
+                      size_t x_channels, const float* scale, const float* shift,
                       const Activation& act, int threads);
 void BatchNormBlockedF32(const float* x, float* y, const ChannelShape& shape,
-                         size_t block, const float* scale, const float* shift,
-                         const Activation& act, int threads);
+                         size_t x_channels, size_t block, const float* scale,
+                         const float* shift, const Activation& act,
+                         int threads);
 
 class OneDnnBatchNorm;
 
@@ -88,14 +92,16 @@ class BatchNorm {
   BatchNormImpl SelectImpl(const std::vector<int64_t>& dims,
                            Layout layout) const;
 
-  // Normalizes x into y. dims is the logical (N, C, ...) shape; x_size and
-  // y_size are the buffers' lengths in floats and must equal
-  // BufferElements(dims, layout). y == x runs in place; any other overlap is
-  // rejected. Every check runs before anything is written; failures throw
+  // Normalizes x into y. dims is the logical (N, C, ...) shape; y_size must
+  // equal BufferElements(dims, layout). x_channels (0: C) is the channel
+  // count of x's buffer, which holds channels [0, C) of it when larger (see
+  // the raw kernels); x_size must equal the buffer's BufferElements. y == x
+  // runs in place (dense x only); any other overlap is rejected. Every
+  // check runs before anything is written; failures throw
   // InvalidArgumentError. Safe to call from several threads at once.
   void Run(const float* x, size_t x_size, float* y, size_t y_size,
-           const std::vector<int64_t>& dims, Layout layout,
-           int threads = 1) const;
+           const std::vector<int64_t>& dims, Layout layout, int threads = 1,
+           size_t x_channels = 0) const;
 
  private:
   BatchNormAffine affine_;

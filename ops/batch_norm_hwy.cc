@@ -24,6 +24,7 @@ namespace ops {
 
 HWY_EXPORT(BatchNormNchwRangeF32);
 HWY_EXPORT(BatchNormRowsF32);
+HWY_EXPORT(BatchNormStridedRowsF32);
 
 namespace {
 
@@ -107,34 +108,58 @@ void ChooseHwyTarget() {
 }  // namespace
 
 void BatchNormNchwF32(const float* x, float* y, const ChannelShape& shape,
-                      const float* scale, const float* shift,
+                      size_t x_channels, const float* scale, const float* shift,
                       const Activation& act, int threads) {
   if (shape.spatial == 1) {
     // (N, C) and (N, C, 1, ...): NCHW and NHWC are the same bytes, and the
     // row kernel vectorizes across channels instead of one-float planes.
-    BatchNormNhwcF32(x, y, shape, scale, shift, act, threads);
+    BatchNormNhwcF32(x, y, shape, x_channels, scale, shift, act, threads);
     return;
   }
   const size_t spatial = shape.spatial;
   const size_t channels = shape.channels;
-  const size_t total = shape.batch * channels * spatial;
+  const size_t image = channels * spatial;
+  const size_t total = shape.batch * image;
   ChooseHwyTarget();
   const auto range_kernel = HWY_DYNAMIC_DISPATCH(BatchNormNchwRangeF32);
   const bool stream = UseStreamingStores(x, y, total);
+  if (x_channels == channels) {
+    ParallelSlices(total, 1, threads, [&](size_t begin, size_t end) {
+      range_kernel(x, y, begin, end, spatial, channels, scale, shift, stream,
+                   act);
+      if (stream) hwy::FlushStream();
+    });
+    return;
+  }
+  // Each image of x is one contiguous run, x_channels * spatial apart.
   ParallelSlices(total, 1, threads, [&](size_t begin, size_t end) {
-    range_kernel(x, y, begin, end, spatial, channels, scale, shift, stream,
-                 act);
+    for (size_t e = begin; e < end;) {
+      const size_t n = e / image;
+      const size_t local = e - n * image;
+      const size_t len = std::min(image - local, end - e);
+      range_kernel(x + n * x_channels * spatial, y + n * image, local,
+                   local + len, spatial, channels, scale, shift, stream, act);
+      e += len;
+    }
     if (stream) hwy::FlushStream();
   });
 }
 
 void BatchNormNhwcF32(const float* x, float* y, const ChannelShape& shape,
-                      const float* scale, const float* shift,
+                      size_t x_channels, const float* scale, const float* shift,
                       const Activation& act, int threads) {
   const size_t channels = shape.channels;
   const size_t rows = shape.batch * shape.spatial;
   if (channels == 0) return;
   ChooseHwyTarget();
+  if (x_channels != channels) {
+    const auto strided_kernel = HWY_DYNAMIC_DISPATCH(BatchNormStridedRowsF32);
+    ParallelSlices(rows, channels, threads, [&](size_t begin, size_t end) {
+      strided_kernel(x + begin * x_channels, x_channels, y + begin * channels,
+                     channels, end - begin, channels, scale, shift, act);
+    });
+    return;
+  }
   const auto rows_kernel = HWY_DYNAMIC_DISPATCH(BatchNormRowsF32);
   const bool stream = UseStreamingStores(x, y, rows * channels);
   ParallelSlices(rows, channels, threads, [&](size_t begin, size_t end) {
@@ -145,16 +170,28 @@ void BatchNormNhwcF32(const float* x, float* y, const ChannelShape& shape,
 }
 
 void BatchNormBlockedF32(const float* x, float* y, const ChannelShape& shape,
-                         size_t block, const float* scale, const float* shift,
-                         const Activation& act, int threads) {
+                         size_t x_channels, size_t block, const float* scale,
+                         const float* shift, const Activation& act,
+                         int threads) {
   const size_t spatial = shape.spatial;
   const size_t blocks = (shape.channels + block - 1) / block;
+  const size_t x_blocks = (x_channels + block - 1) / block;
+  ChooseHwyTarget();
+  const auto rows_kernel = HWY_DYNAMIC_DISPATCH(BatchNormRowsF32);
   if (spatial == 1) {
     // (N, C) and (N, C, 1, ...): each sample is one row of C channels padded
     // to the block, i.e. NHWC with a padded row; one call covers many rows.
     const size_t padded = blocks * block;
-    ChooseHwyTarget();
-    const auto rows_kernel = HWY_DYNAMIC_DISPATCH(BatchNormRowsF32);
+    if (x_blocks != blocks) {
+      const auto strided_kernel = HWY_DYNAMIC_DISPATCH(BatchNormStridedRowsF32);
+      ParallelSlices(
+          shape.batch, padded, threads, [&](size_t begin, size_t end) {
+            strided_kernel(x + begin * x_blocks * block, x_blocks * block,
+                           y + begin * padded, padded, end - begin,
+                           shape.channels, scale, shift, act);
+          });
+      return;
+    }
     const bool stream = UseStreamingStores(x, y, shape.batch * padded);
     ParallelSlices(shape.batch, padded, threads, [&](size_t begin, size_t end) {
       rows_kernel(x + begin * padded, y + begin * padded, end - begin, padded,
@@ -164,8 +201,6 @@ void BatchNormBlockedF32(const float* x, float* y, const ChannelShape& shape,
     return;
   }
   const size_t rows = shape.batch * blocks * spatial;
-  ChooseHwyTarget();
-  const auto rows_kernel = HWY_DYNAMIC_DISPATCH(BatchNormRowsF32);
   const bool stream = UseStreamingStores(x, y, rows * block);
   ParallelSlices(rows, block, threads, [&](size_t begin, size_t end) {
     // Rows of one (n, channel block) are contiguous; a slice may cut one.
@@ -174,8 +209,11 @@ void BatchNormBlockedF32(const float* x, float* y, const ChannelShape& shape,
       const size_t len = std::min(spatial - r % spatial, end - r);
       const size_t c0 = (nb % blocks) * block;
       const size_t valid = std::min(block, shape.channels - c0);
-      rows_kernel(x + r * block, y + r * block, len, block, valid, scale + c0,
-                  shift + c0, stream, act);
+      // The same (n, block) of x, whose images are x_blocks blocks apart.
+      const size_t x_row =
+          ((nb / blocks) * x_blocks + nb % blocks) * spatial + r % spatial;
+      rows_kernel(x + x_row * block, y + r * block, len, block, valid,
+                  scale + c0, shift + c0, stream, act);
       r += len;
     }
     if (stream) hwy::FlushStream();

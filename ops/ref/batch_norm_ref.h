@@ -9,10 +9,12 @@
 namespace foldrt::ops::ref {
 
 // y = act(float((double)scale[c] * x + (double)shift[c])). Padded channels of
-// blocked layouts are written as 0. y may equal x.
+// blocked layouts are written as 0. y may equal x. x_channels > C: x is
+// channels [0, C) of a buffer of x_channels channels in the same layout
+// (y stays dense); 0 means C.
 void BatchNormAffineRef(const float* x, float* y, const ChannelShape& shape,
                         Layout layout, const float* scale, const float* shift,
-                        const Activation& act);
+                        const Activation& act, size_t x_channels = 0);
 
 // The textbook formula straight from the statistics, all in double:
 // y = act(gamma * (x - mean) / sqrt(var + eps) + beta). Used to check the

@@ -187,6 +187,68 @@ void CheckSpecialValues(BatchNormImpl impl) {
   }
 }
 
+// x as channels [0, C) of a wider buffer (x_channels > C, a Concat's output
+// read in place): checked against the textbook formula on a dense copy of
+// those channels; the buffer is left untouched and nothing is written past
+// y.
+void SweepChannelSlices(BatchNormImpl impl) {
+  size_t k = 0;
+  for (size_t c : {3, 16, 17, 64}) {
+    const bn_test::BnParams p =
+        bn_test::RandomBnParams(c, static_cast<uint32_t>(100 + c));
+    for (size_t extra : {1, 16, 35}) {
+      for (int64_t spatial : {1, 7, 64}) {
+        for (int64_t batch : {1, 3}) {
+          for (Layout layout : kLayouts) {
+            ++k;
+            const Activation& act = kActivations[k % 3];
+            const BatchNorm bn(p.gamma, p.beta, p.mean, p.var, p.eps, act,
+                               impl);
+            const size_t x_channels = c + extra;
+            const auto dims = DimsOfRank(spatial == 1 ? 2 : 4, batch,
+                                         static_cast<int64_t>(c), spatial);
+            const ChannelShape shape = SplitChannelShape(dims);
+            const ChannelShape x_shape{shape.batch, x_channels, shape.spatial};
+            const size_t n = BufferElements(shape, layout);
+            const size_t x_n = BufferElements(x_shape, layout);
+            const int threads = 1 + static_cast<int>(k % 2);
+            SCOPED_TRACE(::testing::Message()
+                         << "C " << c << " of " << x_channels << " dims "
+                         << ::testing::PrintToString(dims) << " layout "
+                         << LayoutName(layout) << " act " << act.ToString()
+                         << " threads " << threads);
+            const std::vector<float> x =
+                bn_test::RandomTensor(x_n, static_cast<uint32_t>(k));
+            std::vector<float> dense(n, 0.0f);
+            for (size_t b = 0; b < shape.batch; ++b) {
+              for (size_t ch = 0; ch < c; ++ch) {
+                for (size_t sp = 0; sp < shape.spatial; ++sp) {
+                  dense[ElementOffset(shape, layout, b, ch, sp)] =
+                      x[ElementOffset(x_shape, layout, b, ch, sp)];
+                }
+              }
+            }
+            std::vector<float> ref(n);
+            ref::BatchNormStatisticsRef(
+                dense.data(), ref.data(), shape, layout, p.gamma.data(),
+                p.beta.data(), p.mean.data(), p.var.data(), p.eps, act);
+            std::vector<float> x_copy = x;
+            std::vector<float> y(n + 1, -7.0f);
+            bn.Run(x_copy.data(), x_n, y.data(), n, dims, layout, threads,
+                   x_channels);
+            ASSERT_EQ(x_copy, x) << "input modified";
+            ASSERT_EQ(y[n], -7.0f) << "wrote past the output";
+            EXPECT_TRUE(bn_test::NearBn(
+                y.data(), ref.data(), n,
+                bn_test::BnAbsTolerance(bn.affine().scale, bn.affine().shift,
+                                        dense.data(), n)));
+          }
+        }
+      }
+    }
+  }
+}
+
 class BatchNormHwyOpTest : public hwy::TestWithParamTarget {};
 HWY_TARGET_INSTANTIATE_TEST_SUITE_P(BatchNormHwyOpTest);
 
@@ -199,12 +261,18 @@ TEST_P(BatchNormHwyOpTest, ThreadSplits) {
 TEST_P(BatchNormHwyOpTest, SpecialValues) {
   CheckSpecialValues(BatchNormImpl::kHwy);
 }
+TEST_P(BatchNormHwyOpTest, ChannelSliceOfWiderBuffer) {
+  SweepChannelSlices(BatchNormImpl::kHwy);
+}
 
 TEST(BatchNormRefOpTest, AllShapesLayoutsRanks) {
   SweepShapes(BatchNormImpl::kRef);
 }
 TEST(BatchNormRefOpTest, SpecialValues) {
   CheckSpecialValues(BatchNormImpl::kRef);
+}
+TEST(BatchNormRefOpTest, ChannelSliceOfWiderBuffer) {
+  SweepChannelSlices(BatchNormImpl::kRef);
 }
 
 TEST(BatchNormOneDnnOpTest, AllShapesLayoutsRanks) {
@@ -215,6 +283,10 @@ TEST(BatchNormOneDnnOpTest, ThreadSplits) {
 }
 TEST(BatchNormOneDnnOpTest, SpecialValues) {
   CheckSpecialValues(BatchNormImpl::kOneDnn);
+}
+// oneDNN's op is built for dense tensors: a slice runs the Highway kernel.
+TEST(BatchNormOneDnnOpTest, ChannelSliceOfWiderBuffer) {
+  SweepChannelSlices(BatchNormImpl::kOneDnn);
 }
 
 // ---- Selection ----
@@ -343,6 +415,23 @@ TEST(BatchNormValidationTest, RejectsBadInputBeforeWriting) {
                InvalidArgumentError);
   // An empty batch is fine, even with null pointers.
   EXPECT_NO_THROW(bn.Run(nullptr, 0, nullptr, 0, {0, 3, 12}, Layout::kNchw));
+  // Channel slices: the buffer must hold at least C channels and be sized
+  // for x_channels, and a slice never runs in place.
+  ExpectRejected(
+      [&](float* y) {
+        bn.Run(xp, 24, y, 36, {1, 3, 12}, Layout::kNchw, 1, 2);
+      },
+      "fewer than");
+  ExpectRejected(
+      [&](float* y) {
+        bn.Run(xp, 36, y, 36, {1, 3, 12}, Layout::kNchw, 1, 4);
+      },
+      "48");
+  ExpectRejected(
+      [&](float* y) {
+        bn.Run(y, 48, y, 36, {1, 3, 12}, Layout::kNhwc, 1, 4);
+      },
+      "overlap");
 }
 
 TEST(BatchNormConcurrencyTest, RunFromSeveralThreadsOnOneOp) {
