@@ -256,12 +256,7 @@ class ConvKernel : public Kernel {
     }
     state->residual_broadcasts = true;
     state->layouts.dst = ops::Layout::kNchw;
-    const size_t lead = y_shape.size() - r.shape.size();
-    const std::vector<int64_t> contiguous = ContiguousStrides(r.shape);
-    state->residual_strides.assign(y_shape.size(), 0);
-    for (size_t i = 0; i < r.shape.size(); ++i) {
-      if (r.shape[i] != 1) state->residual_strides[lead + i] = contiguous[i];
-    }
+    state->residual_strides = BroadcastStrides(r.shape, y_shape);
   }
 
   // Empty once conv_ is built (which then holds the weights).

@@ -241,18 +241,6 @@ struct BroadcastState : KernelState {
   std::vector<int64_t> b_strides;
 };
 
-// Element strides of `shape` broadcast to `out` (0 on broadcast axes).
-std::vector<int64_t> BroadcastStrides(const std::vector<int64_t>& shape,
-                                      const std::vector<int64_t>& out) {
-  const size_t lead = out.size() - shape.size();
-  const std::vector<int64_t> contiguous = ContiguousStrides(shape);
-  std::vector<int64_t> strides(out.size(), 0);
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (shape[i] != 1) strides[lead + i] = contiguous[i];
-  }
-  return strides;
-}
-
 std::unique_ptr<BroadcastState> MakeBroadcastState(
     const std::vector<int64_t>& a, const std::vector<int64_t>& b,
     const std::vector<int64_t>& out) {

@@ -51,6 +51,20 @@ double KnownScalarInput(const std::vector<const PlanInput*>& inputs,
 // Row-major element strides of `shape`.
 std::vector<int64_t> ContiguousStrides(const std::vector<int64_t>& shape);
 
+// Element strides for reading a C-order tensor of `shape` as if broadcast
+// to `out` (0 on broadcast axes, so StridedCopy repeats it). `shape` must
+// broadcast to `out`.
+inline std::vector<int64_t> BroadcastStrides(const std::vector<int64_t>& shape,
+                                             const std::vector<int64_t>& out) {
+  const size_t lead = out.size() - shape.size();
+  const std::vector<int64_t> contiguous = ContiguousStrides(shape);
+  std::vector<int64_t> strides(out.size(), 0);
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] != 1) strides[lead + i] = contiguous[i];
+  }
+  return strides;
+}
+
 // dst (C order, `out_shape`) = src read at base + sum(index[axis] *
 // src_strides[axis]) (strides in elements, may be 0 or negative). Transpose,
 // Slice and broadcasting copies are all this.

@@ -160,6 +160,68 @@ int CountMismatches(const std::vector<float>& got, const Expected& e,
   return bad;
 }
 
+// A logical NCHW tensor in `layout`; channels past C (blocked padding) hold
+// `pad`.
+std::vector<float> ToLayout(const std::vector<float>& plain,
+                            const std::vector<int64_t>& dims, Layout layout,
+                            float pad) {
+  const ChannelShape shape = SplitChannelShape(dims);
+  std::vector<float> out(BufferElements(shape, layout), pad);
+  for (size_t n = 0; n < shape.batch; ++n) {
+    for (size_t c = 0; c < shape.channels; ++c) {
+      for (size_t i = 0; i < shape.spatial; ++i) {
+        out[ElementOffset(shape, layout, n, c, i)] =
+            plain[(n * shape.channels + c) * shape.spatial + i];
+      }
+    }
+  }
+  return out;
+}
+
+// The logical NCHW tensor of a buffer in `layout`, and (via *padding) the
+// values of its padding channels.
+std::vector<float> FromLayout(const std::vector<float>& buffer,
+                              const std::vector<int64_t>& dims, Layout layout,
+                              std::vector<float>* padding) {
+  const ChannelShape shape = SplitChannelShape(dims);
+  const size_t block = ChannelBlock(layout);
+  const size_t padded = (shape.channels + block - 1) / block * block;
+  std::vector<float> plain(shape.batch * shape.channels * shape.spatial);
+  padding->clear();
+  for (size_t n = 0; n < shape.batch; ++n) {
+    for (size_t c = 0; c < padded; ++c) {
+      for (size_t i = 0; i < shape.spatial; ++i) {
+        const float v = buffer[ElementOffset(shape, layout, n, c, i)];
+        if (c < shape.channels) {
+          plain[(n * shape.channels + c) * shape.spatial + i] = v;
+        } else {
+          padding->push_back(v);
+        }
+      }
+    }
+  }
+  return plain;
+}
+
+// Runs `pool` on x (logical NCHW) handed over in `layout`, into a buffer of
+// NaNs so that every float must be written: each output within the bound of
+// `e`, and the output's padding channels zero.
+void ExpectRunInLayoutMatches(const Pool& pool, const std::vector<float>& x,
+                              const std::vector<int64_t>& x_dims, Layout layout,
+                              int threads, const Expected& e,
+                              const std::string& what) {
+  const std::vector<int64_t> y_dims = pool.OutputDims(x_dims);
+  const std::vector<float> xb = ToLayout(x, x_dims, layout, 0.0f);
+  std::vector<float> yb(BufferElements(SplitChannelShape(y_dims), layout), NAN);
+  pool.Run(xb.data(), x_dims, layout, yb.data(), threads);
+  std::vector<float> padding;
+  const std::vector<float> y = FromLayout(yb, y_dims, layout, &padding);
+  EXPECT_EQ(CountMismatches(y, e, what), 0) << what;
+  int bad_padding = 0;
+  for (float v : padding) bad_padding += v != 0.0f;
+  EXPECT_EQ(bad_padding, 0) << what << ": padding channels not zero";
+}
+
 struct PoolCase {
   std::string name;
   std::vector<int64_t> x_dims;  // batch overwritten per run
@@ -328,56 +390,11 @@ TEST_P(PoolHwyTargets, PlainMatchesReference) {
       std::vector<int64_t> x_dims = pc.x_dims;
       x_dims[0] = batch;
       const std::vector<float> x = Random(Count(x_dims), rng);
-      const Expected e = Reference(pc.attrs, x, x_dims);
-      std::vector<float> y(e.ref.size(), NAN);
-      pool.Run(x.data(), x_dims, Layout::kNchw, y.data(), 2);
-      const std::string what = pc.name + " batch " + std::to_string(batch);
-      EXPECT_EQ(CountMismatches(y, e, what), 0) << what;
+      ExpectRunInLayoutMatches(pool, x, x_dims, Layout::kNchw, 2,
+                               Reference(pc.attrs, x, x_dims),
+                               pc.name + " batch " + std::to_string(batch));
     }
   }
-}
-
-// A logical NCHW tensor in `layout`; channels past C (blocked padding) hold
-// `pad`.
-std::vector<float> ToLayout(const std::vector<float>& plain,
-                            const std::vector<int64_t>& dims, Layout layout,
-                            float pad) {
-  const ChannelShape shape = SplitChannelShape(dims);
-  std::vector<float> out(BufferElements(shape, layout), pad);
-  for (size_t n = 0; n < shape.batch; ++n) {
-    for (size_t c = 0; c < shape.channels; ++c) {
-      for (size_t i = 0; i < shape.spatial; ++i) {
-        out[ElementOffset(shape, layout, n, c, i)] =
-            plain[(n * shape.channels + c) * shape.spatial + i];
-      }
-    }
-  }
-  return out;
-}
-
-// The logical NCHW tensor of a buffer in `layout`, and (via *padding) the
-// values of its padding channels.
-std::vector<float> FromLayout(const std::vector<float>& buffer,
-                              const std::vector<int64_t>& dims, Layout layout,
-                              std::vector<float>* padding) {
-  const ChannelShape shape = SplitChannelShape(dims);
-  const size_t block = ChannelBlock(layout);
-  const size_t padded = (shape.channels + block - 1) / block * block;
-  std::vector<float> plain(shape.batch * shape.channels * shape.spatial);
-  padding->clear();
-  for (size_t n = 0; n < shape.batch; ++n) {
-    for (size_t c = 0; c < padded; ++c) {
-      for (size_t i = 0; i < shape.spatial; ++i) {
-        const float v = buffer[ElementOffset(shape, layout, n, c, i)];
-        if (c < shape.channels) {
-          plain[(n * shape.channels + c) * shape.spatial + i] = v;
-        } else {
-          padding->push_back(v);
-        }
-      }
-    }
-  }
-  return plain;
 }
 
 struct LayoutCase {
@@ -446,26 +463,14 @@ TEST_P(PoolLayoutSweep, MatchesReferenceAndZeroesPadding) {
       std::vector<int64_t> x_dims = pc.x_dims;
       x_dims[0] = batch;
       x_dims[1] = channels;
-      const std::vector<int64_t> y_dims = pool.OutputDims(x_dims);
       const std::vector<float> x = Random(Count(x_dims), rng);
       const Expected e = Reference(pc.attrs, x, x_dims);
-      const std::vector<float> xb = ToLayout(x, x_dims, lc.layout, 0.0f);
       for (int threads : {1, 2}) {
-        // NaN everywhere, padding included: every float must be written.
-        std::vector<float> yb(
-            BufferElements(SplitChannelShape(y_dims), lc.layout), NAN);
-        pool.Run(xb.data(), x_dims, lc.layout, yb.data(), threads);
-        std::vector<float> padding;
-        const std::vector<float> y =
-            FromLayout(yb, y_dims, lc.layout, &padding);
         std::ostringstream what;
         what << pc.name << " " << LayoutName(lc.layout) << " "
              << ref::ShapeToString(x_dims) << " threads " << threads;
-        EXPECT_EQ(CountMismatches(y, e, what.str()), 0) << what.str();
-        int bad_padding = 0;
-        for (float v : padding) bad_padding += v != 0.0f;
-        EXPECT_EQ(bad_padding, 0)
-            << what.str() << ": padding channels not zero";
+        ExpectRunInLayoutMatches(pool, x, x_dims, lc.layout, threads, e,
+                                 what.str());
       }
     }
   }
@@ -573,18 +578,10 @@ TEST(PoolTest, ModelShapesMatchReference) {
     const Pool pool(attrs);
     const std::vector<float> x = Random(Count(x_dims), rng);
     const Expected e = Reference(attrs, x, x_dims);
-    const std::vector<int64_t> y_dims = pool.OutputDims(x_dims);
     for (Layout layout : {Layout::kNchw, Layout::kNChw8c, Layout::kNChw16c}) {
-      const std::vector<float> xb = ToLayout(x, x_dims, layout, 0.0f);
-      std::vector<float> yb(BufferElements(SplitChannelShape(y_dims), layout),
-                            NAN);
-      pool.Run(xb.data(), x_dims, layout, yb.data(), 2);
-      std::vector<float> padding;
-      const std::vector<float> y = FromLayout(yb, y_dims, layout, &padding);
-      const std::string what =
-          ref::ShapeToString(x_dims) + " " + LayoutName(layout);
-      EXPECT_EQ(CountMismatches(y, e, what), 0) << what;
-      for (float v : padding) ASSERT_EQ(v, 0.0f) << what;
+      ExpectRunInLayoutMatches(
+          pool, x, x_dims, layout, 2, e,
+          ref::ShapeToString(x_dims) + " " + LayoutName(layout));
     }
   }
 }

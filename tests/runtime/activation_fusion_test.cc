@@ -10,12 +10,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "graph/graph.h"
@@ -25,12 +23,13 @@
 #include "runtime/core/error.h"
 #include "runtime/core/tensor.h"
 #include "runtime/program.h"
-#include "runtime/reference_evaluator.h"
 #include "runtime/session.h"
+#include "tests/runtime/session_test_util.h"
 
 namespace foldrt::runtime {
 namespace {
 
+using foldrt::testing::ExpectSessionMatchesReference;
 using graph::Attribute;
 using graph::Dim;
 using graph::Node;
@@ -107,52 +106,6 @@ std::vector<std::string> StepOps(const graph::Model& model) {
   return ops;
 }
 
-// Session outputs against the reference evaluator, within float rounding of
-// the accumulations (1e-5 relative, as session_test) for oneDNN and the
-// reference kernels, 1 and 2 threads.
-void ExpectMatchesReference(const graph::Model& model,
-                            const std::map<std::string, Tensor>& inputs) {
-  std::map<std::string, RefTensor> ref_inputs;
-  for (const auto& [name, tensor] : inputs) {
-    ref_inputs[name] =
-        RefTensor::Float(tensor.shape(), tensor.ToVector<float>());
-  }
-  const std::map<std::string, RefTensor> want =
-      EvaluateReference(model, ref_inputs);
-  using Layouts = SessionOptions::Layouts;
-  const std::tuple<bool, int, Layouts> variants[] = {
-      {false, 1, Layouts::kAuto},   {false, 2, Layouts::kAuto},
-      {true, 1, Layouts::kAuto},    {true, 2, Layouts::kAuto},
-      {false, 1, Layouts::kNChw8c}, {false, 2, Layouts::kNChw16c},
-      {false, 1, Layouts::kNhwc},   {false, 1, Layouts::kPlain}};
-  for (const auto& [reference, threads, layouts] : variants) {
-    {
-      SCOPED_TRACE(::testing::Message()
-                   << (reference ? "reference" : "optimized") << " kernels, "
-                   << threads << " thread(s), layouts policy "
-                   << static_cast<int>(layouts));
-      SessionOptions options;
-      options.threads = threads;
-      options.reference_kernels = reference;
-      options.layouts = layouts;
-      const std::unique_ptr<Session> session =
-          Session::FromModel(model, options);
-      const std::map<std::string, Tensor> got = session->Run(inputs);
-      ASSERT_EQ(got.size(), want.size());
-      for (const auto& [name, ref] : want) {
-        SCOPED_TRACE(name);
-        const Tensor& out = got.at(name);
-        ASSERT_EQ(out.shape(), ref.shape);
-        const float* data = out.data<float>();
-        for (size_t i = 0; i < ref.f32.size(); ++i) {
-          ASSERT_NEAR(data[i], ref.f32[i], 1e-5 * (1.0 + std::abs(ref.f32[i])))
-              << "element " << i;
-        }
-      }
-    }
-  }
-}
-
 // Conv outputs reach +-40: the sigmoids saturate in places.
 std::map<std::string, Tensor> ConvInput() {
   return {{"x", Tensor::FromFloats({2, 3, 6, 6},
@@ -172,7 +125,7 @@ TEST(ActivationFusionTest, SiluFusesIntoConvInBothMulOrders) {
     b.Output("z");
     const graph::Model model = b.Build();
     EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv+Swish"}));
-    ExpectMatchesReference(model, ConvInput());
+    ExpectSessionMatchesReference(model, ConvInput());
   }
 }
 
@@ -191,7 +144,7 @@ TEST(ActivationFusionTest, SiluChainFusesTwice) {
   const graph::Model model = b.Build();
   EXPECT_EQ(StepOps(model),
             (std::vector<std::string>{"Conv+Swish", "Conv+Swish"}));
-  ExpectMatchesReference(model, ConvInput());
+  ExpectSessionMatchesReference(model, ConvInput());
 }
 
 TEST(ActivationFusionTest, SigmoidFusesIntoConv) {
@@ -201,7 +154,7 @@ TEST(ActivationFusionTest, SigmoidFusesIntoConv) {
   b.Output("s");
   const graph::Model model = b.Build();
   EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv+Sigmoid"}));
-  ExpectMatchesReference(model, ConvInput());
+  ExpectSessionMatchesReference(model, ConvInput());
 }
 
 TEST(ActivationFusionTest, SqueezeExcitationGateFusesSigmoidOnly) {
@@ -215,7 +168,7 @@ TEST(ActivationFusionTest, SqueezeExcitationGateFusesSigmoidOnly) {
   b.Output("z");
   const graph::Model model = b.Build();
   EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv+Sigmoid", "Mul"}));
-  ExpectMatchesReference(model, ConvInput());
+  ExpectSessionMatchesReference(model, ConvInput());
 }
 
 TEST(ActivationFusionTest, GemmMatMulAndConvTransposeTakeSigmoidAndSwish) {
@@ -229,7 +182,7 @@ TEST(ActivationFusionTest, GemmMatMulAndConvTransposeTakeSigmoidAndSwish) {
     b.Output("z");
     const graph::Model model = b.Build();
     EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Gemm+Swish"}));
-    ExpectMatchesReference(
+    ExpectSessionMatchesReference(
         model, {{"a", Tensor::FromFloats({3, 5}, Values(15, 5, -3, 3))}});
   }
   {
@@ -240,7 +193,7 @@ TEST(ActivationFusionTest, GemmMatMulAndConvTransposeTakeSigmoidAndSwish) {
     b.Output("s");
     const graph::Model model = b.Build();
     EXPECT_EQ(StepOps(model), (std::vector<std::string>{"MatMul+Sigmoid"}));
-    ExpectMatchesReference(
+    ExpectSessionMatchesReference(
         model, {{"a", Tensor::FromFloats({2, 3, 5}, Values(30, 6, -3, 3))}});
   }
   {
@@ -255,7 +208,7 @@ TEST(ActivationFusionTest, GemmMatMulAndConvTransposeTakeSigmoidAndSwish) {
     const graph::Model model = b.Build();
     EXPECT_EQ(StepOps(model),
               (std::vector<std::string>{"ConvTranspose+Swish"}));
-    ExpectMatchesReference(
+    ExpectSessionMatchesReference(
         model, {{"x", Tensor::FromFloats({2, 3, 4, 4}, Values(96, 7, -3, 3))}});
   }
 }
@@ -274,7 +227,7 @@ TEST(ActivationFusionTest, SiluAfterAnOpThatCannotFuseIsOneSwishStep) {
   std::vector<std::string> ops = StepOps(model);
   std::sort(ops.begin(), ops.end());  // the two chains may come in any order
   EXPECT_EQ(ops, (std::vector<std::string>{"Add", "Swish", "Swish"}));
-  ExpectMatchesReference(model, ConvInput());
+  ExpectSessionMatchesReference(model, ConvInput());
 }
 
 TEST(ActivationFusionTest, BatchNormTakesReluButNotSigmoidOrSwish) {
@@ -303,7 +256,7 @@ TEST(ActivationFusionTest, BatchNormTakesReluButNotSigmoidOrSwish) {
             ? std::vector<std::string>{"BatchNormalization", "Sigmoid"}
             : std::vector<std::string>{"BatchNormalization", "Swish"};
     EXPECT_EQ(StepOps(model), want);
-    ExpectMatchesReference(model, ConvInput());
+    ExpectSessionMatchesReference(model, ConvInput());
   }
 }
 
@@ -332,7 +285,7 @@ TEST(ActivationFusionTest, SigmoidOutputReadElsewhereDoesNotFuse) {
   const graph::Model model = b.Build();
   EXPECT_EQ(StepOps(model),
             (std::vector<std::string>{"Conv", "Sigmoid", "Mul", "Add"}));
-  ExpectMatchesReference(model, ConvInput());
+  ExpectSessionMatchesReference(model, ConvInput());
 }
 
 TEST(ActivationFusionTest, ConvOutputReadByAThirdNodeRunsAStandaloneSwish) {
@@ -345,7 +298,7 @@ TEST(ActivationFusionTest, ConvOutputReadByAThirdNodeRunsAStandaloneSwish) {
   const graph::Model model = b.Build();
   EXPECT_EQ(StepOps(model),
             (std::vector<std::string>{"Conv", "Swish", "Relu"}));
-  ExpectMatchesReference(model, ConvInput());
+  ExpectSessionMatchesReference(model, ConvInput());
 }
 
 TEST(ActivationFusionTest, GraphOutputsInTheMiddleDoNotFuseIntoTheConv) {
@@ -358,7 +311,7 @@ TEST(ActivationFusionTest, GraphOutputsInTheMiddleDoNotFuseIntoTheConv) {
     b.Output("z").Output("y");
     const graph::Model model = b.Build();
     EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv", "Swish"}));
-    ExpectMatchesReference(model, ConvInput());
+    ExpectSessionMatchesReference(model, ConvInput());
   }
   {
     SCOPED_TRACE("the Sigmoid output is a graph output");
@@ -370,7 +323,7 @@ TEST(ActivationFusionTest, GraphOutputsInTheMiddleDoNotFuseIntoTheConv) {
     const graph::Model model = b.Build();
     EXPECT_EQ(StepOps(model),
               (std::vector<std::string>{"Conv", "Sigmoid", "Mul"}));
-    ExpectMatchesReference(model, ConvInput());
+    ExpectSessionMatchesReference(model, ConvInput());
   }
   {
     SCOPED_TRACE("Conv -> Sigmoid with the Conv output a graph output");
@@ -380,7 +333,7 @@ TEST(ActivationFusionTest, GraphOutputsInTheMiddleDoNotFuseIntoTheConv) {
     b.Output("s").Output("y");
     const graph::Model model = b.Build();
     EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv", "Sigmoid"}));
-    ExpectMatchesReference(model, ConvInput());
+    ExpectSessionMatchesReference(model, ConvInput());
   }
 }
 
@@ -393,7 +346,7 @@ TEST(ActivationFusionTest, MulOfTheSigmoidWithItselfIsNoSwish) {
   b.Output("z");
   const graph::Model model = b.Build();
   EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv+Sigmoid", "Mul"}));
-  ExpectMatchesReference(model, ConvInput());
+  ExpectSessionMatchesReference(model, ConvInput());
 
   ModelBuilder b2;
   b2.Input("x", {2, 3, 6, 6}).Conv("x", "y");
@@ -403,7 +356,7 @@ TEST(ActivationFusionTest, MulOfTheSigmoidWithItselfIsNoSwish) {
   const graph::Model model2 = b2.Build();
   EXPECT_EQ(StepOps(model2),
             (std::vector<std::string>{"Conv", "Sigmoid", "Mul"}));
-  ExpectMatchesReference(model2, ConvInput());
+  ExpectSessionMatchesReference(model2, ConvInput());
 }
 
 }  // namespace
@@ -436,7 +389,7 @@ TEST(ResidualFusionTest, AddAndReluFuseIntoTheConvThatRunsLast) {
   const graph::Model model = b.Build();
   EXPECT_EQ(StepOps(model),
             (std::vector<std::string>{"Conv", "Conv+Add+Relu"}));
-  ExpectMatchesReference(model, ConvInput());
+  ExpectSessionMatchesReference(model, ConvInput());
 }
 
 TEST(ResidualFusionTest, ResNetBlockWithTheIdentityReadByTheAdd) {
@@ -462,7 +415,7 @@ TEST(ResidualFusionTest, ResNetBlockWithTheIdentityReadByTheAdd) {
   EXPECT_EQ(StepOps(model),
             (std::vector<std::string>{"Conv+Relu", "Conv+Add+Relu",
                                       "Conv+Add+Relu", "Conv+Add", "Mul"}));
-  ExpectMatchesReference(model, ConvInput());
+  ExpectSessionMatchesReference(model, ConvInput());
 }
 
 TEST(ResidualFusionTest, ConvOfItsOwnResidual) {
@@ -476,7 +429,7 @@ TEST(ResidualFusionTest, ConvOfItsOwnResidual) {
   b.Output("out");
   const graph::Model model = b.Build();
   EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv", "Conv+Add"}));
-  ExpectMatchesReference(model, ConvInput());
+  ExpectSessionMatchesReference(model, ConvInput());
 }
 
 TEST(ResidualFusionTest, BroadcastResidualRunsPlain) {
@@ -492,7 +445,7 @@ TEST(ResidualFusionTest, BroadcastResidualRunsPlain) {
   const graph::Model model = b.Build();
   EXPECT_EQ(StepOps(model), (std::vector<std::string>{
                                 "Conv", "GlobalAveragePool", "Conv+Add+Relu"}));
-  ExpectMatchesReference(model, ConvInput());
+  ExpectSessionMatchesReference(model, ConvInput());
 }
 
 TEST(ResidualFusionTest, DoesNotFuse) {
@@ -506,7 +459,7 @@ TEST(ResidualFusionTest, DoesNotFuse) {
     b.Output("out");
     const graph::Model model = b.Build();
     EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv", "Add"}));
-    ExpectMatchesReference(model, ConvInput());
+    ExpectSessionMatchesReference(model, ConvInput());
   }
   {
     SCOPED_TRACE("the Conv output is read by another node too");
@@ -518,7 +471,7 @@ TEST(ResidualFusionTest, DoesNotFuse) {
     b.Output("out");
     const graph::Model model = b.Build();
     EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv", "Add", "Mul"}));
-    ExpectMatchesReference(model, ConvInput());
+    ExpectSessionMatchesReference(model, ConvInput());
   }
   {
     SCOPED_TRACE("Add of the Conv output with itself");
@@ -529,7 +482,7 @@ TEST(ResidualFusionTest, DoesNotFuse) {
     b.Output("out");
     const graph::Model model = b.Build();
     EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv", "Add"}));
-    ExpectMatchesReference(model, ConvInput());
+    ExpectSessionMatchesReference(model, ConvInput());
   }
   {
     SCOPED_TRACE("the sum is a graph output: the ReLU stays apart");
@@ -541,7 +494,7 @@ TEST(ResidualFusionTest, DoesNotFuse) {
     b.Output("sum").Output("out");
     const graph::Model model = b.Build();
     EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv+Add", "Relu"}));
-    ExpectMatchesReference(model, ConvInput());
+    ExpectSessionMatchesReference(model, ConvInput());
   }
 }
 

@@ -7,24 +7,25 @@
 // reference evaluator.
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "graph/graph.h"
 #include "graph/tensor.h"
 #include "runtime/core/tensor.h"
 #include "runtime/program.h"
-#include "runtime/reference_evaluator.h"
 #include "runtime/session.h"
+#include "tests/runtime/session_test_util.h"
 
 namespace foldrt::runtime {
 namespace {
 
+using foldrt::testing::ExpectOutputsMatch;
+using foldrt::testing::ReferenceOutputs;
+using foldrt::testing::SessionVariant;
 using graph::Attribute;
 using graph::Dim;
 using graph::Node;
@@ -173,43 +174,33 @@ TEST(ConstantReleaseTest, ReferenceKernelsKeepEveryConstant) {
 TEST(ConstantReleaseTest, OutputsAreUnchanged) {
   const graph::Model model = ReleaseModel();
   using Layouts = SessionOptions::Layouts;
-  const std::tuple<bool, int, Layouts> variants[] = {
+  const SessionVariant variants[] = {
       {false, 1, Layouts::kAuto},   {false, 2, Layouts::kAuto},
       {true, 1, Layouts::kAuto},    {false, 1, Layouts::kPlain},
       {false, 1, Layouts::kNhwc},   {false, 2, Layouts::kNChw8c},
       {false, 1, Layouts::kNChw16c}};
-  for (const auto& [reference, threads, layouts] : variants) {
+  for (const SessionVariant& variant : variants) {
     SCOPED_TRACE(::testing::Message()
-                 << (reference ? "reference" : "optimized") << " kernels, "
-                 << threads << " threads, layouts "
-                 << static_cast<int>(layouts));
+                 << (variant.reference_kernels ? "reference" : "optimized")
+                 << " kernels, " << variant.threads << " threads, layouts "
+                 << static_cast<int>(variant.layouts));
     SessionOptions options;
-    options.reference_kernels = reference;
-    options.threads = threads;
-    options.layouts = layouts;
+    options.reference_kernels = variant.reference_kernels;
+    options.threads = variant.threads;
+    options.layouts = variant.layouts;
     const std::unique_ptr<Session> session = Session::FromModel(model, options);
     // Batch 2 first (packing the weights and freeing the plain copies),
-    // then batch sizes planned afterwards, then batch 2 again.
+    // then batch sizes planned afterwards, then batch 2 again, all on one
+    // Session (ExpectSessionMatchesReference runs each Session once).
     for (int64_t batch : {2, 1, 3, 2}) {
       SCOPED_TRACE(batch);
-      const std::vector<int64_t> shape = {batch, 3, 8, 8};
-      const std::vector<float> x = Values(static_cast<size_t>(batch * 192),
-                                          static_cast<uint32_t>(batch));
-      const std::map<std::string, RefTensor> want =
-          EvaluateReference(model, {{"x", RefTensor::Float(shape, x)}});
-      const std::map<std::string, Tensor> got =
-          session->Run({{"x", Tensor::FromFloats(shape, x)}});
-      ASSERT_EQ(got.size(), want.size());
-      for (const auto& [name, ref] : want) {
-        SCOPED_TRACE(name);
-        const Tensor& out = got.at(name);
-        ASSERT_EQ(out.shape(), ref.shape);
-        const float* data = out.data<float>();
-        for (size_t i = 0; i < ref.f32.size(); ++i) {
-          EXPECT_NEAR(data[i], ref.f32[i], 1e-4 * (1.0 + std::abs(ref.f32[i])))
-              << "element " << i;
-        }
-      }
+      const std::map<std::string, Tensor> inputs = {
+          {"x", Tensor::FromFloats({batch, 3, 8, 8},
+                                   Values(static_cast<size_t>(batch * 192),
+                                          static_cast<uint32_t>(batch)))}};
+      const std::map<std::string, Tensor> got = session->Run(inputs);
+      ASSERT_NO_FATAL_FAILURE(
+          ExpectOutputsMatch(got, ReferenceOutputs(model, inputs), 1e-4));
       EXPECT_EQ(got.at("w_out").ToVector<float>(), Values(16, 4));
     }
   }

@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <iostream>
 #include <limits>
@@ -27,7 +26,7 @@
 #include "runtime/core/tensor.h"
 #include "runtime/kernels/kernel.h"
 #include "runtime/program.h"
-#include "runtime/reference_evaluator.h"
+#include "tests/runtime/session_test_util.h"
 #include "tests/runtime/test_models.h"
 
 namespace foldrt::runtime {
@@ -35,8 +34,10 @@ namespace {
 
 using foldrt::testing::Compare;
 using foldrt::testing::Deviation;
+using foldrt::testing::ExpectSessionMatchesReference;
 using foldrt::testing::ManifestModel;
 using foldrt::testing::ReadManifest;
+using foldrt::testing::SessionVariant;
 using foldrt::testing::TestDataPath;
 using foldrt::testing::WithinTolerance;
 using graph::Attribute;
@@ -267,50 +268,12 @@ std::vector<float> Iota(size_t count, float start = 0.0f, float step = 1.0f) {
   return values;
 }
 
-// Session outputs (oneDNN and reference kernels) against the reference
-// evaluator on `inputs`: equal up to float rounding.
-void ExpectMatchesReferenceEvaluator(
-    const graph::Model& model, const std::map<std::string, Tensor>& inputs) {
-  std::map<std::string, RefTensor> ref_inputs;
-  for (const auto& [name, tensor] : inputs) {
-    ref_inputs[name] =
-        RefTensor::Float(tensor.shape(), tensor.ToVector<float>());
-  }
-  const std::map<std::string, RefTensor> want =
-      EvaluateReference(model, ref_inputs);
-  // The reference kernels, then the optimized ones with every activation
-  // layout policy.
-  const std::pair<bool, Layouts> variants[] = {
-      {true, Layouts::kAuto},    {false, Layouts::kAuto},
-      {false, Layouts::kPlain},  {false, Layouts::kNhwc},
-      {false, Layouts::kNChw8c}, {false, Layouts::kNChw16c}};
-  for (const auto& [reference, layouts] : variants) {
-    SCOPED_TRACE(
-        std::string(reference ? "reference kernels" : "optimized kernels") +
-        ", layouts policy " + std::to_string(static_cast<int>(layouts)));
-    SessionOptions options;
-    options.threads = 2;
-    options.reference_kernels = reference;
-    options.layouts = layouts;
-    const std::unique_ptr<Session> session = Session::FromModel(model, options);
-    const std::map<std::string, Tensor> got = session->Run(inputs);
-    ASSERT_EQ(got.size(), want.size());
-    for (const auto& [name, ref] : want) {
-      SCOPED_TRACE(name);
-      const Tensor& out = got.at(name);
-      ASSERT_EQ(out.shape(), ref.shape);
-      if (ref.dtype == graph::DataType::kInt64) {
-        EXPECT_EQ(out.ToVector<int64_t>(), ref.i64);
-        continue;
-      }
-      ASSERT_EQ(out.dtype(), DataType::kFloat32);
-      const float* data = out.data<float>();
-      for (size_t i = 0; i < ref.f32.size(); ++i) {
-        EXPECT_NEAR(data[i], ref.f32[i], 1e-5 * (1.0 + std::abs(ref.f32[i])))
-            << "element " << i;
-      }
-    }
-  }
+// The reference kernels, then the optimized ones with every activation
+// layout policy, all on 2 threads, for ExpectSessionMatchesReference.
+std::vector<SessionVariant> TwoThreadVariants() {
+  return {{true, 2, Layouts::kAuto},    {false, 2, Layouts::kAuto},
+          {false, 2, Layouts::kPlain},  {false, 2, Layouts::kNhwc},
+          {false, 2, Layouts::kNChw8c}, {false, 2, Layouts::kNChw16c}};
 }
 
 TEST(SessionTest, ShapeArithmeticIsPlannedPerBatchSize) {
@@ -350,7 +313,7 @@ TEST(SessionTest, ShapeArithmeticIsPlannedPerBatchSize) {
               (std::vector<int64_t>{batch, -1}));
     EXPECT_EQ(out.at("flat").shape(), (std::vector<int64_t>{batch, 6}));
     EXPECT_EQ(out.at("flat").ToVector<float>(), x.ToVector<float>());
-    ExpectMatchesReferenceEvaluator(model, {{"x", x}});
+    ExpectSessionMatchesReference(model, {{"x", x}}, TwoThreadVariants());
   }
 }
 
@@ -419,9 +382,11 @@ TEST(SessionTest, CheapOpsMatchTheReferenceEvaluator) {
   const graph::Model model = ModelOf(std::move(g));
   for (int64_t batch : {1, 3}) {
     SCOPED_TRACE(batch);
-    ExpectMatchesReferenceEvaluator(
-        model, {{"x", Tensor::FromFloats({batch, 2, 4, 4},
-                                         Iota(batch * 32, -3.1f, 0.21f))}});
+    ExpectSessionMatchesReference(
+        model,
+        {{"x", Tensor::FromFloats({batch, 2, 4, 4},
+                                  Iota(batch * 32, -3.1f, 0.21f))}},
+        TwoThreadVariants());
   }
 }
 

@@ -1,0 +1,90 @@
+#include "tests/runtime/session_test_util.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace foldrt::testing {
+
+using runtime::RefTensor;
+using runtime::Session;
+using runtime::SessionOptions;
+
+std::vector<SessionVariant> AllSessionVariants() {
+  using Layouts = SessionOptions::Layouts;
+  return {{false, 1, Layouts::kAuto},   {false, 2, Layouts::kAuto},
+          {true, 1, Layouts::kAuto},    {true, 2, Layouts::kAuto},
+          {false, 1, Layouts::kNChw8c}, {false, 2, Layouts::kNChw16c},
+          {false, 1, Layouts::kNhwc},   {false, 1, Layouts::kPlain}};
+}
+
+std::map<std::string, RefTensor> ReferenceOutputs(
+    const graph::Model& model, const std::map<std::string, Tensor>& inputs) {
+  std::map<std::string, RefTensor> ref_inputs;
+  for (const auto& [name, tensor] : inputs) {
+    ref_inputs[name] =
+        RefTensor::Float(tensor.shape(), tensor.ToVector<float>());
+  }
+  return runtime::EvaluateReference(model, ref_inputs);
+}
+
+void ExpectOutputsMatch(const std::map<std::string, Tensor>& got,
+                        const std::map<std::string, RefTensor>& want,
+                        double tolerance) {
+  ASSERT_EQ(got.size(), want.size());
+  for (const auto& [name, ref] : want) {
+    SCOPED_TRACE(name);
+    const auto it = got.find(name);
+    ASSERT_NE(it, got.end()) << "no output '" << name << "'";
+    const Tensor& out = it->second;
+    ASSERT_EQ(out.shape(), ref.shape);
+    if (ref.dtype == graph::DataType::kInt64) {
+      EXPECT_EQ(out.ToVector<int64_t>(), ref.i64);
+      continue;
+    }
+    ASSERT_EQ(out.dtype(), DataType::kFloat32);
+    const float* data = out.data<float>();
+    const auto bound = [&](size_t i) {
+      return tolerance * (1.0 + std::abs(ref.f32[i]));
+    };
+    size_t off = 0;
+    size_t first_off = 0;
+    for (size_t i = 0; i < ref.f32.size(); ++i) {
+      // Negated so that a NaN counts as off.
+      if (!(std::abs(static_cast<double>(data[i]) - ref.f32[i]) <= bound(i))) {
+        if (off++ == 0) first_off = i;
+      }
+    }
+    if (off > 0) {
+      EXPECT_NEAR(data[first_off], ref.f32[first_off], bound(first_off))
+          << "element " << first_off << " (" << off << " of " << ref.f32.size()
+          << " elements off)";
+    }
+  }
+}
+
+void ExpectSessionMatchesReference(const graph::Model& model,
+                                   const std::map<std::string, Tensor>& inputs,
+                                   const std::vector<SessionVariant>& variants,
+                                   double tolerance) {
+  const std::map<std::string, RefTensor> want = ReferenceOutputs(model, inputs);
+  for (const SessionVariant& variant : variants) {
+    SCOPED_TRACE(::testing::Message()
+                 << (variant.reference_kernels ? "reference" : "optimized")
+                 << " kernels, " << variant.threads
+                 << " thread(s), layouts policy "
+                 << static_cast<int>(variant.layouts));
+    SessionOptions options;
+    options.threads = variant.threads;
+    options.reference_kernels = variant.reference_kernels;
+    options.layouts = variant.layouts;
+    const std::unique_ptr<Session> session = Session::FromModel(model, options);
+    ExpectOutputsMatch(session->Run(inputs), want, tolerance);
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+}
+
+}  // namespace foldrt::testing
