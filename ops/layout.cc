@@ -1,6 +1,7 @@
 #include "ops/layout.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <string>
 
@@ -106,6 +107,36 @@ void ZeroChannelPadding(float* data, const ChannelShape& shape, Layout layout) {
     for (size_t s = 0; s < shape.spatial; ++s) {
       std::fill(last + s * block + tail, last + (s + 1) * block, 0.0f);
     }
+  }
+}
+
+void CopyIntoChannels(const float* src, const ChannelShape& shape,
+                      Layout layout, float* dst, size_t dst_channels,
+                      size_t offset, int threads) {
+  // Runs of `run` floats, src runs back to back, dst runs `dst_run` apart.
+  size_t runs = shape.batch;
+  size_t run = shape.channels * shape.spatial;
+  size_t dst_run = dst_channels * shape.spatial;
+  size_t dst_start = offset * shape.spatial;
+  if (layout == Layout::kNhwc) {
+    runs = shape.batch * shape.spatial;
+    run = shape.channels;
+    dst_run = dst_channels;
+    dst_start = offset;
+  } else if (layout != Layout::kNchw) {
+    // Whole blocks: [N][blocks][spatial][b] with the part's blocks adjacent.
+    const size_t block = ChannelBlock(layout);
+    dst_run = (dst_channels + block - 1) / block * block * shape.spatial;
+  }
+  if (run == 0) return;
+  // Below ~64 KiB a second thread costs more than it saves.
+  const int want = static_cast<int>(
+      std::min<size_t>(static_cast<size_t>(std::max(threads, 1)),
+                       std::max<size_t>(1, runs * run / (16 * 1024))));
+#pragma omp parallel for num_threads(want) schedule(static) if (want > 1)
+  for (size_t r = 0; r < runs; ++r) {
+    std::memcpy(dst + r * dst_run + dst_start, src + r * run,
+                run * sizeof(float));
   }
 }
 

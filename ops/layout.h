@@ -48,6 +48,16 @@ size_t BufferElements(const ChannelShape& shape, Layout layout);
 // constant) call it to keep the invariant oneDNN relies on: padding is zero.
 void ZeroChannelPadding(float* data, const ChannelShape& shape, Layout layout);
 
+// Copies a dense buffer of `shape` in `layout` into channels
+// [offset, offset + C) of a buffer that holds `dst_channels` channels in the
+// same layout, leaving its other channels alone: one Concat input written
+// into a buffer several Concats share (runtime/program.cc). Blocked layouts
+// move whole blocks: offset and C must be multiples of the block (then the
+// source carries no padding). Does not validate; `threads` >= 1.
+void CopyIntoChannels(const float* src, const ChannelShape& shape,
+                      Layout layout, float* dst, size_t dst_channels,
+                      size_t offset, int threads);
+
 // Offset of logical element (n, c, s) (s = flattened spatial index) in a
 // buffer of `shape` in `layout`. Scalar code only (references, tests).
 inline size_t ElementOffset(const ChannelShape& shape, Layout layout, size_t n,

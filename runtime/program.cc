@@ -674,6 +674,173 @@ std::unique_ptr<Program> CompileProgram(const graph::Model& model,
 
 // ------------------------------------------------------ planning
 
+namespace {
+
+// Concat chains, DenseNet's dense blocks: Concat(x0, f1), Concat(x0, f1, f2),
+// ... each copy the growing feature maps again, quadratic in the block's
+// depth.
+//
+// Pattern: planned Concat steps A before B along the channel axis
+// (Kernel::ConcatenatesChannels) whose outputs are arena buffers in one
+// layout and whose planned inputs (value ids, already in that layout)
+// begin B's with all of A's.
+// Preconditions on A's output: no view aliases it, no other Concat
+// extends it, and every step reading it can: when channels [0, C_A) of
+// B's buffer are one contiguous run (batch 1, plain or blocked) any step;
+// otherwise only kernels that ReadsChannelSlice for that input, which are
+// planned again with PlanInput::buffer_channels.
+// Then A's output becomes channels [0, C_A) of B's buffer (a kAlias), A
+// copies its inputs there and B only the inputs after A's (chains of any
+// length share the last one's buffer). Returns the output value ids of
+// every Concat in a chain: their buffers must not be written over in
+// place.
+std::unordered_set<int> ShareConcatBuffers(const Program& program, Plan* plan,
+                                           int threads) {
+  using Kind = PlannedValue::Kind;
+  std::vector<PlannedValue>& values = plan->values;
+  std::vector<PlannedStep>& steps = plan->steps;
+  std::unordered_set<int> viewed;
+  for (const PlannedValue& value : values) {
+    if (value.kind == Kind::kAlias) viewed.insert(value.index);
+  }
+  // Value id -> (step position, input index) of each read.
+  std::unordered_map<int, std::vector<std::pair<size_t, size_t>>> readers;
+  for (size_t p = 0; p < steps.size(); ++p) {
+    for (size_t i = 0; i < steps[p].inputs.size(); ++i) {
+      if (steps[p].inputs[i] >= 0)
+        readers[steps[p].inputs[i]].emplace_back(p, i);
+    }
+  }
+  const auto is_concat = [&](size_t p) {
+    const PlannedStep& step = steps[p];
+    if (step.step == kConversion || step.outputs.empty() ||
+        step.outputs[0] < 0) {
+      return false;
+    }
+    const PlannedValue& out = values[step.outputs[0]];
+    if (out.kind != Kind::kArena || out.dtype != DataType::kFloat32 ||
+        out.shape.size() < 2) {
+      return false;
+    }
+    for (int id : step.inputs) {
+      if (id < 0) return false;
+    }
+    return program.steps[step.step].kernel->ConcatenatesChannels(
+        step.state.get());
+  };
+  const auto contiguous_prefix = [&](int id) {
+    return values[id].layout != ops::Layout::kNhwc && values[id].shape[0] == 1;
+  };
+  const auto can_be_slice = [&](int id) {
+    if (viewed.count(id) != 0) return false;
+    if (contiguous_prefix(id)) return true;
+    for (const auto& [q, i] : readers[id]) {
+      const PlannedStep& reader = steps[q];
+      if (reader.step == kConversion ||
+          !program.steps[reader.step].kernel->ReadsChannelSlice(i)) {
+        return false;
+      }
+    }
+    return true;
+  };
+
+  std::vector<int> previous(steps.size(), -1);  // B -> the A it extends
+  std::vector<int> next(steps.size(), -1);      // A -> the B extending it
+  std::vector<size_t> concats;
+  for (size_t p = 0; p < steps.size(); ++p) {
+    if (!is_concat(p)) continue;
+    const PlannedStep& b = steps[p];
+    int best = -1;  // the longest prefix: the previous layer of the block
+    for (size_t a_pos : concats) {
+      const PlannedStep& a = steps[a_pos];
+      const int a_out = a.outputs[0];
+      if (next[a_pos] >= 0 || a.inputs.size() >= b.inputs.size() ||
+          values[a_out].layout != values[b.outputs[0]].layout ||
+          !std::equal(a.inputs.begin(), a.inputs.end(), b.inputs.begin()) ||
+          !can_be_slice(a_out)) {
+        continue;
+      }
+      if (best < 0 || a.inputs.size() > steps[best].inputs.size()) {
+        best = static_cast<int>(a_pos);
+      }
+    }
+    concats.push_back(p);
+    if (best >= 0) {
+      previous[p] = best;
+      next[best] = static_cast<int>(p);
+    }
+  }
+
+  // Input counts before the loop below drops the inputs already copied.
+  std::vector<size_t> input_count(steps.size());
+  for (size_t p : concats) input_count[p] = steps[p].inputs.size();
+  std::unordered_set<int> members;
+  std::set<size_t> replan;  // readers of slices, by step position
+  for (size_t p : concats) {
+    if (previous[p] < 0 && next[p] < 0) continue;
+    size_t root = p;
+    while (next[root] >= 0) root = static_cast<size_t>(next[root]);
+    const int root_out = steps[root].outputs[0];
+    const int out = steps[p].outputs[0];
+    members.insert(out);
+    if (root != p) {
+      PlannedValue& value = values[out];
+      value.kind = Kind::kAlias;
+      value.index = root_out;
+      if (!contiguous_prefix(out)) {
+        value.buffer_channels = values[root_out].shape[1];
+        for (const auto& [q, i] : readers[out]) replan.insert(q);
+      }
+      ++plan->shared_concats;
+    }
+    auto copy = std::make_unique<SharedConcatCopy>();
+    copy->layout = values[out].layout;
+    copy->buffer_channels = values[root_out].shape[1];
+    // Inputs the Concat before it already put in the buffer are skipped.
+    size_t first = 0;
+    int64_t offset = 0;
+    if (previous[p] >= 0) {
+      first = input_count[previous[p]];
+      offset = values[steps[previous[p]].outputs[0]].shape[1];
+    }
+    std::vector<int> inputs(steps[p].inputs.begin() + first,
+                            steps[p].inputs.end());
+    for (int id : inputs) {
+      copy->channel_offsets.push_back(offset);
+      offset += values[id].shape[1];
+    }
+    steps[p].inputs = std::move(inputs);
+    steps[p].shared_concat = std::move(copy);
+  }
+
+  // Readers of a slice: planned again now that it has a stride.
+  for (size_t q : replan) {
+    PlannedStep& reader = steps[q];
+    const ProgramStep& step = program.steps[reader.step];
+    std::vector<PlanInput> plan_inputs(reader.inputs.size());
+    std::vector<const PlanInput*> pointers;
+    for (size_t i = 0; i < reader.inputs.size(); ++i) {
+      const int id = reader.inputs[i];
+      if (id < 0) {
+        pointers.push_back(nullptr);
+        continue;
+      }
+      const PlannedValue& value = values[id];
+      plan_inputs[i] = {value.dtype, value.shape, value.known, value.layout,
+                        value.buffer_channels};
+      pointers.push_back(&plan_inputs[i]);
+    }
+    InContext(program.source, step.node, step.op, [&] {
+      KernelPlan kernel_plan = step.kernel->Plan(pointers);
+      reader.state = std::move(kernel_plan.state);
+      step.kernel->Prepare(reader.state.get(), threads);
+    });
+  }
+  return members;
+}
+
+}  // namespace
+
 std::unique_ptr<const Plan> BuildPlan(
     const Program& program,
     const std::vector<std::vector<int64_t>>& input_shapes,
@@ -772,12 +939,18 @@ std::unique_ptr<const Plan> BuildPlan(
     KernelPlan kernel_plan = InContext(program.source, step.node, step.op, [&] {
       return step.kernel->Plan(pointers);
     });
-    if (kernel_plan.outputs.size() != step.outputs.size() ||
-        (!kernel_plan.input_layouts.empty() &&
-         kernel_plan.input_layouts.size() != step.inputs.size())) {
+    if (kernel_plan.outputs.size() != step.outputs.size()) {
       throw InvalidArgumentError(
           "the kernel planned " + std::to_string(kernel_plan.outputs.size()) +
               " outputs for a node with " + std::to_string(step.outputs.size()),
+          ErrorContext{program.source, step.node, step.op});
+    }
+    if (!kernel_plan.input_layouts.empty() &&
+        kernel_plan.input_layouts.size() != step.inputs.size()) {
+      throw InvalidArgumentError(
+          "the kernel asked for layouts of " +
+              std::to_string(kernel_plan.input_layouts.size()) +
+              " inputs for a node with " + std::to_string(step.inputs.size()),
           ErrorContext{program.source, step.node, step.op});
     }
     // Outputs the shapes alone determine (Shape, Constant).
@@ -839,6 +1012,7 @@ std::unique_ptr<const Plan> BuildPlan(
                                 : source_id;
         values[out].dtype = type.dtype;
         values[out].shape = type.shape;
+        values[out].layout = type.layout;
       }
       // Other outputs of a view op (Dropout's mask) are unused: zeros.
       for (size_t k = 1; k < step.outputs.size(); ++k) {
@@ -889,7 +1063,13 @@ std::unique_ptr<const Plan> BuildPlan(
     }
   }
 
+  const std::unordered_set<int> shared_concats =
+      ShareConcatBuffers(program, plan.get(), threads);
+
   // Lifetimes of the arena values, in positions of the running steps.
+  const auto root_of = [&](int id) {
+    return values[id].kind == Kind::kAlias ? values[id].index : id;
+  };
   std::unordered_map<int, size_t> buffer_of;  // value id -> buffer index
   std::vector<BufferLifetime> buffers;
   std::vector<int> buffer_values;
@@ -897,14 +1077,18 @@ std::unique_ptr<const Plan> BuildPlan(
     const PlannedStep& step = plan->steps[p];
     for (int id : step.inputs) {
       if (id < 0) continue;
-      const int root = values[id].kind == Kind::kAlias ? values[id].index : id;
-      const auto it = buffer_of.find(root);
+      const auto it = buffer_of.find(root_of(id));
       if (it != buffer_of.end()) {
         buffers[it->second].last_step = static_cast<int>(p);
       }
     }
-    for (int id : step.outputs) {
-      if (id < 0 || values[id].kind != Kind::kArena) continue;
+    for (int output : step.outputs) {
+      // A Concat sharing a later one's buffer writes that buffer: it lives
+      // from the first Concat of the chain.
+      const int id = output < 0 ? output : root_of(output);
+      if (id < 0 || values[id].kind != Kind::kArena || buffer_of.count(id)) {
+        continue;
+      }
       const PlannedValue& value = values[id];
       const size_t elements =
           value.layout == ops::Layout::kNchw
@@ -925,9 +1109,6 @@ std::unique_ptr<const Plan> BuildPlan(
   // reader.
   std::vector<size_t> merged_into(buffers.size());
   for (size_t b = 0; b < buffers.size(); ++b) merged_into[b] = b;
-  const auto root_of = [&](int id) {
-    return values[id].kind == Kind::kAlias ? values[id].index : id;
-  };
   for (size_t p = 0; p < plan->steps.size(); ++p) {
     const PlannedStep& step = plan->steps[p];
     if (step.step == kConversion) continue;
@@ -937,6 +1118,9 @@ std::unique_ptr<const Plan> BuildPlan(
       continue;
     }
     const int source = root_of(step.inputs[k]);
+    // A shared Concat buffer still holds what later Concats of its chain
+    // read.
+    if (shared_concats.count(source) != 0) continue;
     const auto source_it = buffer_of.find(source);
     const auto target_it = buffer_of.find(step.outputs[0]);
     if (source_it == buffer_of.end() || target_it == buffer_of.end()) continue;
@@ -1237,6 +1421,24 @@ std::map<std::string, Tensor> ExecutePlan(
         planned.reorder->Run(static_cast<const float*>(from.raw_data()),
                              static_cast<float*>(to.mutable_raw_data()),
                              threads);
+      });
+      if (profiling) step_seconds[p] = SecondsSince(step_start);
+      continue;
+    }
+    if (planned.shared_concat != nullptr) {
+      const SharedConcatCopy& copy = *planned.shared_concat;
+      const ProgramStep& step = program.steps[planned.step];
+      Tensor to = view(planned.outputs[0]);
+      auto* dst = static_cast<float*>(to.mutable_raw_data());
+      InContext(program.source, step.node, step.op, [&] {
+        for (size_t k = 0; k < planned.inputs.size(); ++k) {
+          const Tensor from = view(planned.inputs[k]);
+          ops::CopyIntoChannels(
+              static_cast<const float*>(from.raw_data()),
+              ops::SplitChannelShape(from.shape()), copy.layout, dst,
+              static_cast<size_t>(copy.buffer_channels),
+              static_cast<size_t>(copy.channel_offsets[k]), threads);
+        }
       });
       if (profiling) step_seconds[p] = SecondsSince(step_start);
       continue;

@@ -97,7 +97,8 @@ struct PlannedValue {
     kInput,   // the caller's input tensor
     kArena,   // a slice of the run's arena
     kOutput,  // a graph output: its own buffer, handed to the caller
-    kAlias,   // the buffer of value `index` (a view op's input)
+    kAlias,   // the buffer of value `index`: a view op's input, or the
+              // Concat that extends this one (see Plan::shared_concats)
   };
   Kind kind = Kind::kUnset;
   DataType dtype = DataType::kFloat32;
@@ -109,6 +110,20 @@ struct PlannedValue {
   // How the buffer is laid out: blocked (ops/layout.h) only for kArena
   // activations that layout-aware kernels write and read.
   ops::Layout layout = ops::Layout::kNchw;
+  // A kAlias that is channels [0, C) of its buffer where those are not one
+  // contiguous run: the buffer's channel count (PlanInput::buffer_channels
+  // of its readers). 0 otherwise.
+  int64_t buffer_channels = 0;
+};
+
+// A Concat step writing into a buffer shared with the Concats that extend
+// it: input k goes to channels [channel_offsets[k], +C_k) of the buffer
+// behind outputs[0], which holds buffer_channels channels in `layout`.
+// Inputs an earlier Concat of the chain already copied are not read.
+struct SharedConcatCopy {
+  ops::Layout layout = ops::Layout::kNchw;
+  int64_t buffer_channels = 0;
+  std::vector<int64_t> channel_offsets;  // one per PlannedStep input
 };
 
 struct PlannedStep {
@@ -121,6 +136,9 @@ struct PlannedStep {
   std::unique_ptr<const KernelState> state;
   // kConversion: inputs[0] in one layout -> outputs[0] in another.
   std::shared_ptr<const ops::LayoutReorder> reorder;
+  // Set for a Concat in a shared buffer: run this copy instead of the
+  // kernel.
+  std::unique_ptr<const SharedConcatCopy> shared_concat;
 };
 
 // Activation arenas of one plan, kept between runs: a run takes one (or
@@ -159,6 +177,11 @@ struct Plan {
   std::unique_ptr<ArenaPool> arenas;  // of arena_bytes each
   std::vector<int> output_buffers;    // value id per kOutput buffer
   size_t layout_conversions = 0;      // kConversion steps
+  // Concats that write into the buffer of a later Concat whose inputs
+  // begin with theirs (DenseNet's growing feature maps): each copies only
+  // the inputs the one before it did not, so a dense block moves every
+  // feature map once instead of once per later layer.
+  size_t shared_concats = 0;
 };
 
 struct PlanOptions {

@@ -19,6 +19,8 @@ namespace {
 
 struct LayoutState : KernelState {
   ops::Layout layout = ops::Layout::kNchw;
+  // Of x's buffer when x is a channel slice of it (PlanInput), else 0.
+  int64_t x_channels = 0;
 };
 
 class BatchNormKernel : public Kernel {
@@ -44,6 +46,7 @@ class BatchNormKernel : public Kernel {
     // between a Concat and a Conv stays in the convolutions' layout).
     auto state = std::make_unique<LayoutState>();
     state->layout = x.layout;
+    state->x_channels = x.buffer_channels;
     plan.outputs[0] = {DataType::kFloat32, x.shape, state->layout};
     plan.input_layouts = FirstInputIn(state->layout, inputs);
     plan.state = std::move(state);
@@ -51,14 +54,24 @@ class BatchNormKernel : public Kernel {
   }
 
   void Run(const KernelArgs& args) const override {
-    const ops::Layout layout =
-        static_cast<const LayoutState&>(*args.state).layout;
+    const auto& state = static_cast<const LayoutState&>(*args.state);
     const Tensor& x = *args.inputs[0];
     Tensor& y = *args.outputs[0];
-    const size_t n = static_cast<size_t>(BufferElementCount(x.shape(), layout));
-    bn_.Run(x.data<float>(), n, y.mutable_data<float>(), n, x.shape(), layout,
-            args.threads);
+    const size_t n =
+        static_cast<size_t>(BufferElementCount(x.shape(), state.layout));
+    size_t x_size = n;
+    if (state.x_channels > 0) {
+      std::vector<int64_t> buffer_shape = x.shape();
+      buffer_shape[1] = state.x_channels;
+      x_size =
+          static_cast<size_t>(BufferElementCount(buffer_shape, state.layout));
+    }
+    bn_.Run(x.data<float>(), x_size, y.mutable_data<float>(), n, x.shape(),
+            state.layout, args.threads, static_cast<size_t>(state.x_channels));
   }
+
+  // DenseNet's BN after each Concat reads the concatenation in place.
+  bool ReadsChannelSlice(size_t index) const override { return index == 0; }
 
  private:
   static ops::BatchNorm MakeBatchNorm(const KernelBuildContext& ctx) {

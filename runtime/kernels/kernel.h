@@ -39,6 +39,12 @@ struct PlanInput {
   // How the producer laid the buffer out (always kNchw for int64, known
   // values and graph inputs).
   ops::Layout layout = ops::Layout::kNchw;
+  // 0: the buffer holds exactly this value. Otherwise the value is channels
+  // [0, shape[1]) of a buffer holding buffer_channels channels in `layout`
+  // (a Concat output sharing the buffer of a later Concat that extends it,
+  // read in place). Only inputs for which ReadsChannelSlice is true get
+  // one; Plan keeps the number in its state for Run.
+  int64_t buffer_channels = 0;
 };
 
 struct ValueType {
@@ -117,6 +123,20 @@ class Kernel {
   // otherwise. When the session shares the buffer it skips Run; when it
   // cannot (the output is a graph output), Run copies.
   virtual int AliasedInput() const { return -1; }
+
+  // Whether input `index` may be a channel slice of a wider buffer
+  // (PlanInput::buffer_channels). Default false.
+  virtual bool ReadsChannelSlice(size_t /*index*/) const { return false; }
+
+  // True when the planned step (`state` from this kernel's Plan) is a
+  // Concat along the channel axis of float tensors in a layout where each
+  // input is one contiguous run per image (plain, blocked with whole
+  // blocks) or per pixel (channels-last). The planner may then give
+  // Concats whose inputs extend one another one shared buffer, each
+  // copying only its new inputs (DenseNet). Default false.
+  virtual bool ConcatenatesChannels(const KernelState* /*state*/) const {
+    return false;
+  }
 
   // True when the kernel is done with constant input `index` once built:
   // what it still needs (a oneDNN op holding its own reference to the

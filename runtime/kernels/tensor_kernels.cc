@@ -114,10 +114,62 @@ class SqueezeKernel : public ReshapeLikeKernel {
   std::vector<int64_t> axes_;
 };
 
-class IdentityKernel : public ReshapeLikeKernel {
+struct IdentityState : KernelState {
+  ops::Layout layout = ops::Layout::kNchw;
+};
+
+// The output is the input, in whatever layout it comes: a view that keeps a
+// convolution's channels-last or blocked tensor as it is.
+class IdentityKernel : public Kernel {
  public:
-  explicit IdentityKernel(size_t num_outputs = 1)
-      : ReshapeLikeKernel(num_outputs) {}
+  explicit IdentityKernel(size_t num_outputs = 1) : num_outputs_(num_outputs) {}
+
+  KernelPlan Plan(const std::vector<const PlanInput*>& inputs) const override {
+    const PlanInput& x = RequiredInput(inputs, 0);
+    auto state = std::make_unique<IdentityState>();
+    state->layout = x.layout;
+    KernelPlan plan;
+    plan.outputs.resize(num_outputs_);
+    plan.outputs[0] = {x.dtype, x.shape, x.layout};
+    plan.input_layouts = FirstInputIn(x.layout, inputs);
+    plan.state = std::move(state);
+    return plan;
+  }
+  // Runs only where the session cannot share the buffer (a graph output).
+  void Run(const KernelArgs& args) const override {
+    const Tensor& x = *args.inputs[0];
+    Tensor& y = *args.outputs[0];
+    const auto layout = static_cast<const IdentityState&>(*args.state).layout;
+    const size_t bytes =
+        static_cast<size_t>(BufferElementCount(x.shape(), layout)) *
+        DataTypeSize(x.dtype());
+    if (y.raw_data() != x.raw_data() && bytes > 0) {
+      std::memcpy(y.mutable_raw_data(), x.raw_data(), bytes);
+    }
+  }
+  int AliasedInput() const override { return 0; }
+
+ private:
+  size_t num_outputs_;
+};
+
+// A Pad whose pads are all zero is the identity (torch.onnx puts one before
+// DenseNet's transition AveragePools); it still checks the pad count.
+class ZeroPadKernel : public IdentityKernel {
+ public:
+  explicit ZeroPadKernel(size_t pad_count) : pad_count_(pad_count) {}
+  KernelPlan Plan(const std::vector<const PlanInput*>& inputs) const override {
+    const PlanInput& x = RequiredInput(inputs, 0);
+    if (pad_count_ != 2 * x.shape.size()) {
+      throw InvalidArgumentError(
+          "pads has " + std::to_string(pad_count_) + " values, expected " +
+          std::to_string(2 * x.shape.size()) + " for " + Describe(x));
+    }
+    return IdentityKernel::Plan(inputs);
+  }
+
+ private:
+  size_t pad_count_;
 };
 
 std::unique_ptr<Kernel> CreateFlatten(const KernelBuildContext& ctx) {
@@ -426,6 +478,8 @@ struct BlockState : KernelState {
   int64_t outer = 1;
   int64_t inner = 1;
   std::vector<int64_t> axis_sizes;  // per concatenated input / split output
+  // Concat of float tensors along axis 1 (Kernel::ConcatenatesChannels).
+  bool channel_axis = false;
 };
 
 // Concat and Split along the channel axis of rank-3..5 float tensors can
@@ -493,11 +547,16 @@ class ConcatKernel : public Kernel {
     }
     const ops::Layout layout =
         ChannelAxisLayout(axis, first, preferred, state.get());
+    state->channel_axis = axis == 1 && first.dtype == DataType::kFloat32;
     KernelPlan plan;
     plan.outputs = {{first.dtype, shape, layout}};
     plan.input_layouts.assign(inputs.size(), layout);
     plan.state = std::move(state);
     return plan;
+  }
+
+  bool ConcatenatesChannels(const KernelState* state) const override {
+    return static_cast<const BlockState&>(*state).channel_axis;
   }
 
   void Run(const KernelArgs& args) const override {
@@ -922,7 +981,20 @@ class PadKernel : public Kernel {
 };
 
 std::unique_ptr<Kernel> CreatePad(const KernelBuildContext& ctx) {
-  return std::make_unique<PadKernel>(ctx);
+  auto pad = std::make_unique<PadKernel>(ctx);  // checks mode and inputs
+  std::vector<int64_t> pads;
+  if (ctx.opset() < 11) {
+    pads = ctx.node().GetInts("pads");
+  } else if (const Tensor* known = ctx.constant(1);
+             known != nullptr && known->dtype() == DataType::kInt64) {
+    pads = known->ToVector<int64_t>();
+  } else {
+    return pad;
+  }
+  for (int64_t p : pads) {
+    if (p != 0) return pad;
+  }
+  return std::make_unique<ZeroPadKernel>(pads.size());
 }
 
 // ------------------------------------------------------ Shape, Constant
