@@ -1,6 +1,7 @@
 // ONNX Conv (1-D, 2-D, 3-D; groups incl. depthwise; dilations; asymmetric
-// pads) as a prepared op on oneDNN's convolution_forward (direct algorithm),
-// with an optional fused activation (a post-op).
+// pads) as a prepared op on oneDNN's convolution_forward (the direct
+// algorithm, or Winograd where allowed and measured faster), with an
+// optional fused activation (a post-op).
 //
 // Built once from constant weights; Run is const and may be called from
 // several threads at once. Primitives are created per (input dims, thread
@@ -39,6 +40,12 @@ struct ConvAttributes {
   // (oneDNN's sum post-op, before the activation). A residual Add (+ ReLU)
   // after a convolution runs this way, reading the residual once.
   bool accumulate = false;
+  // Let a 3x3, stride-1, ungrouped 2-D convolution run oneDNN's Winograd
+  // algorithm where it exists (AVX-512 in oneDNN 2.6) and, timed once per
+  // shape when the shape is first planned, beats the direct one by 10 %.
+  // Winograd rounds differently (relative error ~1e-6 instead of ~1e-7 on
+  // the torchvision models); off keeps the direct algorithm everywhere.
+  bool winograd = false;
 };
 
 class Conv {
@@ -76,17 +83,24 @@ class Conv {
   // The layouts oneDNN's fastest implementation for this input reads and
   // writes (it chooses with format "any"): oneDNN 2.6 picks nhwc for its
   // brgemm convolutions on AVX-512, nChw8c / nChw16c for its direct JIT
-  // ones (AVX2), nchw for the source of a first layer with few channels;
-  // kNchw also where it picks a layout foldrt has no name for or refuses the
-  // shape (Run then says why). Throws InvalidArgumentError like OutputDims
-  // for an input that does not fit. Queried under one
-  // thread: the choice follows the ISA and the shape, not the thread count.
+  // ones (AVX2) and nChw16c for Winograd, nchw for the source of a first
+  // layer with few channels; kNchw also where it picks a layout foldrt has
+  // no name for or refuses the shape (Run then says why). Throws
+  // InvalidArgumentError like OutputDims for an input that does not fit.
+  // `threads` (as in Run) is the count the caller will run with: the
+  // Winograd decision is timed under it.
   struct Layouts {
     Layout src = Layout::kNchw;
     Layout dst = Layout::kNchw;
   };
-  Layouts PreferredLayouts(const std::vector<int64_t>& x_dims) const;
-
+  Layouts PreferredLayouts(const std::vector<int64_t>& x_dims,
+                           int threads = 1) const;
+  // Whether this input shape runs the Winograd algorithm
+  // (ConvAttributes::winograd) under `threads`: decided by timing both
+  // algorithms under that thread count, by the first PreferredLayouts, Run
+  // or Prepare for the shape; the same problem in another Conv reuses the
+  // decision.
+  bool UsesWinograd(const std::vector<int64_t>& x_dims, int threads) const;
   // As Run above, with x in `x_layout` and y written in `y_layout` (any
   // Layout; blocked buffers hold the channels padded to the block, zero in
   // the padding, and Run writes zeros there). No reorder runs inside.

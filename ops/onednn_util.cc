@@ -130,8 +130,27 @@ dnnl::primitive_attr MakeAttr(const Activation& act, bool sum) {
 
 void AddScratchpad(const dnnl::memory::desc& scratchpad_md,
                    std::unordered_map<int, dnnl::memory>* args) {
-  if (scratchpad_md.get_size() == 0) return;
-  args->emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(scratchpad_md, CpuEngine()));
+  const size_t bytes = scratchpad_md.get_size();
+  if (bytes == 0) return;
+  // One buffer per calling thread, grown to the largest scratchpad it ever
+  // needed: fresh memory per execution would fault its pages in again
+  // every run (Winograd's scratchpads are tens of MB).
+  struct Buffer {
+    char* data = nullptr;
+    size_t bytes = 0;
+    ~Buffer() { ::operator delete(data, std::align_val_t(64)); }
+  };
+  thread_local Buffer buffer;
+  if (buffer.bytes < bytes) {
+    ::operator delete(buffer.data, std::align_val_t(64));
+    buffer.data = nullptr;
+    buffer.bytes = 0;
+    buffer.data =
+        static_cast<char*>(::operator new(bytes, std::align_val_t(64)));
+    buffer.bytes = bytes;
+  }
+  args->emplace(DNNL_ARG_SCRATCHPAD,
+                dnnl::memory(scratchpad_md, CpuEngine(), buffer.data));
 }
 
 void ThrowOneDnnError(const std::string& what, const dnnl::error& e) {
@@ -208,6 +227,14 @@ std::shared_ptr<const float> CopyFloats(const float* data, size_t count) {
 
 }  // namespace
 
+namespace {
+
+bool IsWinogradFormat(const dnnl::memory::desc& desc) {
+  return desc.data.format_kind == dnnl_format_kind_wino;
+}
+
+}  // namespace
+
 PackedConstant::PackedConstant(const dnnl::memory::desc& source,
                                const float* data)
     : PackedConstant(source,
@@ -236,11 +263,14 @@ dnnl::memory PackedConstant::Get(const dnnl::memory::desc& desc) {
     }
     source = source_;
     if (source == nullptr) {
-      if (packed_.empty()) {
-        throw InvalidArgumentError("a packed constant without data");
+      for (const auto& [packed_md, memory] : packed_) {
+        if (!IsWinogradFormat(packed_md)) {
+          from_md = packed_md;
+          from = memory;
+          break;
+        }
       }
-      from_md = packed_.front().first;
-      from = packed_.front().second;
+      if (!from) throw InvalidArgumentError("a packed constant without data");
     }
   }
   // dnnl::memory only takes a mutable handle; nothing writes the source.
@@ -258,6 +288,14 @@ dnnl::memory PackedConstant::Get(const dnnl::memory::desc& desc) {
     // primitives keep alive.
     packed = dnnl::memory(desc, engine);
     dnnl::stream stream(engine);
+    if (IsWinogradFormat(desc) && from_md != source_md_) {
+      // oneDNN transforms weights for Winograd from the plain layout only:
+      // rebuild it from the packed copy first.
+      dnnl::memory plain(source_md_, engine);
+      Reorder(from_md, source_md_).Execute(stream, from, plain);
+      from_md = source_md_;
+      from = plain;
+    }
     Reorder(from_md, desc).Execute(stream, from, packed);
     stream.wait();
   }
@@ -271,8 +309,9 @@ dnnl::memory PackedConstant::Get(const dnnl::memory::desc& desc) {
     // into `source`, so hold it again, for good.
     source_ = std::move(source);
     source_in_use_ = true;
-  } else if (!source_in_use_) {
-    // packed_ now holds a full copy to reorder later layouts from.
+  } else if (!source_in_use_ && !IsWinogradFormat(desc)) {
+    // packed_ now holds a full copy to reorder later layouts from (oneDNN
+    // reorders into Winograd's transformed weights, never out of them).
     source_.reset();
   }
   return packed;

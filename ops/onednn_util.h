@@ -8,9 +8,9 @@
 //    (ScopedOmpThreads), and the count is part of every cache key, because
 //    oneDNN sizes work splits and scratchpads for the count it sees at
 //    creation;
-//  - user-managed scratchpads, one per execution, so concurrent Runs of one
-//    primitive never share one (Debian's build leaves
-//    DNNL_ENABLE_CONCURRENT_EXEC off);
+//  - user-managed scratchpads, one per calling thread, so concurrent Runs
+//    of one primitive never share one (Debian's build leaves
+//    DNNL_ENABLE_CONCURRENT_EXEC off) and a run allocates none;
 //  - a dnnl::error never leaves ops/: it becomes a foldrt::Error.
 #ifndef FOLDRT_OPS_ONEDNN_UTIL_H_
 #define FOLDRT_OPS_ONEDNN_UTIL_H_
@@ -78,8 +78,11 @@ bool LayoutOfDesc(const dnnl::memory::desc& desc, Layout* layout);
 // act(result + dst) is what lands in dst.
 dnnl::primitive_attr MakeAttr(const Activation& act = {}, bool sum = false);
 
-// A fresh scratchpad for one execution, or an empty memory when the
-// primitive needs none. Adds it to `args` under DNNL_ARG_SCRATCHPAD.
+// The calling thread's scratchpad buffer, grown to at least the size
+// `scratchpad_md` needs, added to `args` under DNNL_ARG_SCRATCHPAD (nothing
+// when the primitive needs none). Valid until the thread's next
+// AddScratchpad: execute the primitive before preparing another one. Each
+// thread keeps its largest scratchpad until it exits.
 void AddScratchpad(const dnnl::memory::desc& scratchpad_md,
                    std::unordered_map<int, dnnl::memory>* args);
 
@@ -182,7 +185,8 @@ class PackedConstant {
  private:
   dnnl::memory::desc source_md_;
   std::mutex mu_;
-  // The plain source, until a reorder produced packed_[0] (null after).
+  // The plain source, until a reorder produced a copy later layouts can be
+  // reordered from (not a Winograd one); null after.
   std::shared_ptr<const float> source_;
   // True once a primitive uses source_ in place (a packed_ entry points into
   // it): it is then kept for good.

@@ -177,6 +177,15 @@ Session::Session(graph::Model model, SessionOptions options)
   if (const char* env = std::getenv("FOLDRT_LAYOUTS")) {
     options_.layouts = ParseLayoutsPolicy(env, source_);
   }
+  if (const char* env = std::getenv("FOLDRT_WINOGRAD")) {
+    const std::string value = env;
+    if (value != "0" && value != "1") {
+      throw InvalidArgumentError(
+          "FOLDRT_WINOGRAD is '" + value + "'; expected 0 or 1",
+          ErrorContext{source_, "", ""});
+    }
+    options_.winograd = value == "1";
+  }
   threads_ = ops::ResolveThreadCount(options_.threads);
   graph::VerifyModel(model);
   CheckInitializers(model.graph, options_.max_tensor_elements, source_);
@@ -188,6 +197,8 @@ Session::Session(graph::Model model, SessionOptions options)
 
   CompileOptions compile;
   compile.kernels.reference_kernels = options_.reference_kernels;
+  compile.kernels.winograd = options_.winograd;
+  compile.kernels.threads = threads_;
   switch (options_.layouts) {
     case SessionOptions::Layouts::kNhwc:
       compile.kernels.conv_layout = ops::Layout::kNhwc;

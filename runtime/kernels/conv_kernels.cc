@@ -103,6 +103,8 @@ class ConvKernel : public Kernel {
         act_(ctx.fused_activation()),
         reference_(ctx.options().reference_kernels),
         conv_layout_(ctx.options().conv_layout),
+        winograd_(ctx.options().winograd),
+        threads_(ctx.options().threads),
         residual_(ctx.fused_residual()),
         label_(ctx.node().Label()) {
     CheckBias(ctx, w_.bias, w_.weights.shape()[0]);
@@ -149,7 +151,7 @@ class ConvKernel : public Kernel {
     if (state->conv && x.shape.size() >= 3 && x.shape.size() <= 5) {
       state->layouts = conv_layout_
                            ? ops::Conv::Layouts{*conv_layout_, *conv_layout_}
-                           : state->conv->PreferredLayouts(x.shape);
+                           : state->conv->PreferredLayouts(x.shape, threads_);
     }
     if (residual_) PlanResidual(inputs, y_shape, state.get());
     state->x_shape = x.shape;
@@ -232,6 +234,7 @@ class ConvKernel : public Kernel {
     attrs.pads_end = params.pads_end;
     attrs.groups = params.groups;
     attrs.accumulate = residual_;
+    attrs.winograd = winograd_;
     try {
       return MakeOp<ops::Conv>(w_, std::move(attrs), act_);
     } catch (const UnsupportedError& e) {
@@ -266,6 +269,8 @@ class ConvKernel : public Kernel {
   ops::Activation act_;
   bool reference_;
   std::optional<ops::Layout> conv_layout_;
+  bool winograd_;
+  int threads_;  // the session's: Winograd is timed under it
   bool residual_;
   std::string label_;
   std::shared_ptr<const ops::Conv> conv_;  // when pads are fixed

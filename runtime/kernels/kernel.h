@@ -159,6 +159,12 @@ class KernelBuildContext {
     // the one oneDNN prefers (SessionOptions::layouts, for tests and
     // measurements).
     std::optional<ops::Layout> conv_layout;
+    // Let 3x3 convolutions pick Winograd where it is measured faster
+    // (ops::ConvAttributes::winograd).
+    bool winograd = false;
+    // The thread count the session runs with (>= 1), for choices timed
+    // while planning.
+    int threads = 1;
   };
 
   // `constants` has one entry per node input: the load-time constant behind

@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "ops/activation.h"
+#include "ops/layout.h"
+#include "ops/layout_reorder.h"
 #include "ops/ref/conv_ref.h"
 #include "ops/ref/shape_util.h"
 #include "runtime/core/error.h"
@@ -239,6 +241,103 @@ TEST_P(ConvSweep, MatchesReference) {
 
 INSTANTIATE_TEST_SUITE_P(Configs, ConvSweep, ::testing::ValuesIn(Cases()),
                          [](const auto& info) { return info.param.name; });
+
+// ---- Winograd (ConvAttributes::winograd) ----
+//
+// Considered only for 2-D 3x3 stride-1 ungrouped convolutions with >= 16
+// channels each way, only when allowed, and used only where oneDNN has it
+// and it timed faster: AVX-512 with oneDNN 2.6. On AVX2 and aarch64 these
+// tests run the direct path and check that it stays there.
+
+Conv MakeConv(const std::vector<int64_t>& w_dims, ConvAttributes attrs,
+              bool winograd, Activation act = {}) {
+  std::mt19937 rng(17);
+  const std::vector<float> w = Random(Count(w_dims), rng);
+  const std::vector<float> bias = Random(w_dims[0], rng);
+  attrs.winograd = winograd;
+  return Conv(w.data(), w_dims, bias.data(), attrs, act);
+}
+
+TEST(ConvWinogradTest, ConsideredOnlyForEligibleShapesWhenAllowed) {
+  const std::vector<int64_t> x = {2, 64, 28, 28};
+  const ConvAttributes same = Attrs({}, {}, {1, 1}, {1, 1});
+  EXPECT_FALSE(MakeConv({64, 64, 3, 3}, same, false).UsesWinograd(x, 1));
+  EXPECT_FALSE(MakeConv({64, 64, 3, 3}, Attrs({2, 2}, {}, {1, 1}, {1, 1}), true)
+                   .UsesWinograd(x, 1));
+  EXPECT_FALSE(MakeConv({64, 64, 3, 3}, Attrs({}, {2, 2}, {2, 2}, {2, 2}), true)
+                   .UsesWinograd(x, 1));
+  EXPECT_FALSE(MakeConv({64, 32, 3, 3}, Attrs({}, {}, {1, 1}, {1, 1}, 2), true)
+                   .UsesWinograd(x, 1));
+  EXPECT_FALSE(MakeConv({64, 64, 1, 1}, Attrs(), true).UsesWinograd(x, 1));
+  EXPECT_FALSE(
+      MakeConv({64, 8, 3, 3}, same, true).UsesWinograd({2, 8, 28, 28}, 1));
+  EXPECT_FALSE(
+      MakeConv({64, 64, 3, 3, 3}, Attrs({}, {}, {1, 1, 1}, {1, 1, 1}), true)
+          .UsesWinograd({1, 64, 6, 6, 6}, 1));
+}
+
+// Winograd computes each output from transformed tiles, not as one dot
+// product, so the direct sum's bound (Reference's atol) does not cover it
+// in theory; measured, it stays inside that bound on this shape. The slack
+// of 4 is a margin, small enough that one wrong weight (~1 / (K^2 eps)
+// > 30x over the bound) still fails.
+constexpr float kWinogradSlack = 4.0f;
+
+TEST(ConvWinogradTest, MatchesReferenceInItsLayoutsAndForcedOnes) {
+  const std::vector<int64_t> w_dims = {64, 64, 3, 3};
+  const std::vector<int64_t> x_dims = {2, 64, 20, 20};
+  const ConvAttributes attrs = Attrs({}, {}, {1, 1}, {1, 1});
+  const ref::ConvParams params = ToParams(attrs, 2);
+  std::mt19937 rng(17);
+  const std::vector<float> w = Random(Count(w_dims), rng);
+  const std::vector<float> bias = Random(w_dims[0], rng);
+  const std::vector<float> x = Random(Count(x_dims), rng);
+  for (const Activation& act : {Activation::None(), Activation::Relu()}) {
+    ConvAttributes allowed = attrs;
+    allowed.winograd = true;
+    const Conv conv(w.data(), w_dims, bias.data(), allowed, act);
+    Expected e = Reference(x, x_dims, w, w_dims, bias.data(), params, act);
+    for (int threads : {1, 2}) {
+      const bool winograd = conv.UsesWinograd(x_dims, threads);
+      ::testing::Test::RecordProperty(
+          "winograd_" + act.ToString() + "_t" + std::to_string(threads),
+          winograd ? "yes" : "no");
+      Expected bound = e;
+      if (winograd) {
+        for (float& a : bound.atol) a *= kWinogradSlack;
+      }
+      const std::string what = act.ToString() + ", " + std::to_string(threads) +
+                               " thread(s), " +
+                               (winograd ? "Winograd" : "direct");
+      std::vector<float> y(e.ref.size(), NAN);
+      conv.Run(x.data(), x_dims, y.data(), threads);
+      EXPECT_EQ(CountMismatches(y, bound, what + ", plain Run"), 0);
+      // The layouts it prefers (nChw16c for Winograd), and forced ones it
+      // has no Winograd kernel for (the direct algorithm runs instead).
+      const Conv::Layouts preferred = conv.PreferredLayouts(x_dims, threads);
+      for (const Conv::Layouts layouts :
+           {preferred, Conv::Layouts{Layout::kNhwc, Layout::kNhwc},
+            Conv::Layouts{Layout::kNChw8c, Layout::kNChw8c}}) {
+        const std::vector<int64_t> y_dims = conv.OutputDims(x_dims);
+        std::vector<float> xl(
+            BufferElements(SplitChannelShape(x_dims), layouts.src));
+        LayoutReorder(x_dims, Layout::kNchw, layouts.src)
+            .Run(x.data(), xl.data(), 1);
+        std::vector<float> yl(
+            BufferElements(SplitChannelShape(y_dims), layouts.dst), NAN);
+        conv.Run(xl.data(), x_dims, layouts.src, yl.data(), layouts.dst,
+                 threads);
+        std::vector<float> got(e.ref.size());
+        LayoutReorder(y_dims, layouts.dst, Layout::kNchw)
+            .Run(yl.data(), got.data(), 1);
+        EXPECT_EQ(CountMismatches(got, bound,
+                                  what + ", " + LayoutName(layouts.src) +
+                                      " -> " + LayoutName(layouts.dst)),
+                  0);
+      }
+    }
+  }
+}
 
 // The tolerance is tight enough to see one weight being wrong.
 TEST(ConvTest, ToleranceDetectsOneWrongWeight) {

@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <limits>
@@ -775,6 +777,58 @@ TEST(SessionTest, RejectsBadOptions) {
   EXPECT_THROW(Session::Load(TestDataPath("no_such_model.onnx")), IoError);
   const std::string garbage = "not an onnx model";
   EXPECT_THROW(Session::FromBytes(garbage.data(), garbage.size()), FormatError);
+}
+
+// SessionOptions::winograd and FOLDRT_WINOGRAD: two 3x3 convolutions with
+// 32 channels (Winograd candidates; used where oneDNN has it, AVX-512) give
+// the reference evaluator's outputs with it on and off, on both thread
+// counts (the choice is timed per thread count), batch 1 and 3; a bad
+// FOLDRT_WINOGRAD value is refused.
+TEST(SessionTest, WinogradOnAndOffMatchTheReference) {
+  graph::Graph g;
+  g.mutable_inputs()->push_back(FloatValue("x", Dims({-1, 32, 12, 12})));
+  std::vector<float> w(32 * 32 * 9), b(32);
+  for (size_t i = 0; i < w.size(); ++i) w[i] = 0.1f * std::sin(0.37f * i);
+  for (size_t i = 0; i < b.size(); ++i) b[i] = 0.05f * std::cos(1.3f * i);
+  g.AddInitializer(graph::Tensor::FromFloats("w", {32, 32, 3, 3}, w));
+  g.AddInitializer(graph::Tensor::FromFloats("b", {32}, b));
+  for (const char* name : {"c1", "c2"}) {
+    Node conv("Conv", {name == std::string("c1") ? "x" : "r1", "w", "b"},
+              {name}, name);
+    conv.SetAttribute(graph::Attribute::Ints("pads", {1, 1, 1, 1}));
+    g.AddNode(std::move(conv));
+    if (name == std::string("c1")) g.AddNode(Node("Relu", {"c1"}, {"r1"}, "r"));
+  }
+  g.mutable_outputs()->push_back(UntypedOutput("c2"));
+  const graph::Model model = ModelOf(g);
+  for (const int64_t batch : {1, 3}) {
+    std::vector<float> x(static_cast<size_t>(batch) * 32 * 144);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.11f * i);
+    const std::map<std::string, Tensor> inputs = {
+        {"x", Tensor::FromFloats({batch, 32, 12, 12}, x)}};
+    const auto want = testing::ReferenceOutputs(model, inputs);
+    for (const bool winograd : {false, true}) {
+      for (const int threads : {1, 2}) {
+        SCOPED_TRACE(::testing::Message()
+                     << "batch " << batch << ", winograd " << winograd
+                     << ", threads " << threads);
+        SessionOptions options;
+        options.winograd = winograd;
+        options.threads = threads;
+        testing::ExpectOutputsMatch(
+            Session::FromModel(model, options)->Run(inputs), want, 1e-5);
+      }
+    }
+  }
+  setenv("FOLDRT_WINOGRAD", "yes", 1);
+  try {
+    Session::FromModel(model);
+    ADD_FAILURE() << "FOLDRT_WINOGRAD=yes accepted";
+  } catch (const InvalidArgumentError& e) {
+    EXPECT_NE(std::string(e.what()).find("FOLDRT_WINOGRAD"), std::string::npos)
+        << e.what();
+  }
+  unsetenv("FOLDRT_WINOGRAD");
 }
 
 TEST(SessionTest, OutputsThatAreInputsOrConstantsAreCopies) {
