@@ -1055,14 +1055,23 @@ std::unique_ptr<const Plan> BuildPlan(
         value.layout = layout;
       }
     }
-    InContext(program.source, step.node, step.op,
-              [&] { step.kernel->Prepare(planned.state.get(), threads); });
     plan->steps.push_back(std::move(planned));
     for (const auto& [temporary, id] : after) {
       add_conversion(temporary, id, step);
     }
   }
 
+  // Kernel::Prepare, last step first: a network's head holds its biggest
+  // weights (vgg11_bn's first Gemm: 411 MB), and packing them while the
+  // plain copy still exists doubles them for a moment; done first, that
+  // moment does not stack on the convolutions' packed weights (Winograd's
+  // are 4x the plain ones). vgg11_bn's peak RSS drops by about 100 MB.
+  for (auto it = plan->steps.rbegin(); it != plan->steps.rend(); ++it) {
+    if (it->step == kConversion) continue;
+    const ProgramStep& step = program.steps[it->step];
+    InContext(program.source, step.node, step.op,
+              [&] { step.kernel->Prepare(it->state.get(), threads); });
+  }
   const std::unordered_set<int> shared_concats =
       ShareConcatBuffers(program, plan.get(), threads);
 
