@@ -26,8 +26,10 @@ namespace foldrt {
 const char kRunUsage[] =
     "foldrt run MODEL.onnx [--input NAME=FILE.npy]... [--output-dir DIR]\n"
     "           [--threads N] [--no-fold] [--expect NAME=REF.npy]...\n"
-    "  runs the model (BatchNormalization folded at load) and prints each\n"
-    "  output's shape and range, and the top-5 classes of a (1, K) output\n"
+    "  runs the model once (BatchNormalization folded at load) and prints\n"
+    "  each output's shape and range, and the top-5 classes of a (1, K)\n"
+    "  output; convolutions run the direct algorithm (one run does not pay\n"
+    "  back Winograd's weight transform; FOLDRT_WINOGRAD=1 allows it)\n"
     "  --input NAME=FILE    float32 .npy for input NAME (repeatable); a\n"
     "                       one-input model also takes --input FILE.npy;\n"
     "                       inputs not given get seeded random normal data\n"
@@ -237,6 +239,9 @@ int RunModel(const std::vector<std::string>& args) {
   runtime::SessionOptions options;
   options.threads = parsed.threads;
   options.fold = parsed.fold;
+  // One run: Winograd's timing and weight transform would cost more than
+  // it saves (resnet18: +0.2 s against a 15 ms run).
+  options.winograd = false;
   const std::unique_ptr<Session> session = Session::Load(parsed.model, options);
 
   const std::map<std::string, std::string> files =
