@@ -349,6 +349,26 @@ HWY_INLINE void AffineRows(const float* x, float* y, size_t rows, size_t stride,
   AffineStridedRows(x, stride, y, stride, rows, valid, a, b, act);
 }
 
+// Calls fn with the functor for `act`: one of the activations BatchNorm
+// applies (BatchNormSupportsActivation). BatchNorm rejects the others before
+// any kernel runs, so reaching one here is a bug: abort.
+template <class Fn>
+HWY_INLINE void WithBatchNormActivation(const Activation& act, const Fn& fn) {
+  switch (act.kind) {
+    case Activation::Kind::kNone:
+      return fn(ActNone());
+    case Activation::Kind::kRelu:
+      return fn(ActRelu());
+    case Activation::Kind::kClip:
+      return fn(ActClip{act.min, act.max});
+    case Activation::Kind::kSigmoid:
+    case Activation::Kind::kSwish:
+      break;
+  }
+  HWY_ABORT("BatchNorm kernels do not apply activation kind %d",
+            static_cast<int>(act.kind));
+}
+
 // Entry points exported per target (ops/batch_norm_hwy.cc). The activation
 // and store-kind switches happen once per call, outside the element loops.
 // `stream` asks for non-temporal stores (ignored where y is not aligned);
@@ -385,23 +405,9 @@ HWY_INLINE void AffineNchwRangeAnyAct(const float* x, float* y, size_t begin,
                                       size_t end, size_t spatial,
                                       size_t channels, const float* a,
                                       const float* b, const Activation& act) {
-  switch (act.kind) {
-    case Activation::Kind::kNone:
-      return AffineNchwRange<kStream>(x, y, begin, end, spatial, channels, a, b,
-                                      ActNone());
-    case Activation::Kind::kRelu:
-      return AffineNchwRange<kStream>(x, y, begin, end, spatial, channels, a, b,
-                                      ActRelu());
-    case Activation::Kind::kClip:
-      return AffineNchwRange<kStream>(x, y, begin, end, spatial, channels, a, b,
-                                      ActClip{act.min, act.max});
-    case Activation::Kind::kSigmoid:
-    case Activation::Kind::kSwish:
-      break;
-  }
-  // BatchNorm rejects these (BatchNormSupportsActivation).
-  HWY_ABORT("BatchNorm kernels do not apply activation kind %d",
-            static_cast<int>(act.kind));
+  WithBatchNormActivation(act, [&](const auto& f) {
+    AffineNchwRange<kStream>(x, y, begin, end, spatial, channels, a, b, f);
+  });
 }
 
 inline HWY_NOINLINE void BatchNormNchwRangeF32(const float* x, float* y,
@@ -423,43 +429,18 @@ inline HWY_NOINLINE void BatchNormNchwRangeF32(const float* x, float* y,
 inline HWY_NOINLINE void BatchNormStridedRowsF32(
     const float* x, size_t x_stride, float* y, size_t y_stride, size_t rows,
     size_t valid, const float* a, const float* b, const Activation& act) {
-  switch (act.kind) {
-    case Activation::Kind::kNone:
-      return AffineStridedRows(x, x_stride, y, y_stride, rows, valid, a, b,
-                               ActNone());
-    case Activation::Kind::kRelu:
-      return AffineStridedRows(x, x_stride, y, y_stride, rows, valid, a, b,
-                               ActRelu());
-    case Activation::Kind::kClip:
-      return AffineStridedRows(x, x_stride, y, y_stride, rows, valid, a, b,
-                               ActClip{act.min, act.max});
-    case Activation::Kind::kSigmoid:
-    case Activation::Kind::kSwish:
-      break;
-  }
-  HWY_ABORT("BatchNorm kernels do not apply activation kind %d",
-            static_cast<int>(act.kind));
+  WithBatchNormActivation(act, [&](const auto& f) {
+    AffineStridedRows(x, x_stride, y, y_stride, rows, valid, a, b, f);
+  });
 }
 
 inline HWY_NOINLINE void BatchNormRowsF32(const float* x, float* y, size_t rows,
                                           size_t stride, size_t valid,
                                           const float* a, const float* b,
                                           bool stream, const Activation& act) {
-  switch (act.kind) {
-    case Activation::Kind::kNone:
-      return AffineRows(x, y, rows, stride, valid, a, b, stream, ActNone());
-    case Activation::Kind::kRelu:
-      return AffineRows(x, y, rows, stride, valid, a, b, stream, ActRelu());
-    case Activation::Kind::kClip:
-      return AffineRows(x, y, rows, stride, valid, a, b, stream,
-                        ActClip{act.min, act.max});
-    case Activation::Kind::kSigmoid:
-    case Activation::Kind::kSwish:
-      break;
-  }
-  // BatchNorm rejects these (BatchNormSupportsActivation).
-  HWY_ABORT("BatchNorm kernels do not apply activation kind %d",
-            static_cast<int>(act.kind));
+  WithBatchNormActivation(act, [&](const auto& f) {
+    AffineRows(x, y, rows, stride, valid, a, b, stream, f);
+  });
 }
 
 // NOLINTNEXTLINE(google-readability-namespace-comments)

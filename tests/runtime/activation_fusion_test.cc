@@ -30,52 +30,12 @@ namespace foldrt::runtime {
 namespace {
 
 using foldrt::testing::ExpectSessionMatchesReference;
+using foldrt::testing::SeededValues;
 using graph::Attribute;
-using graph::Dim;
 using graph::Node;
 
-// Deterministic values in [lo, hi).
-std::vector<float> Values(size_t count, uint32_t seed, float lo, float hi) {
-  std::vector<float> v(count);
-  uint32_t state = seed * 2654435761u + 1;
-  for (float& f : v) {
-    state = state * 1664525u + 1013904223u;
-    f = lo + (hi - lo) * static_cast<float>(state >> 8) / 16777216.0f;
-  }
-  return v;
-}
-
-int64_t Product(const std::vector<int64_t>& dims) {
-  int64_t n = 1;
-  for (int64_t d : dims) n *= d;
-  return n;
-}
-
-class ModelBuilder {
+class ModelBuilder : public foldrt::testing::GraphBuilderBase<ModelBuilder> {
  public:
-  ModelBuilder& Input(const std::string& name,
-                      const std::vector<int64_t>& dims) {
-    std::vector<Dim> out;
-    for (int64_t d : dims) out.push_back(Dim::Known(d));
-    g_.mutable_inputs()->push_back(graph::ValueInfo::ForTensor(
-        name, graph::DataType::kFloat, std::move(out)));
-    return *this;
-  }
-  ModelBuilder& Output(const std::string& name) {
-    g_.mutable_outputs()->push_back(graph::ValueInfo::ForTensor(
-        name, graph::DataType::kFloat, std::nullopt));
-    return *this;
-  }
-  ModelBuilder& Constant(const std::string& name,
-                         const std::vector<int64_t>& dims, float lo, float hi) {
-    g_.AddInitializer(graph::Tensor::FromFloats(
-        name, dims, Values(Product(dims), ++seed_, lo, hi)));
-    return *this;
-  }
-  ModelBuilder& Add(Node node) {
-    g_.AddNode(std::move(node));
-    return *this;
-  }
   // Conv 3x3, pad 1, from `x` (N, 3, 6, 6) with 4 output channels.
   ModelBuilder& Conv(const std::string& x, const std::string& y) {
     Constant(y + "_w", {4, 3, 3, 3}, -1.5f, 1.5f);
@@ -85,16 +45,8 @@ class ModelBuilder {
     return Add(std::move(conv));
   }
   graph::Model Build() {
-    graph::Model model;
-    model.opset_imports.push_back({"", 13});
-    model.graph = std::move(g_);
-    model.source = "activation_fusion.onnx";
-    return model;
+    return GraphBuilderBase::Build("activation_fusion.onnx");
   }
-
- private:
-  graph::Graph g_;
-  uint32_t seed_ = 0;
 };
 
 // The op label of every step the program runs, in order.
@@ -109,7 +61,7 @@ std::vector<std::string> StepOps(const graph::Model& model) {
 // Conv outputs reach +-40: the sigmoids saturate in places.
 std::map<std::string, Tensor> ConvInput() {
   return {{"x", Tensor::FromFloats({2, 3, 6, 6},
-                                   Values(2 * 3 * 36, 99, -3.0f, 3.0f))}};
+                                   SeededValues(2 * 3 * 36, 99, -3.0f, 3.0f))}};
 }
 
 TEST(ActivationFusionTest, SiluFusesIntoConvInBothMulOrders) {
@@ -183,7 +135,7 @@ TEST(ActivationFusionTest, GemmMatMulAndConvTransposeTakeSigmoidAndSwish) {
     const graph::Model model = b.Build();
     EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Gemm+Swish"}));
     ExpectSessionMatchesReference(
-        model, {{"a", Tensor::FromFloats({3, 5}, Values(15, 5, -3, 3))}});
+        model, {{"a", Tensor::FromFloats({3, 5}, SeededValues(15, 5, -3, 3))}});
   }
   {
     ModelBuilder b;
@@ -194,7 +146,8 @@ TEST(ActivationFusionTest, GemmMatMulAndConvTransposeTakeSigmoidAndSwish) {
     const graph::Model model = b.Build();
     EXPECT_EQ(StepOps(model), (std::vector<std::string>{"MatMul+Sigmoid"}));
     ExpectSessionMatchesReference(
-        model, {{"a", Tensor::FromFloats({2, 3, 5}, Values(30, 6, -3, 3))}});
+        model,
+        {{"a", Tensor::FromFloats({2, 3, 5}, SeededValues(30, 6, -3, 3))}});
   }
   {
     ModelBuilder b;
@@ -209,7 +162,8 @@ TEST(ActivationFusionTest, GemmMatMulAndConvTransposeTakeSigmoidAndSwish) {
     EXPECT_EQ(StepOps(model),
               (std::vector<std::string>{"ConvTranspose+Swish"}));
     ExpectSessionMatchesReference(
-        model, {{"x", Tensor::FromFloats({2, 3, 4, 4}, Values(96, 7, -3, 3))}});
+        model,
+        {{"x", Tensor::FromFloats({2, 3, 4, 4}, SeededValues(96, 7, -3, 3))}});
   }
 }
 

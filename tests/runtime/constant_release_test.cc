@@ -180,15 +180,9 @@ TEST(ConstantReleaseTest, OutputsAreUnchanged) {
       {false, 1, Layouts::kNhwc},   {false, 2, Layouts::kNChw8c},
       {false, 1, Layouts::kNChw16c}};
   for (const SessionVariant& variant : variants) {
-    SCOPED_TRACE(::testing::Message()
-                 << (variant.reference_kernels ? "reference" : "optimized")
-                 << " kernels, " << variant.threads << " threads, layouts "
-                 << static_cast<int>(variant.layouts));
-    SessionOptions options;
-    options.reference_kernels = variant.reference_kernels;
-    options.threads = variant.threads;
-    options.layouts = variant.layouts;
-    const std::unique_ptr<Session> session = Session::FromModel(model, options);
+    SCOPED_TRACE(foldrt::testing::Describe(variant));
+    const std::unique_ptr<Session> session =
+        Session::FromModel(model, foldrt::testing::OptionsOf(variant));
     // Batch 2 first (packing the weights and freeing the plain copies),
     // then batch sizes planned afterwards, then batch 2 again, all on one
     // Session (ExpectSessionMatchesReference runs each Session once).

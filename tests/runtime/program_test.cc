@@ -24,39 +24,17 @@
 namespace foldrt::runtime {
 namespace {
 
+using foldrt::testing::SeededValues;
 using graph::Attribute;
-using graph::Dim;
 using graph::Node;
 
-std::vector<float> Values(size_t count, uint32_t seed, float lo, float hi) {
-  std::vector<float> v(count);
-  uint32_t state = seed * 2654435761u + 1;
-  for (float& f : v) {
-    state = state * 1664525u + 1013904223u;
-    f = lo + (hi - lo) * static_cast<float>(state >> 8) / 16777216.0f;
-  }
-  return v;
-}
-
-class ModelBuilder {
+// Graphs on (batch, C, 5, 5) inputs.
+class ModelBuilder : public foldrt::testing::GraphBuilderBase<ModelBuilder> {
  public:
   explicit ModelBuilder(int64_t batch) : batch_(batch) {}
 
   ModelBuilder& Input(const std::string& name, int64_t channels) {
-    std::vector<Dim> dims = {Dim::Known(batch_), Dim::Known(channels),
-                             Dim::Known(5), Dim::Known(5)};
-    g_.mutable_inputs()->push_back(graph::ValueInfo::ForTensor(
-        name, graph::DataType::kFloat, std::move(dims)));
-    return *this;
-  }
-  ModelBuilder& Output(const std::string& name) {
-    g_.mutable_outputs()->push_back(graph::ValueInfo::ForTensor(
-        name, graph::DataType::kFloat, std::nullopt));
-    return *this;
-  }
-  ModelBuilder& Add(Node node) {
-    g_.AddNode(std::move(node));
-    return *this;
+    return GraphBuilderBase::Input(name, {batch_, channels, 5, 5});
   }
   // 3x3 Conv, pad 1, `in` -> `out` channels.
   ModelBuilder& Conv(const std::string& x, const std::string& y, int64_t in,
@@ -85,33 +63,10 @@ class ModelBuilder {
     concat.SetAttribute(Attribute::Int("axis", 1));
     return Add(std::move(concat));
   }
-  ModelBuilder& Constant(const std::string& name,
-                         const std::vector<int64_t>& dims, float lo, float hi) {
-    int64_t count = 1;
-    for (int64_t d : dims) count *= d;
-    g_.AddInitializer(graph::Tensor::FromFloats(
-        name, dims, Values(static_cast<size_t>(count), ++seed_, lo, hi)));
-    return *this;
-  }
-  ModelBuilder& Int64Constant(const std::string& name,
-                              const std::vector<int64_t>& values) {
-    g_.AddInitializer(graph::Tensor::FromInt64s(
-        name, {static_cast<int64_t>(values.size())}, values));
-    return *this;
-  }
-  graph::Model Build() {
-    graph::Model model;
-    model.opset_imports.push_back({"", 13});
-    model.graph = std::move(g_);
-    model.source = "program_test.onnx";
-    return model;
-  }
-  int64_t batch() const { return batch_; }
+  graph::Model Build() { return GraphBuilderBase::Build("program_test.onnx"); }
 
  private:
   int64_t batch_;
-  graph::Graph g_;
-  uint32_t seed_ = 0;
 };
 
 // A dense block of three layers on 16 channels, growth 8:
@@ -147,9 +102,10 @@ PlanFacts PlanModel(const graph::Model& model, int64_t batch,
 }
 
 std::map<std::string, Tensor> Input(int64_t batch) {
-  return {{"x", Tensor::FromFloats(
-                    {batch, 16, 5, 5},
-                    Values(static_cast<size_t>(batch * 16 * 25), 7, -2, 2))}};
+  return {
+      {"x", Tensor::FromFloats(
+                {batch, 16, 5, 5},
+                SeededValues(static_cast<size_t>(batch * 16 * 25), 7, -2, 2))}};
 }
 
 TEST(ConcatChainTest, DenseBlockSharesOneBufferInEveryLayout) {
@@ -253,15 +209,10 @@ TEST(LayoutPassThroughTest, IdentityAndZeroPadKeepTheConvLayout) {
   EXPECT_EQ(PlanModel(model, 2, ops::Layout::kNChw8c).layout_conversions, 2u);
   const auto want = testing::ReferenceOutputs(build(false), Input(2));
   for (const testing::SessionVariant& variant : testing::AllSessionVariants()) {
-    SessionOptions options;
-    options.reference_kernels = variant.reference_kernels;
-    options.threads = variant.threads;
-    options.layouts = variant.layouts;
-    SCOPED_TRACE(::testing::Message()
-                 << "layouts " << static_cast<int>(variant.layouts)
-                 << (variant.reference_kernels ? ", reference kernels" : ""));
+    SCOPED_TRACE(testing::Describe(variant));
     testing::ExpectOutputsMatch(
-        Session::FromModel(model, options)->Run(Input(2)), want, 1e-5);
+        Session::FromModel(model, testing::OptionsOf(variant))->Run(Input(2)),
+        want, 1e-5);
   }
 }
 

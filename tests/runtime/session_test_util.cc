@@ -72,19 +72,38 @@ void ExpectSessionMatchesReference(const graph::Model& model,
                                    double tolerance) {
   const std::map<std::string, RefTensor> want = ReferenceOutputs(model, inputs);
   for (const SessionVariant& variant : variants) {
-    SCOPED_TRACE(::testing::Message()
-                 << (variant.reference_kernels ? "reference" : "optimized")
-                 << " kernels, " << variant.threads
-                 << " thread(s), layouts policy "
-                 << static_cast<int>(variant.layouts));
-    SessionOptions options;
-    options.threads = variant.threads;
-    options.reference_kernels = variant.reference_kernels;
-    options.layouts = variant.layouts;
-    const std::unique_ptr<Session> session = Session::FromModel(model, options);
+    SCOPED_TRACE(Describe(variant));
+    const std::unique_ptr<Session> session =
+        Session::FromModel(model, OptionsOf(variant));
     ExpectOutputsMatch(session->Run(inputs), want, tolerance);
     if (::testing::Test::HasFatalFailure()) return;
   }
+}
+
+SessionOptions OptionsOf(const SessionVariant& variant) {
+  SessionOptions options;
+  options.threads = variant.threads;
+  options.reference_kernels = variant.reference_kernels;
+  options.layouts = variant.layouts;
+  return options;
+}
+
+std::string Describe(const SessionVariant& variant) {
+  return std::string(variant.reference_kernels ? "reference" : "optimized") +
+         " kernels, " + std::to_string(variant.threads) +
+         " thread(s), layouts policy " +
+         std::to_string(static_cast<int>(variant.layouts));
+}
+
+std::vector<float> SeededValues(size_t count, uint32_t seed, float lo,
+                                float hi) {
+  std::vector<float> v(count);
+  uint32_t state = seed * 2654435761u + 1;
+  for (float& f : v) {
+    state = state * 1664525u + 1013904223u;
+    f = lo + (hi - lo) * static_cast<float>(state >> 8) / 16777216.0f;
+  }
+  return v;
 }
 
 }  // namespace foldrt::testing
