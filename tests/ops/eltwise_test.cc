@@ -311,15 +311,8 @@ void ExpectAllClose(const Kernel& k, const float* x, const float* got,
          hwy::TargetName(HWY_TARGET), n, worst, worst_x);
 }
 
-// Every 997th float bit pattern (4.3 million values over the whole line,
-// every sign, exponent and NaN payload range): within the tolerance of the
-// reference, NaN exactly for NaN inputs (and Swish(-inf)).
-void TestStridedSweepOfAllFloats() {
-  constexpr uint64_t kStride = 997;
-  std::vector<float> x;
-  for (uint64_t bits = 0; bits <= UINT32_MAX; bits += kStride) {
-    x.push_back(eltwise_test::FromBits(static_cast<uint32_t>(bits)));
-  }
+// Every kernel on `x` against its scalar reference.
+void ExpectKernelsMatchReference(const std::vector<float>& x) {
   std::vector<float> got(x.size()), want(x.size());
   for (const Kernel& k : kKernels) {
     SCOPED_TRACE(k.name);
@@ -329,6 +322,18 @@ void TestStridedSweepOfAllFloats() {
   }
 }
 
+// Every 997th float bit pattern (4.3 million values over the whole line,
+// every sign, exponent and NaN payload range): within the tolerance of the
+// reference, NaN exactly for NaN inputs (and Swish(-inf)).
+void TestStridedSweepOfAllFloats() {
+  constexpr uint64_t kStride = 997;
+  std::vector<float> x;
+  for (uint64_t bits = 0; bits <= UINT32_MAX; bits += kStride) {
+    x.push_back(eltwise_test::FromBits(static_cast<uint32_t>(bits)));
+  }
+  ExpectKernelsMatchReference(x);
+}
+
 // Dense over the range where the results are neither saturated nor
 // trivial: [-110, 20] in steps of 1e-4 (1.3 million values).
 void TestDenseOverTheInterestingRange() {
@@ -336,13 +341,7 @@ void TestDenseOverTheInterestingRange() {
   for (int64_t i = 0; i <= 1300000; ++i) {
     x.push_back(static_cast<float>(-110.0 + 1e-4 * static_cast<double>(i)));
   }
-  std::vector<float> got(x.size()), want(x.size());
-  for (const Kernel& k : kKernels) {
-    SCOPED_TRACE(k.name);
-    k.run(x.data(), got.data(), x.size());
-    k.ref(x.data(), want.data(), x.size());
-    ExpectAllClose(k, x.data(), got.data(), want.data(), x.size());
-  }
+  ExpectKernelsMatchReference(x);
 }
 
 // NOLINTNEXTLINE(google-readability-namespace-comments)

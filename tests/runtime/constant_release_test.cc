@@ -30,13 +30,9 @@ using graph::Attribute;
 using graph::Dim;
 using graph::Node;
 
+// Deterministic weights and inputs in [-0.55, 0.55).
 std::vector<float> Values(size_t count, uint32_t seed) {
-  std::vector<float> values(count);
-  for (size_t i = 0; i < count; ++i) {
-    values[i] = 0.05f * static_cast<float>(
-                            static_cast<int>((i + seed) * 7919 % 23) - 11);
-  }
-  return values;
+  return foldrt::testing::SeededValues(count, seed, -0.55f, 0.55f);
 }
 
 void AddWeight(graph::Graph* g, const std::string& name,
