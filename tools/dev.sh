@@ -11,6 +11,9 @@
 #                         suite (opt-in labels excluded as in test)
 #   tools/dev.sh tsan     TSan build in build-tsan, the Session concurrency
 #                         test (8 threads running one Session)
+#   tools/dev.sh fuzz     clang libFuzzer build in build-fuzz (ASan + UBSan),
+#                         each fuzzer replaying its checked-in corpus once
+#                         (tests/fuzz/corpus; no new inputs are searched for)
 # BUILD_DIR (default build) and BUILD_TYPE (default Release) may be set.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -86,8 +89,21 @@ case "$cmd" in
     TSAN_OPTIONS="suppressions=$root/tests/tsan.supp:halt_on_error=1" \
       "$root/build-tsan/tests/session_concurrency_test"
     ;;
+  fuzz)
+    "$root/tools/install_deps.sh" clang libclang-rt-14-dev
+    CC=clang CXX=clang++ cmake -S "$root" -B "$root/build-fuzz" -G Ninja \
+      -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFOLDRT_FUZZ=ON
+    fuzzers=(onnx_import_fuzzer npy_fuzzer)
+    cmake --build "$root/build-fuzz" -j "$jobs" --target "${fuzzers[@]}"
+    # -runs=0: run every corpus input once and stop; a crash, leak or UB
+    # report exits non-zero.
+    for fuzzer in "${fuzzers[@]}"; do
+      "$root/build-fuzz/tests/fuzz/$fuzzer" -runs=0 -rss_limit_mb=2048 \
+        "$root/tests/fuzz/corpus/$fuzzer"
+    done
+    ;;
   *)
-    echo "usage: tools/dev.sh demo|bn-demo|test|build|asan|tsan" >&2
+    echo "usage: tools/dev.sh demo|bn-demo|test|build|asan|tsan|fuzz" >&2
     exit 2
     ;;
 esac

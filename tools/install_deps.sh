@@ -4,14 +4,22 @@
 # Run as root (or with sudo available).
 set -euo pipefail
 
+# Checked from an empty Debian 12 root (tools/fresh_root.sh, which is what
+# .ci/run runs): every package the build and the tests use must be named
+# here or by the script that needs it, since --no-install-recommends (below)
+# brings no Recommends along.
 packages=(
   build-essential cmake ninja-build pkg-config
   libdnnl-dev         # oneDNN 2.6 (OpenMP build)
+  # oneDNN's CMake config (dnnl-config.cmake) looks for OpenCL, the runtime
+  # of its GPU engine; Debian has the loader only as a Recommends.
+  ocl-icd-opencl-dev
   libhwy-dev          # Highway 1.0.3
   libspdlog-dev libfmt-dev
   libonnx-dev libprotobuf-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   pybind11-dev python3-dev python3-numpy  # the Python module (tools/python)
+  time                # GNU time: the README's peak-memory command (readme_commands)
 )
 packages+=("$@")  # extra packages a caller needs (e.g. the model generator)
 

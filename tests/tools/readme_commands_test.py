@@ -352,7 +352,32 @@ class Context:
                     line = normalize(shell_scan(line)[0])
                     if line:
                         self._ci.add(line)
+            if "tools/fresh_root.sh" in self._ci:
+                self._ci |= self.fresh_root_stages()
         return self._ci
+
+    def fresh_root_stages(self):
+        """What tools/fresh_root.sh runs inside its empty Debian root: the
+        README's two commands (the first fenced block after "## Two
+        commands", as the script reads them) and its other stages, the
+        literal entries [stage]="command" of its stage table."""
+        stages = set()
+        with open(os.path.join(self.source_dir, "README.md"),
+                  encoding="utf-8") as f:
+            readme = f.read()
+        m = re.search(r"^## Two commands.*?^```[^\n]*\n(.*?)^```", readme,
+                      re.S | re.M)
+        if m:
+            for line in m.group(1).splitlines():
+                line = normalize(re.sub(r"\s+#.*$", "", line))
+                if line:
+                    stages.add(line)
+        with open(os.path.join(self.source_dir, "tools", "fresh_root.sh"),
+                  encoding="utf-8") as f:
+            for m in re.finditer(r'^\s*\[[a-z0-9-]+\]="([^"$]+)"\s*$',
+                                 f.read(), re.M):
+                stages.add(normalize(m.group(1)))
+        return stages
 
 
 def mirror_source(source_dir, dest, build_dir):
