@@ -90,7 +90,7 @@ case "$cmd" in
       "$root/build-tsan/tests/session_concurrency_test"
     ;;
   fuzz)
-    "$root/tools/install_deps.sh" clang libclang-rt-14-dev
+    "$root/tools/install_deps.sh" clang libclang-rt-14-dev libomp-dev
     CC=clang CXX=clang++ cmake -S "$root" -B "$root/build-fuzz" -G Ninja \
       -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFOLDRT_FUZZ=ON
     fuzzers=(onnx_import_fuzzer npy_fuzzer)
