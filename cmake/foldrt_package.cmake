@@ -45,11 +45,11 @@ install(TARGETS foldrt_core foldrt_ops foldrt_graph foldrt_runtime foldrt
 # against the installed tree, so a header missing here fails CI.
 set(FOLDRT_PUBLIC_HEADERS
   runtime/session.h
-  runtime/core/batch_norm_affine.h
-  runtime/core/error.h
-  runtime/core/logging.h
-  runtime/core/npy.h
-  runtime/core/tensor.h
+  core/batch_norm_affine.h
+  core/error.h
+  core/logging.h
+  core/npy.h
+  core/tensor.h
   graph/graph.h
   graph/json_writer.h
   graph/onnx_io.h

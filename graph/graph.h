@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "graph/tensor.h"
-#include "runtime/core/error.h"
+#include "core/error.h"
 
 namespace foldrt::graph {
 

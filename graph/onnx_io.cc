@@ -23,8 +23,8 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/core/error.h"
-#include "runtime/core/logging.h"
+#include "core/error.h"
+#include "core/logging.h"
 
 namespace foldrt::graph {
 namespace {

@@ -3,7 +3,7 @@
 #include <cstring>
 #include <limits>
 
-#include "runtime/core/error.h"
+#include "core/error.h"
 
 namespace foldrt::graph {
 

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <sstream>
 
-#include "runtime/core/error.h"
+#include "core/error.h"
 
 namespace foldrt::ops {
 

@@ -10,8 +10,8 @@
 
 #include "ops/batch_norm_onednn.h"
 #include "ops/ref/batch_norm_ref.h"
-#include "runtime/core/error.h"
-#include "runtime/core/logging.h"
+#include "core/error.h"
+#include "core/logging.h"
 
 namespace foldrt::ops {
 

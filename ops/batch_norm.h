@@ -20,7 +20,7 @@
 
 #include "ops/activation.h"
 #include "ops/layout.h"
-#include "runtime/core/batch_norm_affine.h"
+#include "core/batch_norm_affine.h"
 
 namespace foldrt::ops {
 

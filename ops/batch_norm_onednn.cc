@@ -15,7 +15,7 @@
 
 #include "ops/batch_norm.h"
 #include "ops/onednn_util.h"
-#include "runtime/core/error.h"
+#include "core/error.h"
 
 namespace foldrt::ops {
 namespace {

@@ -17,7 +17,7 @@
 #include "ops/onednn_util.h"
 #include "ops/ref/conv_ref.h"
 #include "ops/ref/shape_util.h"
-#include "runtime/core/error.h"
+#include "core/error.h"
 
 namespace foldrt::ops {
 namespace {

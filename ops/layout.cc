@@ -5,7 +5,7 @@
 #include <limits>
 #include <string>
 
-#include "runtime/core/error.h"
+#include "core/error.h"
 
 namespace foldrt::ops {
 namespace {

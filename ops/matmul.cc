@@ -9,7 +9,7 @@
 #include "ops/batch_norm.h"
 #include "ops/onednn_util.h"
 #include "ops/ref/shape_util.h"
-#include "runtime/core/error.h"
+#include "core/error.h"
 
 namespace foldrt::ops {
 namespace {

@@ -461,7 +461,7 @@ HWY_AFTER_NAMESPACE();
 #include "ops/pool.h"
 #include "ops/ref/pool_ref.h"
 #include "ops/ref/shape_util.h"
-#include "runtime/core/error.h"
+#include "core/error.h"
 
 namespace foldrt::ops {
 

@@ -14,8 +14,8 @@
 #include <unordered_set>
 #include <utility>
 
-#include "runtime/core/error.h"
-#include "runtime/core/logging.h"
+#include "core/error.h"
+#include "core/logging.h"
 #include "runtime/kernels/kernel_util.h"
 #include "runtime/memory_plan.h"
 

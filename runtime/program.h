@@ -27,7 +27,7 @@
 #include "graph/graph.h"
 #include "ops/layout.h"
 #include "ops/layout_reorder.h"
-#include "runtime/core/tensor.h"
+#include "core/tensor.h"
 #include "runtime/kernels/kernel.h"
 
 namespace foldrt::runtime {

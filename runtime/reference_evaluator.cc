@@ -19,8 +19,8 @@
 #include "ops/ref/matmul_ref.h"
 #include "ops/ref/pool_ref.h"
 #include "ops/ref/shape_util.h"
-#include "runtime/core/batch_norm_affine.h"
-#include "runtime/core/error.h"
+#include "core/batch_norm_affine.h"
+#include "core/error.h"
 #include "runtime/op_attributes.h"
 
 namespace foldrt::runtime {

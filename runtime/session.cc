@@ -7,8 +7,8 @@
 
 #include "graph/onnx_io.h"
 #include "graph/passes/batch_norm_fold.h"
-#include "runtime/core/error.h"
-#include "runtime/core/logging.h"
+#include "core/error.h"
+#include "core/logging.h"
 #include "runtime/program.h"
 
 namespace foldrt::runtime {

@@ -34,7 +34,7 @@
 #include "graph/graph.h"
 #include "graph/passes/fold_report.h"
 #include "ops/batch_norm.h"
-#include "runtime/core/tensor.h"
+#include "core/tensor.h"
 
 namespace foldrt::runtime {
 

@@ -30,7 +30,7 @@
 #include <vector>
 
 #include "graph/passes/fold_report.h"
-#include "runtime/core/tensor.h"
+#include "core/tensor.h"
 #include "runtime/session.h"
 
 namespace foldrt::runtime {

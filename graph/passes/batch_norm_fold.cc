@@ -9,7 +9,7 @@
 
 #include "graph/passes/fold_passes.h"
 #include "graph/passes/fold_util.h"
-#include "runtime/core/error.h"
+#include "core/error.h"
 
 namespace foldrt::graph {
 namespace {

@@ -5,7 +5,7 @@
 #include <unordered_set>
 #include <utility>
 
-#include "runtime/core/error.h"
+#include "core/error.h"
 
 namespace foldrt::graph {
 namespace {

@@ -13,7 +13,7 @@
 #include "graph/graph.h"
 #include "graph/passes/fold_report.h"
 #include "graph/tensor.h"
-#include "runtime/core/batch_norm_affine.h"
+#include "core/batch_norm_affine.h"
 
 namespace foldrt::graph {
 

@@ -1,7 +1,7 @@
 #include "ops/ref/gemm_ref.h"
 
 #include "ops/ref/shape_util.h"
-#include "runtime/core/error.h"
+#include "core/error.h"
 
 namespace foldrt::ops::ref {
 

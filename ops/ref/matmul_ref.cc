@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "ops/ref/shape_util.h"
-#include "runtime/core/error.h"
+#include "core/error.h"
 
 namespace foldrt::ops::ref {
 namespace {

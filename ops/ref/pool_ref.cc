@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "ops/ref/shape_util.h"
-#include "runtime/core/error.h"
+#include "core/error.h"
 
 namespace foldrt::ops::ref {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <limits>
 
-#include "runtime/core/error.h"
+#include "core/error.h"
 
 namespace foldrt::ops::ref {
 

@@ -9,8 +9,8 @@
 
 #include "ops/batch_norm.h"
 #include "ops/layout.h"
-#include "runtime/core/batch_norm_affine.h"
-#include "runtime/core/error.h"
+#include "core/batch_norm_affine.h"
+#include "core/error.h"
 #include "runtime/kernels/kernel.h"
 #include "runtime/kernels/kernel_util.h"
 

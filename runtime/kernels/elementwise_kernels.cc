@@ -15,7 +15,7 @@
 #include "ops/activation.h"
 #include "ops/eltwise.h"
 #include "ops/layout.h"
-#include "runtime/core/error.h"
+#include "core/error.h"
 #include "runtime/kernels/kernel.h"
 #include "runtime/kernels/kernel_util.h"
 #include "runtime/op_attributes.h"

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/core/error.h"
+#include "core/error.h"
 #include "runtime/kernels/kernel_util.h"
 
 namespace foldrt::runtime {

@@ -24,7 +24,7 @@
 #include "ops/activation.h"
 #include "ops/batch_norm.h"
 #include "ops/layout.h"
-#include "runtime/core/tensor.h"
+#include "core/tensor.h"
 
 namespace foldrt::runtime {
 

@@ -12,7 +12,7 @@
 
 #include "graph/tensor.h"
 #include "ops/activation.h"
-#include "runtime/core/tensor.h"
+#include "core/tensor.h"
 #include "runtime/kernels/kernel.h"
 
 namespace foldrt::runtime {

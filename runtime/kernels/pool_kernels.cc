@@ -7,8 +7,8 @@
 
 #include "ops/pool.h"
 #include "ops/ref/pool_ref.h"
-#include "runtime/core/error.h"
-#include "runtime/core/logging.h"
+#include "core/error.h"
+#include "core/logging.h"
 #include "runtime/kernels/kernel.h"
 #include "runtime/kernels/kernel_util.h"
 #include "runtime/op_attributes.h"

@@ -10,8 +10,8 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/core/error.h"
-#include "runtime/core/npy.h"
+#include "core/error.h"
+#include "core/npy.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   foldrt::NpyArrayF32 array;

@@ -16,8 +16,8 @@
 #include "graph/graph.h"
 #include "graph/onnx_io.h"
 #include "graph/passes/batch_norm_fold.h"
-#include "runtime/core/error.h"
-#include "runtime/core/logging.h"
+#include "core/error.h"
+#include "core/logging.h"
 
 extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
   foldrt::SetLogLevel("off");

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/core/error.h"
+#include "core/error.h"
 
 namespace foldrt::graph {
 namespace {

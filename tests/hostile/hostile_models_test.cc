@@ -35,8 +35,8 @@
 #include <vector>
 
 #include "graph/onnx_io.h"
-#include "runtime/core/error.h"
-#include "runtime/core/npy.h"
+#include "core/error.h"
+#include "core/npy.h"
 #include "runtime/session.h"
 
 namespace foldrt {

@@ -18,8 +18,8 @@
 #include "ops/activation.h"
 #include "ops/layout.h"
 #include "ops/ref/batch_norm_ref.h"
-#include "runtime/core/batch_norm_affine.h"
-#include "runtime/core/error.h"
+#include "core/batch_norm_affine.h"
+#include "core/error.h"
 
 namespace foldrt::ops {
 namespace {

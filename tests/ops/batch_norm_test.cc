@@ -16,7 +16,7 @@
 #include "hwy/tests/hwy_gtest.h"
 #include "ops/batch_norm_onednn.h"
 #include "ops/ref/batch_norm_ref.h"
-#include "runtime/core/error.h"
+#include "core/error.h"
 #include "tests/ops/batch_norm_test_util.h"
 
 namespace foldrt::ops {

@@ -20,7 +20,7 @@
 #include "ops/layout_reorder.h"
 #include "ops/ref/conv_ref.h"
 #include "ops/ref/shape_util.h"
-#include "runtime/core/error.h"
+#include "core/error.h"
 
 namespace foldrt::ops {
 namespace {

@@ -15,7 +15,7 @@
 
 #include "ops/conv.h"
 #include "ops/layout.h"
-#include "runtime/core/error.h"
+#include "core/error.h"
 
 namespace foldrt::ops {
 namespace {

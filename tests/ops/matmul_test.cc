@@ -18,7 +18,7 @@
 #include "ops/ref/gemm_ref.h"
 #include "ops/ref/matmul_ref.h"
 #include "ops/ref/shape_util.h"
-#include "runtime/core/error.h"
+#include "core/error.h"
 
 namespace foldrt::ops {
 namespace {

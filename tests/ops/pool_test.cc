@@ -25,7 +25,7 @@
 #include "ops/layout.h"
 #include "ops/ref/pool_ref.h"
 #include "ops/ref/shape_util.h"
-#include "runtime/core/error.h"
+#include "core/error.h"
 
 namespace foldrt::ops {
 namespace {

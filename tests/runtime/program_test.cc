@@ -17,7 +17,7 @@
 #include "graph/graph.h"
 #include "graph/tensor.h"
 #include "ops/layout.h"
-#include "runtime/core/tensor.h"
+#include "core/tensor.h"
 #include "runtime/session.h"
 #include "tests/runtime/session_test_util.h"
 

@@ -23,8 +23,8 @@
 #include "graph/graph.h"
 #include "graph/onnx_io.h"
 #include "graph/tensor.h"
-#include "runtime/core/error.h"
-#include "runtime/core/npy.h"
+#include "core/error.h"
+#include "core/npy.h"
 #include "tests/runtime/test_models.h"
 
 namespace foldrt::runtime {

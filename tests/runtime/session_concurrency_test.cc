@@ -19,8 +19,8 @@
 #include <thread>
 #include <vector>
 
-#include "runtime/core/npy.h"
-#include "runtime/core/tensor.h"
+#include "core/npy.h"
+#include "core/tensor.h"
 #include "runtime/session.h"
 #include "tests/runtime/test_models.h"
 

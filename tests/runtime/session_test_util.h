@@ -15,7 +15,7 @@
 
 #include "graph/graph.h"
 #include "graph/tensor.h"
-#include "runtime/core/tensor.h"
+#include "core/tensor.h"
 #include "runtime/reference_evaluator.h"
 #include "runtime/session.h"
 

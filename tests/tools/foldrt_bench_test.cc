@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/core/npy.h"
+#include "core/npy.h"
 #include "tests/runtime/test_models.h"
 #include "tests/tools/cli_test_util.h"
 

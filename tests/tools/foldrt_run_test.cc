@@ -15,7 +15,7 @@
 
 #include "graph/graph.h"
 #include "graph/onnx_io.h"
-#include "runtime/core/npy.h"
+#include "core/npy.h"
 #include "tests/runtime/test_models.h"
 #include "tests/tools/cli_test_util.h"
 

@@ -6,7 +6,7 @@
 #include <map>
 #include <string>
 
-#include "runtime/core/npy.h"
+#include "core/npy.h"
 #include "runtime/session.h"
 
 int main(int argc, char** argv) {

@@ -20,9 +20,9 @@
 
 #include "graph/json_writer.h"
 #include "graph/passes/fold_report.h"
-#include "runtime/core/error.h"
-#include "runtime/core/npy.h"
-#include "runtime/core/tensor.h"
+#include "core/error.h"
+#include "core/npy.h"
+#include "core/tensor.h"
 #include "runtime/program.h"
 #include "runtime/session.h"
 #include "tools/foldrt/fold_command.h"

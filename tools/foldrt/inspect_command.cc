@@ -18,8 +18,8 @@
 #include "graph/passes/batch_norm_fold.h"
 #include "graph/passes/fold_report.h"
 #include "graph/tensor.h"
-#include "runtime/core/batch_norm_affine.h"
-#include "runtime/core/error.h"
+#include "core/batch_norm_affine.h"
+#include "core/error.h"
 #include "tools/foldrt/fold_command.h"
 
 namespace foldrt {

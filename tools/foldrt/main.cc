@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "ops/batch_norm.h"
-#include "runtime/core/error.h"
-#include "runtime/core/logging.h"
-#include "runtime/core/npy.h"
+#include "core/error.h"
+#include "core/logging.h"
+#include "core/npy.h"
 #include "tools/foldrt/bench_command.h"
 #include "tools/foldrt/fold_command.h"
 #include "tools/foldrt/inspect_command.h"

@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "runtime/core/tensor.h"
+#include "core/tensor.h"
 #include "runtime/session.h"
 
 namespace foldrt {

@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "graph/passes/fold_report.h"
-#include "runtime/core/error.h"
-#include "runtime/core/npy.h"
-#include "runtime/core/tensor.h"
+#include "core/error.h"
+#include "core/npy.h"
+#include "core/tensor.h"
 #include "runtime/session.h"
 #include "tools/foldrt/fold_command.h"
 #include "tools/foldrt/model_check.h"

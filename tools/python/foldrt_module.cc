@@ -33,8 +33,8 @@
 #include "graph/onnx_io.h"
 #include "graph/passes/batch_norm_fold.h"
 #include "graph/passes/fold_report.h"
-#include "runtime/core/error.h"
-#include "runtime/core/tensor.h"
+#include "core/error.h"
+#include "core/tensor.h"
 #include "runtime/session.h"
 
 namespace py = pybind11;

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "graph/onnx_io.h"
-#include "runtime/core/npy.h"
+#include "core/npy.h"
 #include "runtime/reference_evaluator.h"
 #include "tests/graph/passes/fold_test_util.h"
 

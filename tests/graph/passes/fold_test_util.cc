@@ -12,7 +12,7 @@
 
 #include "graph/onnx_io.h"
 #include "graph/passes/fold_util.h"
-#include "runtime/core/error.h"
+#include "core/error.h"
 
 namespace foldrt::graph::testing {
 

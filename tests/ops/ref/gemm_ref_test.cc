@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "ops/ref/shape_util.h"
-#include "runtime/core/error.h"
+#include "core/error.h"
 #include "tests/ops/ref/ref_test_util.h"
 
 namespace foldrt::ops::ref {

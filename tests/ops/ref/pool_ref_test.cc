@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "ops/ref/shape_util.h"
-#include "runtime/core/error.h"
+#include "core/error.h"
 
 namespace foldrt::ops::ref {
 namespace {

@@ -6,7 +6,7 @@
 #include <limits>
 #include <vector>
 
-#include "runtime/core/error.h"
+#include "core/error.h"
 
 namespace foldrt::ops::ref {
 namespace {

@@ -10,7 +10,7 @@
 #include <map>
 #include <string>
 
-#include "runtime/core/npy.h"
+#include "core/npy.h"
 #include "runtime/session.h"
 
 int main(int argc, char** argv) {

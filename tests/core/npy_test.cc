@@ -1,4 +1,4 @@
-#include "runtime/core/npy.h"
+#include "core/npy.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/core/error.h"
+#include "core/error.h"
 
 namespace foldrt {
 namespace {

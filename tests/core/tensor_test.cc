@@ -1,11 +1,11 @@
-#include "runtime/core/tensor.h"
+#include "core/tensor.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <vector>
 
-#include "runtime/core/error.h"
+#include "core/error.h"
 
 namespace foldrt {
 namespace {

@@ -1,4 +1,4 @@
-#include "runtime/core/logging.h"
+#include "core/logging.h"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 
@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "runtime/core/error.h"
+#include "core/error.h"
 
 namespace foldrt {
 namespace {

@@ -1,10 +1,10 @@
-#include "runtime/core/batch_norm_affine.h"
+#include "core/batch_norm_affine.h"
 
 #include <cmath>
 #include <sstream>
 #include <string>
 
-#include "runtime/core/error.h"
+#include "core/error.h"
 
 namespace foldrt {
 namespace {

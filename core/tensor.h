@@ -12,7 +12,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "runtime/core/error.h"
+#include "core/error.h"
 
 namespace foldrt {
 

@@ -1,4 +1,4 @@
-#include "runtime/core/npy.h"
+#include "core/npy.h"
 
 #include <sys/stat.h>
 
@@ -9,7 +9,7 @@
 #include <limits>
 #include <sstream>
 
-#include "runtime/core/error.h"
+#include "core/error.h"
 
 namespace foldrt {
 namespace {

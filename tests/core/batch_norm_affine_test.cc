@@ -1,4 +1,4 @@
-#include "runtime/core/batch_norm_affine.h"
+#include "core/batch_norm_affine.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <limits>
 #include <vector>
 
-#include "runtime/core/error.h"
+#include "core/error.h"
 
 namespace foldrt {
 namespace {
