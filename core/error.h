@@ -58,6 +58,14 @@ class IoError : public Error {
 std::string FormatErrorMessage(const std::string& message,
                                const ErrorContext& context);
 
+// Rethrows `error` as the same type (InvalidArgumentError, FormatError,
+// UnsupportedError, IoError or Error) with the missing parts of its context
+// taken from `context`: the file when it names none, node and op when it
+// names no node. For a layer that knows where it is (the session knows the
+// file, the kernel builder the node) wrapping one that does not.
+[[noreturn]] void RethrowWithContext(const Error& error,
+                                     const ErrorContext& context);
+
 }  // namespace foldrt
 
 #endif  // FOLDRT_RUNTIME_CORE_ERROR_H_

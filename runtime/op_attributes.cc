@@ -391,4 +391,183 @@ SoftmaxGeometry SoftmaxGeometryFor(int64_t attr_axis, int64_t opset,
   return g;
 }
 
+// --------------------------------------------------- data movement ops
+
+SliceGeometry ResolveSlice(const std::vector<int64_t>& x_shape,
+                           const std::vector<int64_t>& starts,
+                           const std::vector<int64_t>& ends,
+                           const std::optional<std::vector<int64_t>>& axes,
+                           const std::optional<std::vector<int64_t>>& steps) {
+  if (ends.size() != starts.size() ||
+      (axes && axes->size() != starts.size()) ||
+      (steps && steps->size() != starts.size())) {
+    throw InvalidArgumentError(
+        "starts, ends, axes and steps must have the same length");
+  }
+  const size_t rank = x_shape.size();
+  SliceGeometry g{std::vector<int64_t>(rank, 0), std::vector<int64_t>(rank, 1),
+                  x_shape};
+  std::vector<bool> seen(rank, false);
+  for (size_t i = 0; i < starts.size(); ++i) {
+    const int64_t axis =
+        CheckedAxis(axes ? (*axes)[i] : static_cast<int64_t>(i), x_shape);
+    if (seen[axis]) {
+      throw InvalidArgumentError("axis " + std::to_string(axis) +
+                                 " is sliced twice");
+    }
+    seen[axis] = true;
+    const int64_t st = steps ? (*steps)[i] : 1;
+    if (st == 0) throw InvalidArgumentError("a slice step is 0");
+    const int64_t dim = x_shape[axis];
+    int64_t s = starts[i];
+    int64_t e = ends[i];
+    if (s < 0) s += dim;
+    if (e < 0) e += dim;
+    if (st > 0) {
+      s = std::clamp<int64_t>(s, 0, dim);
+      e = std::clamp<int64_t>(e, 0, dim);
+      g.shape[axis] = e > s ? (e - s + st - 1) / st : 0;
+    } else {
+      s = std::clamp<int64_t>(s, 0, dim - 1);
+      e = std::clamp<int64_t>(e, -1, dim - 1);
+      g.shape[axis] = s > e ? (s - e + (-st) - 1) / (-st) : 0;
+    }
+    g.begin[axis] = s;
+    g.step[axis] = st;
+  }
+  return g;
+}
+
+std::vector<int64_t> ResolveSplitSizes(
+    const std::vector<int64_t>& x_shape, size_t axis,
+    const std::optional<std::vector<int64_t>>& sizes, size_t num_outputs,
+    const std::string& what) {
+  const int64_t dim = x_shape[axis];
+  const int64_t parts = static_cast<int64_t>(num_outputs);
+  if (!sizes) {
+    if (dim % parts != 0) {
+      throw InvalidArgumentError(
+          "axis " + std::to_string(axis) + " of " + what +
+          " does not split evenly into " + std::to_string(parts) + " parts");
+    }
+    return std::vector<int64_t>(num_outputs, dim / parts);
+  }
+  int64_t total = 0;
+  for (int64_t size : *sizes) {
+    if (size < 0) throw InvalidArgumentError("a split size is negative");
+    total += size;
+  }
+  if (sizes->size() != num_outputs || total != dim) {
+    throw InvalidArgumentError("split " + ops::ref::ShapeToString(*sizes) +
+                               " does not divide axis " +
+                               std::to_string(axis) + " of " + what +
+                               " into " + std::to_string(num_outputs) +
+                               " outputs");
+  }
+  return *sizes;
+}
+
+std::vector<bool> ReducedAxes(const std::vector<int64_t>& x_shape,
+                              const std::vector<int64_t>& axes,
+                              bool noop_with_empty_axes) {
+  std::vector<bool> reduce(x_shape.size(),
+                           axes.empty() && !noop_with_empty_axes);
+  for (int64_t axis : axes) {
+    const int64_t a = CheckedAxis(axis, x_shape);
+    if (reduce[a]) {
+      throw InvalidArgumentError("axis " + std::to_string(axis) +
+                                 " is repeated");
+    }
+    reduce[a] = true;
+  }
+  return reduce;
+}
+
+std::vector<int64_t> ReduceOutputShape(const std::vector<int64_t>& x_shape,
+                                       const std::vector<bool>& reduced,
+                                       bool keep_dims) {
+  std::vector<int64_t> shape;
+  for (size_t i = 0; i < x_shape.size(); ++i) {
+    if (!reduced[i]) {
+      shape.push_back(x_shape[i]);
+    } else if (keep_dims) {
+      shape.push_back(1);
+    }
+  }
+  return shape;
+}
+
+PadMode ReadPadMode(const graph::Node& node) {
+  const std::string mode = node.GetString("mode", "constant");
+  if (mode == "constant") return PadMode::kConstant;
+  if (mode == "reflect") return PadMode::kReflect;
+  if (mode == "edge") return PadMode::kEdge;
+  throw UnsupportedError("mode '" + mode +
+                         "' is not supported (constant, reflect, edge are)");
+}
+
+std::vector<std::vector<int64_t>> PadSourceIndices(
+    const std::vector<int64_t>& x_shape, const std::vector<int64_t>& pads,
+    PadMode mode, const std::string& what) {
+  const size_t rank = x_shape.size();
+  if (pads.size() != 2 * rank) {
+    throw InvalidArgumentError("pads has " + std::to_string(pads.size()) +
+                               " values, expected " +
+                               std::to_string(2 * rank) + " for " + what);
+  }
+  std::vector<std::vector<int64_t>> source;
+  for (size_t axis = 0; axis < rank; ++axis) {
+    const int64_t dim = x_shape[axis];
+    const int64_t before = pads[axis];
+    const int64_t out = dim + before + pads[axis + rank];
+    if (out < 0) {
+      throw InvalidArgumentError("pads " + ops::ref::ShapeToString(pads) +
+                                 " crop more than " + what + " has");
+    }
+    if (mode != PadMode::kConstant && dim == 0 && out > 0) {
+      throw InvalidArgumentError("cannot pad an empty axis in this mode");
+    }
+    std::vector<int64_t>& map = source.emplace_back(out);
+    for (int64_t o = 0; o < out; ++o) {
+      int64_t i = o - before;
+      if (i < 0 || i >= dim) {
+        switch (mode) {
+          case PadMode::kConstant:
+            i = -1;
+            break;
+          case PadMode::kEdge:
+            i = std::clamp<int64_t>(i, 0, dim - 1);
+            break;
+          case PadMode::kReflect: {
+            // Mirror without repeating the edge, as numpy's "reflect".
+            const int64_t period = 2 * (dim - 1);
+            if (period == 0) {
+              i = 0;
+            } else {
+              i = ((i % period) + period) % period;
+              if (i >= dim) i = period - i;
+            }
+            break;
+          }
+        }
+      }
+      map[o] = i;
+    }
+  }
+  return source;
+}
+
+graph::DataType ReadCastTarget(const graph::Node& node) {
+  if (!node.HasAttribute("to")) {
+    throw InvalidArgumentError("the to attribute is required");
+  }
+  const auto to = static_cast<graph::DataType>(node.GetInt("to", 0));
+  if (to != graph::DataType::kFloat && to != graph::DataType::kInt64) {
+    throw UnsupportedError(
+        "Cast to " + graph::DataTypeName(to) +
+        " is not supported; foldrt computes in float32 and int64");
+  }
+  return to;
+}
+
 }  // namespace foldrt::runtime

@@ -139,6 +139,61 @@ int64_t SoftmaxAxis(const graph::Node& node, int64_t opset);
 SoftmaxGeometry SoftmaxGeometryFor(int64_t axis, int64_t opset,
                                    const std::vector<int64_t>& x_shape);
 
+// --------------------------------------------------- data movement ops
+// `what` in these is how the caller's messages show x ("float32 (2, 3)").
+
+// Slice: where each axis starts, its step, and the output shape, with
+// starts and ends clamped as the spec says ([0, dim] forward, [-1, dim - 1]
+// backward). `axes` and `steps` are nullopt when the node omits them.
+struct SliceGeometry {
+  std::vector<int64_t> begin;
+  std::vector<int64_t> step;
+  std::vector<int64_t> shape;
+};
+SliceGeometry ResolveSlice(const std::vector<int64_t>& x_shape,
+                           const std::vector<int64_t>& starts,
+                           const std::vector<int64_t>& ends,
+                           const std::optional<std::vector<int64_t>>& axes,
+                           const std::optional<std::vector<int64_t>>& steps);
+
+// Split: the size of each of `num_outputs` parts along `axis` (the `split`
+// values when given, else equal parts).
+std::vector<int64_t> ResolveSplitSizes(
+    const std::vector<int64_t>& x_shape, size_t axis,
+    const std::optional<std::vector<int64_t>>& sizes, size_t num_outputs,
+    const std::string& what);
+
+// ReduceMean: which axes are reduced (empty `axes`: all of them, unless
+// noop_with_empty_axes), and the output shape.
+std::vector<bool> ReducedAxes(const std::vector<int64_t>& x_shape,
+                              const std::vector<int64_t>& axes,
+                              bool noop_with_empty_axes);
+std::vector<int64_t> ReduceOutputShape(const std::vector<int64_t>& x_shape,
+                                       const std::vector<bool>& reduced,
+                                       bool keep_dims);
+
+// Pad: the mode attribute (UnsupportedError for other modes), and for each
+// axis, each output coordinate's source coordinate in x, or -1 for a padded
+// position of constant mode (the map's length is the output dim).
+enum class PadMode { kConstant, kReflect, kEdge };
+PadMode ReadPadMode(const graph::Node& node);
+std::vector<std::vector<int64_t>> PadSourceIndices(
+    const std::vector<int64_t>& x_shape, const std::vector<int64_t>& pads,
+    PadMode mode, const std::string& what);
+
+// Cast: the `to` attribute, float or int64 (what foldrt computes in);
+// InvalidArgumentError when missing, UnsupportedError for other types.
+graph::DataType ReadCastTarget(const graph::Node& node);
+// float -> int64 truncates toward zero; ONNX leaves NaN and out-of-range
+// values undefined, foldrt saturates them (NaN -> 0) instead of UB.
+inline int64_t CastFloatToInt64(float v) {
+  constexpr float kLimit = 9.2233720368547758e18f;  // 2^63
+  if (v != v) return 0;
+  if (v >= kLimit) return INT64_MAX;
+  if (v < -kLimit) return INT64_MIN;
+  return static_cast<int64_t>(v);
+}
+
 // min(1, max(0, alpha * v + beta)), NaN passing through.
 inline double HardSigmoidOf(double v, double alpha, double beta) {
   const double r = alpha * v + beta;

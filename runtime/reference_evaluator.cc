@@ -22,6 +22,8 @@
 #include "core/batch_norm_affine.h"
 #include "core/error.h"
 #include "runtime/op_attributes.h"
+#include "runtime/op_registry.h"
+#include "runtime/reference/reference_ops.h"
 
 namespace foldrt::runtime {
 
@@ -52,95 +54,13 @@ int64_t RefTensor::NumElements() const { return ShapeElementCount(shape); }
 
 namespace {
 
-// "float (3, 4)": a tensor as messages show it.
-std::string Describe(const RefTensor& t) {
-  return (t.dtype == DataType::kFloat ? "float " : "int64 ") +
-         ShapeToString(t.shape);
-}
-
-// The element vector of type T: f32 for float, i64 for int64_t.
-template <typename T>
-std::vector<T>& Elements(RefTensor& t) {
-  if constexpr (std::is_same_v<T, float>) {
-    return t.f32;
-  } else {
-    return t.i64;
-  }
-}
-template <typename T>
-const std::vector<T>& Elements(const RefTensor& t) {
-  if constexpr (std::is_same_v<T, float>) {
-    return t.f32;
-  } else {
-    return t.i64;
-  }
-}
-
-// Calls f(float{}) for a float dtype, f(int64_t{}) otherwise, so that one
-// generic lambda serves both element types of the data movement ops.
-template <typename F>
-auto DispatchDtype(DataType dtype, F&& f) {
-  if (dtype == DataType::kFloat) return f(float{});
-  return f(int64_t{});
-}
-
-// For each element of `out_shape` in C order, sum over axes of index *
-// strides[axis]: the offset into a tensor read through `strides` (0 for a
-// broadcast axis, permuted strides for a transpose).
-std::vector<int64_t> StridedOffsets(const std::vector<int64_t>& out_shape,
-                                    const std::vector<int64_t>& strides) {
-  const int64_t count = ShapeElementCount(out_shape);
-  const size_t rank = out_shape.size();
-  std::vector<int64_t> offsets(static_cast<size_t>(count));
-  std::vector<int64_t> index(rank, 0);
-  int64_t offset = 0;
-  for (int64_t e = 0; e < count; ++e) {
-    offsets[e] = offset;
-    for (size_t axis = rank; axis-- > 0;) {
-      ++index[axis];
-      offset += strides[axis];
-      if (index[axis] < out_shape[axis]) break;
-      offset -= strides[axis] * index[axis];
-      index[axis] = 0;
-    }
-  }
-  return offsets;
-}
-
-// Row-major element strides of `shape`.
-std::vector<int64_t> ContiguousStrides(const std::vector<int64_t>& shape) {
-  std::vector<int64_t> strides(shape.size(), 1);
-  for (size_t i = shape.size(); i-- > 1;) {
-    strides[i - 1] = strides[i] * shape[i];
-  }
-  return strides;
-}
-
-// Converts an initializer or Constant value. Float stays float; integer and
-// bool types widen to int64 (exact); anything else would need a conversion
-// that hides precision changes, so it is unsupported.
-RefTensor FromGraphTensor(const graph::Tensor& tensor,
-                          const std::string& value_name) {
-  if (tensor.dtype() == DataType::kFloat) {
-    return RefTensor::Float(tensor.dims(), tensor.ToFloats());
-  }
-  switch (tensor.dtype()) {
-    case DataType::kInt64:
-    case DataType::kInt32:
-    case DataType::kInt16:
-    case DataType::kInt8:
-    case DataType::kUint32:
-    case DataType::kUint16:
-    case DataType::kUint8:
-    case DataType::kBool:
-      return RefTensor::Int64(tensor.dims(), tensor.ToInt64s());
-    default:
-      throw UnsupportedError("constant '" + value_name + "' has element type " +
-                             graph::DataTypeName(tensor.dtype()) +
-                             "; the reference evaluator handles float32 and "
-                             "integer tensors only");
-  }
-}
+using reference::ContiguousStrides;
+using reference::Describe;
+using reference::DispatchDtype;
+using reference::Elements;
+using reference::FromGraphTensor;
+using reference::NodeContext;
+using reference::StridedOffsets;
 
 // Checks that a caller-built tensor is internally consistent.
 void CheckWellFormed(const RefTensor& t, const std::string& what) {
@@ -165,127 +85,6 @@ void CheckWellFormed(const RefTensor& t, const std::string& what) {
         (other != 0 ? " (and data in the vector of the other dtype)" : ""));
   }
 }
-
-// Everything a node's evaluation reads and writes, with errors that name
-// the node and op.
-class NodeContext {
- public:
-  NodeContext(const graph::Graph& graph, const Node& node, int64_t opset,
-              const std::string& file, std::map<std::string, RefTensor>* values)
-      : graph_(graph),
-        node_(node),
-        opset_(opset),
-        file_(file),
-        values_(values) {}
-
-  const Node& node() const { return node_; }
-  int64_t opset() const { return opset_; }
-  ErrorContext error_context() const {
-    return graph::NodeErrorContext(node_, file_);
-  }
-
-  [[noreturn]] void Invalid(const std::string& message) const {
-    throw InvalidArgumentError(message, error_context());
-  }
-  [[noreturn]] void Unsupported(const std::string& message) const {
-    throw UnsupportedError(message, error_context());
-  }
-
-  bool HasInput(size_t index) const { return node_.has_input(index); }
-
-  // A required input of either dtype.
-  const RefTensor& Input(size_t index) const {
-    if (!node_.has_input(index)) {
-      Invalid("required input " + std::to_string(index) + " is missing");
-    }
-    return Lookup(node_.input(index));
-  }
-
-  // A required float input.
-  const RefTensor& FloatInput(size_t index) const {
-    const RefTensor& t = Input(index);
-    if (t.dtype != DataType::kFloat) {
-      Unsupported("input " + std::to_string(index) + " ('" +
-                  node_.input(index) + "') is " + Describe(t) +
-                  "; this op is implemented for float only");
-    }
-    return t;
-  }
-
-  // An optional float input, null when omitted.
-  const RefTensor* OptionalFloatInput(size_t index) const {
-    return node_.has_input(index) ? &FloatInput(index) : nullptr;
-  }
-
-  // A required int64 input (shape, indices, axes).
-  const std::vector<int64_t>& Int64Input(size_t index) const {
-    const RefTensor& t = Input(index);
-    if (t.dtype != DataType::kInt64) {
-      Invalid("input " + std::to_string(index) + " ('" + node_.input(index) +
-              "') is " + Describe(t) + "; expected an integer tensor");
-    }
-    return t.i64;
-  }
-
-  // The value of a one-element input (Clip bounds, Dropout flags).
-  double ScalarInput(size_t index) const {
-    const RefTensor& t = Input(index);
-    if (t.NumElements() != 1) {
-      Invalid("input " + std::to_string(index) + " ('" + node_.input(index) +
-              "') must hold one value, it is " + Describe(t));
-    }
-    return t.dtype == DataType::kFloat ? t.f32[0]
-                                       : static_cast<double>(t.i64[0]);
-  }
-
-  // Whether anything reads output `index`: a node of the graph, or the
-  // caller as a graph output.
-  bool OutputUsed(size_t index) const {
-    if (index >= node_.num_outputs() || node_.output(index).empty()) {
-      return false;
-    }
-    const std::string& name = node_.output(index);
-    return !graph_.Uses(name).empty() || graph_.IsGraphOutput(name);
-  }
-
-  // Output `index` must not be needed: the evaluator does not compute it.
-  void RequireUnused(size_t index, const std::string& what) const {
-    if (OutputUsed(index)) {
-      Unsupported("output " + std::to_string(index) + " ('" +
-                  node_.output(index) + "', " + what +
-                  ") is used, and the reference evaluator does not compute "
-                  "it");
-    }
-  }
-
-  void SetOutput(size_t index, RefTensor tensor) const {
-    if (index >= node_.num_outputs() || node_.output(index).empty()) return;
-    (*values_)[node_.output(index)] = std::move(tensor);
-  }
-
-  // A value by name: computed already, or a constant of the graph.
-  const RefTensor& Lookup(const std::string& name) const {
-    auto it = values_->find(name);
-    if (it != values_->end()) return it->second;
-    const graph::Tensor* initializer = graph_.FindInitializer(name);
-    if (initializer == nullptr) {
-      Invalid("value '" + name +
-              "' is neither a graph input, an initializer nor the output of "
-              "an earlier node");
-    }
-    return values_->emplace(name, FromGraphTensor(*initializer, name))
-        .first->second;
-  }
-
- private:
-  const graph::Graph& graph_;
-  const Node& node_;
-  int64_t opset_;
-  const std::string& file_;
-  std::map<std::string, RefTensor>* values_;
-};
-
-using OpHandler = void (*)(const NodeContext&);
 
 // ------------------------------------------------------ elementwise ops
 
@@ -826,50 +625,42 @@ void EvalGather(const NodeContext& ctx) {
   ctx.SetOutput(0, std::move(y));
 }
 
-const std::map<std::string, OpHandler>& OpTable() {
-  static const auto* const table = new std::map<std::string, OpHandler>{
-      {"Add", EvalBinary<BinaryOp::kAdd>},
-      {"AveragePool", EvalAveragePool},
-      {"BatchNormalization", EvalBatchNormalization},
-      {"Clip", EvalClip},
-      {"Concat", EvalConcat},
-      {"Constant", EvalConstant},
-      {"Conv", EvalConv},
-      {"ConvTranspose", EvalConvTranspose},
-      {"Div", EvalBinary<BinaryOp::kDiv>},
-      {"Dropout", EvalDropout},
-      {"Flatten", EvalFlatten},
-      {"Gather", EvalGather},
-      {"Gemm", EvalGemm},
-      {"GlobalAveragePool", EvalGlobalAveragePool},
-      {"HardSigmoid", EvalHardSigmoid},
-      {"HardSwish", EvalHardSwish},
-      {"Identity", EvalIdentity},
-      {"MatMul", EvalMatMul},
-      {"MaxPool", EvalMaxPool},
-      {"Mul", EvalBinary<BinaryOp::kMul>},
-      {"Relu", EvalRelu},
-      {"Reshape", EvalReshape},
-      {"Shape", EvalShape},
-      {"Sigmoid", EvalSigmoid},
-      {"Softmax", EvalSoftmax},
-      {"Squeeze", EvalSqueeze},
-      {"Sub", EvalBinary<BinaryOp::kSub>},
-      {"Transpose", EvalTranspose},
-      {"Unsqueeze", EvalUnsqueeze},
-  };
-  return *table;
+}  // namespace
+
+void RegisterReferences(OpRegistry* registry) {
+  registry->SetReference("Add", EvalBinary<BinaryOp::kAdd>);
+  registry->SetReference("AveragePool", EvalAveragePool);
+  registry->SetReference("BatchNormalization", EvalBatchNormalization);
+  registry->SetReference("Clip", EvalClip);
+  registry->SetReference("Concat", EvalConcat);
+  registry->SetReference("Constant", EvalConstant);
+  registry->SetReference("Conv", EvalConv);
+  registry->SetReference("ConvTranspose", EvalConvTranspose);
+  registry->SetReference("Div", EvalBinary<BinaryOp::kDiv>);
+  registry->SetReference("Dropout", EvalDropout);
+  registry->SetReference("Flatten", EvalFlatten);
+  registry->SetReference("Gather", EvalGather);
+  registry->SetReference("Gemm", EvalGemm);
+  registry->SetReference("GlobalAveragePool", EvalGlobalAveragePool);
+  registry->SetReference("HardSigmoid", EvalHardSigmoid);
+  registry->SetReference("HardSwish", EvalHardSwish);
+  registry->SetReference("Identity", EvalIdentity);
+  registry->SetReference("MatMul", EvalMatMul);
+  registry->SetReference("MaxPool", EvalMaxPool);
+  registry->SetReference("Mul", EvalBinary<BinaryOp::kMul>);
+  registry->SetReference("Relu", EvalRelu);
+  registry->SetReference("Reshape", EvalReshape);
+  registry->SetReference("Shape", EvalShape);
+  registry->SetReference("Sigmoid", EvalSigmoid);
+  registry->SetReference("Softmax", EvalSoftmax);
+  registry->SetReference("Squeeze", EvalSqueeze);
+  registry->SetReference("Sub", EvalBinary<BinaryOp::kSub>);
+  registry->SetReference("Transpose", EvalTranspose);
+  registry->SetReference("Unsqueeze", EvalUnsqueeze);
+  reference::RegisterTensorOpReferences(registry);
 }
 
-// Rethrows an error raised below a node (by ops/ref, the BN math, an
-// attribute getter) as the same error type with the node's context, unless
-// it already names a node.
-template <typename ErrorType>
-[[noreturn]] void RethrowWithNode(const ErrorType& error,
-                                  const NodeContext& ctx) {
-  if (!error.context().node.empty()) throw error;
-  throw ErrorType(error.message(), ctx.error_context());
-}
+namespace {
 
 void EvaluateNode(const NodeContext& ctx) {
   const Node& node = ctx.node();
@@ -877,11 +668,10 @@ void EvaluateNode(const NodeContext& ctx) {
     ctx.Unsupported("domain '" + node.domain() +
                     "' is not supported by the reference evaluator");
   }
-  const auto& table = OpTable();
-  const auto it = table.find(node.op_type());
-  if (it == table.end()) {
+  const OpRegistration* op = OpRegistry::Get().Find(node.op_type());
+  if (op == nullptr || op->reference == nullptr) {
     std::string supported;
-    for (const auto& [name, handler] : table) {
+    for (const std::string& name : ReferenceEvaluatorOps()) {
       supported += (supported.empty() ? "" : ", ") + name;
     }
     ctx.Unsupported("op " + node.op_type() +
@@ -890,13 +680,12 @@ void EvaluateNode(const NodeContext& ctx) {
                     supported + ")");
   }
   try {
-    it->second(ctx);
-  } catch (const InvalidArgumentError& e) {
-    RethrowWithNode(e, ctx);
-  } catch (const UnsupportedError& e) {
-    RethrowWithNode(e, ctx);
-  } catch (const FormatError& e) {
-    RethrowWithNode(e, ctx);
+    op->reference(ctx);
+  } catch (const Error& e) {
+    // Raised below the node (ops/ref, the BN math, an attribute getter):
+    // the same error type, naming the node, unless it names one already.
+    if (!e.context().node.empty()) throw;
+    RethrowWithContext(e, ctx.error_context());
   }
 }
 
@@ -1008,7 +797,10 @@ std::map<std::string, RefTensor> Evaluate(
 const std::vector<std::string>& ReferenceEvaluatorOps() {
   static const auto* const ops = [] {
     auto* names = new std::vector<std::string>;
-    for (const auto& [name, handler] : OpTable()) names->push_back(name);
+    const OpRegistry& registry = OpRegistry::Get();
+    for (const std::string& type : registry.OpTypes()) {
+      if (registry.Find(type)->reference != nullptr) names->push_back(type);
+    }
     return names;
   }();
   return *ops;

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "runtime/kernels/kernel.h"
 #include "runtime/kernels/kernel_util.h"
+#include "runtime/op_registry.h"
 
 namespace foldrt::runtime {
 namespace {
@@ -116,8 +117,13 @@ std::unique_ptr<Kernel> CreateBatchNormalization(
 
 }  // namespace
 
-void AddBatchNormKernels(KernelTable* table) {
-  (*table)["BatchNormalization"] = CreateBatchNormalization;
+void RegisterBatchNormKernels(OpRegistry* registry) {
+  // ops::BatchNorm picks Highway, oneDNN or the scalar reference itself
+  // (ops::BatchNormImpl, measured per layout in bench/ops), so the
+  // registry holds one implementation.
+  registry
+      ->AddKernel("BatchNormalization", "default", CreateBatchNormalization)
+      .fuses_activation = ops::BatchNormSupportsActivation;
 }
 
 }  // namespace foldrt::runtime

@@ -18,6 +18,7 @@
 #include "core/logging.h"
 #include "runtime/kernels/kernel.h"
 #include "runtime/kernels/kernel_util.h"
+#include "runtime/op_registry.h"
 #include "runtime/op_attributes.h"
 
 namespace foldrt::runtime {
@@ -390,9 +391,14 @@ std::unique_ptr<Kernel> CreateConvTranspose(const KernelBuildContext& ctx) {
 
 }  // namespace
 
-void AddConvKernels(KernelTable* table) {
-  (*table)["Conv"] = CreateConv;
-  (*table)["ConvTranspose"] = CreateConvTranspose;
+void RegisterConvKernels(OpRegistry* registry) {
+  // Every activation: a oneDNN post-op, or ApplyActivation on the
+  // reference path.
+  const auto any_activation = [](ops::Activation::Kind) { return true; };
+  registry->AddKernel("Conv", "default", CreateConv).fuses_activation =
+      any_activation;
+  registry->AddKernel("ConvTranspose", "default", CreateConvTranspose)
+      .fuses_activation = any_activation;
 }
 
 }  // namespace foldrt::runtime

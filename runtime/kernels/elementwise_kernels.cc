@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "runtime/kernels/kernel.h"
 #include "runtime/kernels/kernel_util.h"
+#include "runtime/op_registry.h"
 #include "runtime/op_attributes.h"
 
 namespace foldrt::runtime {
@@ -631,22 +632,15 @@ class ReduceMeanKernel : public Kernel {
       axes = KnownInt64Input(inputs, 1, "axes");
     }
     const size_t rank = x.shape.size();
-    std::vector<bool> reduce(rank, axes.empty() && !noop_with_empty_axes_);
-    for (int64_t axis : axes) {
-      const int64_t a = CheckedAxis(axis, x.shape);
-      if (reduce[a]) {
-        throw InvalidArgumentError("axis " + std::to_string(axis) +
-                                   " is repeated");
-      }
-      reduce[a] = true;
-    }
+    const std::vector<bool> reduce =
+        ReducedAxes(x.shape, axes, noop_with_empty_axes_);
     auto state = std::make_unique<ReduceState>();
     state->x_shape = x.shape;
-    std::vector<int64_t> out_shape;
+    const std::vector<int64_t> out_shape =
+        ReduceOutputShape(x.shape, reduce, keep_dims_);
     std::vector<int64_t> kept_shape;  // output shape with keepdims
     for (size_t i = 0; i < rank; ++i) {
       kept_shape.push_back(reduce[i] ? 1 : x.shape[i]);
-      if (!reduce[i] || keep_dims_) out_shape.push_back(kept_shape.back());
       if (reduce[i]) state->count *= x.shape[i];
     }
     const std::vector<int64_t> kept_strides = ContiguousStrides(kept_shape);
@@ -746,18 +740,18 @@ std::unique_ptr<Kernel> CreateReduceMean(const KernelBuildContext& ctx) {
 
 }  // namespace
 
-void AddElementwiseKernels(KernelTable* table) {
-  (*table)["Relu"] = CreateRelu;
-  (*table)["Sigmoid"] = CreateSigmoid;
-  (*table)["HardSigmoid"] = CreateHardSigmoid;
-  (*table)["HardSwish"] = CreateHardSwish;
-  (*table)["Clip"] = CreateClip;
-  (*table)["Add"] = CreateBinary<BinaryOp::kAdd>;
-  (*table)["Sub"] = CreateBinary<BinaryOp::kSub>;
-  (*table)["Mul"] = CreateBinary<BinaryOp::kMul>;
-  (*table)["Div"] = CreateBinary<BinaryOp::kDiv>;
-  (*table)["Softmax"] = CreateSoftmax;
-  (*table)["ReduceMean"] = CreateReduceMean;
+void RegisterElementwiseKernels(OpRegistry* registry) {
+  registry->AddKernel("Relu", "default", CreateRelu);
+  registry->AddKernel("Sigmoid", "default", CreateSigmoid);
+  registry->AddKernel("HardSigmoid", "default", CreateHardSigmoid);
+  registry->AddKernel("HardSwish", "default", CreateHardSwish);
+  registry->AddKernel("Clip", "default", CreateClip);
+  registry->AddKernel("Add", "default", CreateBinary<BinaryOp::kAdd>);
+  registry->AddKernel("Sub", "default", CreateBinary<BinaryOp::kSub>);
+  registry->AddKernel("Mul", "default", CreateBinary<BinaryOp::kMul>);
+  registry->AddKernel("Div", "default", CreateBinary<BinaryOp::kDiv>);
+  registry->AddKernel("Softmax", "default", CreateSoftmax);
+  registry->AddKernel("ReduceMean", "default", CreateReduceMean);
 }
 
 }  // namespace foldrt::runtime

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "runtime/kernels/kernel_util.h"
+#include "runtime/op_registry.h"
 
 namespace foldrt::runtime {
 
@@ -150,73 +151,57 @@ void ApplyActivationInPlace(const ops::Activation& act, float* y, int64_t n,
 
 // ------------------------------------------------------ registry
 
-namespace {
-
-const KernelTable& Table() {
-  static const KernelTable* const table = [] {
-    auto* t = new KernelTable;
-    AddConvKernels(t);
-    AddLinearKernels(t);
-    AddPoolKernels(t);
-    AddBatchNormKernels(t);
-    AddElementwiseKernels(t);
-    AddTensorKernels(t);
-    return t;
-  }();
-  return *table;
-}
-
-}  // namespace
-
 std::unique_ptr<Kernel> CreateKernel(const KernelBuildContext& ctx) {
   const graph::Node& node = ctx.node();
   if (!graph::IsDefaultDomain(node.domain())) {
     ctx.Unsupported("domain '" + node.domain() +
                     "' is not supported by the foldrt runtime");
   }
-  const auto it = Table().find(node.op_type());
-  if (it == Table().end()) {
+  const OpRegistration* op = OpRegistry::Get().Find(node.op_type());
+  if (op == nullptr || op->kernels.empty()) {
     std::string supported;
-    for (const std::string& op : SupportedOps()) {
-      supported += (supported.empty() ? "" : ", ") + op;
+    for (const std::string& type : SupportedOps()) {
+      supported += (supported.empty() ? "" : ", ") + type;
     }
     ctx.Unsupported("op " + node.op_type() +
                     " is not supported by the foldrt runtime (it runs " +
                     supported + ")");
   }
+  if (ctx.opset() < op->min_opset || ctx.opset() > op->max_opset) {
+    ctx.Unsupported("opset " + std::to_string(ctx.opset()) + " " +
+                    node.op_type() + " is not supported (foldrt runs opsets " +
+                    std::to_string(op->min_opset) + " to " +
+                    std::to_string(op->max_opset) + ")");
+  }
   try {
-    return it->second(ctx);
+    for (const KernelImplementation& implementation : op->kernels) {
+      std::unique_ptr<Kernel> kernel = implementation.factory(ctx);
+      if (kernel != nullptr) return kernel;
+    }
   } catch (const Error& e) {
     // Errors from shared helpers (attribute readers, ops constructors) carry
-    // no node; give them this one.
+    // no node; give them this one, keeping the error's type.
     if (!e.context().node.empty()) throw;
-    const ErrorContext context = graph::NodeErrorContext(node);
-    if (dynamic_cast<const UnsupportedError*>(&e)) {
-      throw UnsupportedError(e.message(), context);
-    }
-    if (dynamic_cast<const FormatError*>(&e)) {
-      throw FormatError(e.message(), context);
-    }
-    throw InvalidArgumentError(e.message(), context);
+    RethrowWithContext(e, graph::NodeErrorContext(node));
   }
+  ctx.Unsupported("no implementation of " + node.op_type() +
+                  " accepts this node");
 }
 
 std::vector<std::string> SupportedOps() {
   std::vector<std::string> ops;
-  for (const auto& [name, factory] : Table()) ops.push_back(name);
+  const OpRegistry& registry = OpRegistry::Get();
+  for (const std::string& type : registry.OpTypes()) {
+    if (!registry.Find(type)->kernels.empty()) ops.push_back(type);
+  }
   return ops;
 }
 
 bool KernelFusesActivation(const std::string& op_type,
                            ops::Activation::Kind kind) {
-  if (op_type == "Conv" || op_type == "ConvTranspose" || op_type == "Gemm" ||
-      op_type == "MatMul") {
-    return true;
-  }
-  if (op_type == "BatchNormalization") {
-    return ops::BatchNormSupportsActivation(kind);
-  }
-  return false;
+  const OpRegistration* op = OpRegistry::Get().Find(op_type);
+  return op != nullptr && op->fuses_activation != nullptr &&
+         op->fuses_activation(kind);
 }
 
 bool FusibleActivation(const graph::Node& node, int64_t opset,

@@ -225,9 +225,12 @@ class KernelBuildContext {
   bool fused_residual_ = false;
 };
 
-// Builds the kernel for ctx.node(). Throws UnsupportedError (node and op in
-// the context) for an op outside the registry or an attribute value the
-// kernel does not implement, InvalidArgumentError for malformed attributes.
+// Builds the kernel for ctx.node() from its registration
+// (runtime/op_registry.h): the first implementation in the op's list that
+// accepts the node. Throws UnsupportedError (node and op in the context) for
+// an op outside the registry or an attribute value no implementation runs,
+// InvalidArgumentError for malformed attributes; an error raised without a
+// node keeps its type and gets this node.
 std::unique_ptr<Kernel> CreateKernel(const KernelBuildContext& ctx);
 
 // Reshape -> Transpose -> Reshape as one step (ShuffleNet's channel
@@ -240,7 +243,7 @@ std::unique_ptr<Kernel> CreateReshapeTransposeReshape(
     const KernelBuildContext& first, const graph::Node& transpose,
     const KernelBuildContext& second);
 
-// The op types CreateKernel knows (default ONNX domain), sorted.
+// The op types with a kernel in the registry (default ONNX domain), sorted.
 std::vector<std::string> SupportedOps();
 
 // Whether the op's kernel applies a fused activation of this kind: Conv,

@@ -107,16 +107,6 @@ inline std::vector<ops::Layout> FirstInputIn(
   return layouts;
 }
 
-// The registry: op type -> factory. Each kernel source adds its ops.
-using KernelFactory = std::unique_ptr<Kernel> (*)(const KernelBuildContext&);
-using KernelTable = std::map<std::string, KernelFactory>;
-void AddConvKernels(KernelTable* table);         // conv_kernels.cc
-void AddLinearKernels(KernelTable* table);       // linear_kernels.cc
-void AddPoolKernels(KernelTable* table);         // pool_kernels.cc
-void AddBatchNormKernels(KernelTable* table);    // batch_norm_kernel.cc
-void AddElementwiseKernels(KernelTable* table);  // elementwise_kernels.cc
-void AddTensorKernels(KernelTable* table);       // tensor_kernels.cc
-
 // ------------------------------------------------------ implementation
 
 template <typename Body>

@@ -15,6 +15,7 @@
 #include "core/logging.h"
 #include "runtime/kernels/kernel.h"
 #include "runtime/kernels/kernel_util.h"
+#include "runtime/op_registry.h"
 #include "runtime/op_attributes.h"
 
 namespace foldrt::runtime {
@@ -233,9 +234,14 @@ std::unique_ptr<Kernel> CreateMatMul(const KernelBuildContext& ctx) {
 
 }  // namespace
 
-void AddLinearKernels(KernelTable* table) {
-  (*table)["Gemm"] = CreateGemm;
-  (*table)["MatMul"] = CreateMatMul;
+void RegisterLinearKernels(OpRegistry* registry) {
+  // Every activation: a oneDNN post-op, or ApplyActivation on the
+  // reference path.
+  const auto any_activation = [](ops::Activation::Kind) { return true; };
+  registry->AddKernel("Gemm", "default", CreateGemm).fuses_activation =
+      any_activation;
+  registry->AddKernel("MatMul", "default", CreateMatMul).fuses_activation =
+      any_activation;
 }
 
 }  // namespace foldrt::runtime

@@ -11,6 +11,7 @@
 #include "core/logging.h"
 #include "runtime/kernels/kernel.h"
 #include "runtime/kernels/kernel_util.h"
+#include "runtime/op_registry.h"
 #include "runtime/op_attributes.h"
 
 namespace foldrt::runtime {
@@ -186,10 +187,10 @@ std::unique_ptr<Kernel> CreateGlobalAveragePool(const KernelBuildContext& ctx) {
 
 }  // namespace
 
-void AddPoolKernels(KernelTable* table) {
-  (*table)["AveragePool"] = CreateAveragePool;
-  (*table)["GlobalAveragePool"] = CreateGlobalAveragePool;
-  (*table)["MaxPool"] = CreateMaxPool;
+void RegisterPoolKernels(OpRegistry* registry) {
+  registry->AddKernel("AveragePool", "default", CreateAveragePool);
+  registry->AddKernel("GlobalAveragePool", "default", CreateGlobalAveragePool);
+  registry->AddKernel("MaxPool", "default", CreateMaxPool);
 }
 
 }  // namespace foldrt::runtime

@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "runtime/kernels/kernel.h"
 #include "runtime/kernels/kernel_util.h"
+#include "runtime/op_registry.h"
 #include "runtime/op_attributes.h"
 
 namespace foldrt::runtime {
@@ -384,44 +385,10 @@ class SliceKernel : public Kernel {
       }
     }
     const size_t rank = x.shape.size();
-    if (ends.size() != starts.size() ||
-        (axes && axes->size() != starts.size()) ||
-        (steps && steps->size() != starts.size())) {
-      throw InvalidArgumentError(
-          "starts, ends, axes and steps must have the same length");
-    }
-    std::vector<int64_t> begin(rank, 0);
-    std::vector<int64_t> step(rank, 1);
-    std::vector<int64_t> shape = x.shape;
-    std::vector<bool> seen(rank, false);
-    for (size_t i = 0; i < starts.size(); ++i) {
-      const int64_t axis =
-          CheckedAxis(axes ? (*axes)[i] : static_cast<int64_t>(i), x.shape);
-      if (seen[axis]) {
-        throw InvalidArgumentError("axis " + std::to_string(axis) +
-                                   " is sliced twice");
-      }
-      seen[axis] = true;
-      const int64_t st = steps ? (*steps)[i] : 1;
-      if (st == 0) throw InvalidArgumentError("a slice step is 0");
-      const int64_t dim = x.shape[axis];
-      int64_t s = starts[i];
-      int64_t e = ends[i];
-      if (s < 0) s += dim;
-      if (e < 0) e += dim;
-      // Clamped as the spec says: [0, dim] forward, [-1, dim - 1] backward.
-      if (st > 0) {
-        s = std::clamp<int64_t>(s, 0, dim);
-        e = std::clamp<int64_t>(e, 0, dim);
-        shape[axis] = e > s ? (e - s + st - 1) / st : 0;
-      } else {
-        s = std::clamp<int64_t>(s, 0, dim - 1);
-        e = std::clamp<int64_t>(e, -1, dim - 1);
-        shape[axis] = s > e ? (s - e + (-st) - 1) / (-st) : 0;
-      }
-      begin[axis] = s;
-      step[axis] = st;
-    }
+    const SliceGeometry geometry = ResolveSlice(x.shape, starts, ends, axes, steps);
+    const std::vector<int64_t>& begin = geometry.begin;
+    const std::vector<int64_t>& step = geometry.step;
+    const std::vector<int64_t>& shape = geometry.shape;
     auto state = std::make_unique<StridedState>();
     KernelPlan plan;
     if (x.layout == ops::Layout::kNhwc && rank == 4 &&
@@ -607,27 +574,7 @@ class SplitKernel : public Kernel {
     if (sizes_are_input_ && inputs.size() > 1 && inputs[1] != nullptr) {
       sizes = KnownInt64Input(inputs, 1, "split");
     }
-    const int64_t dim = x.shape[axis];
-    const int64_t parts = static_cast<int64_t>(num_outputs_);
-    if (!sizes) {
-      if (dim % parts != 0) {
-        throw InvalidArgumentError(
-            "axis " + std::to_string(axis) + " of " + Describe(x) +
-            " does not split evenly into " + std::to_string(parts) + " parts");
-      }
-      sizes = std::vector<int64_t>(num_outputs_, dim / parts);
-    }
-    int64_t total = 0;
-    for (int64_t size : *sizes) {
-      if (size < 0) throw InvalidArgumentError("a split size is negative");
-      total += size;
-    }
-    if (sizes->size() != num_outputs_ || total != dim) {
-      throw InvalidArgumentError(
-          "split " + ShapeToString(*sizes) + " does not divide axis " +
-          std::to_string(axis) + " of " + Describe(x) + " into " +
-          std::to_string(num_outputs_) + " outputs");
-    }
+    sizes = ResolveSplitSizes(x.shape, axis, sizes, num_outputs_, Describe(x));
     auto state = std::make_unique<BlockState>();
     state->outer = ShapeProduct(x.shape, 0, axis);
     state->inner = ShapeProduct(x.shape, axis + 1, x.shape.size());
@@ -781,21 +728,7 @@ class CastKernel : public Kernel {
     } else {
       const float* src = x.data<float>();
       int64_t* dst = y.mutable_data<int64_t>();
-      // ONNX truncates toward zero and leaves NaN and out-of-range values
-      // undefined; those saturate here (NaN -> 0) instead of being UB.
-      constexpr float kLimit = 9.2233720368547758e18f;  // 2^63
-      for (int64_t i = 0; i < n; ++i) {
-        const float v = src[i];
-        if (std::isnan(v)) {
-          dst[i] = 0;
-        } else if (v >= kLimit) {
-          dst[i] = std::numeric_limits<int64_t>::max();
-        } else if (v < -kLimit) {
-          dst[i] = std::numeric_limits<int64_t>::min();
-        } else {
-          dst[i] = static_cast<int64_t>(v);
-        }
-      }
+      for (int64_t i = 0; i < n; ++i) dst[i] = CastFloatToInt64(src[i]);
     }
   }
 
@@ -804,18 +737,10 @@ class CastKernel : public Kernel {
 };
 
 std::unique_ptr<Kernel> CreateCast(const KernelBuildContext& ctx) {
-  if (!ctx.node().HasAttribute("to")) {
-    ctx.Invalid("the to attribute is required");
-  }
-  const auto to = static_cast<graph::DataType>(ctx.node().GetInt("to", 0));
-  if (to == graph::DataType::kFloat) {
-    return std::make_unique<CastKernel>(DataType::kFloat32);
-  }
-  if (to == graph::DataType::kInt64) {
-    return std::make_unique<CastKernel>(DataType::kInt64);
-  }
-  ctx.Unsupported("Cast to " + graph::DataTypeName(to) +
-                  " is not supported; foldrt computes in float32 and int64");
+  return std::make_unique<CastKernel>(
+      ReadCastTarget(ctx.node()) == graph::DataType::kFloat
+          ? DataType::kFloat32
+          : DataType::kInt64);
 }
 
 // ------------------------------------------------------ Pad
@@ -827,23 +752,11 @@ struct PadState : KernelState {
   std::vector<int64_t> x_strides;
 };
 
-enum class PadMode { kConstant, kReflect, kEdge };
-
 class PadKernel : public Kernel {
  public:
   explicit PadKernel(const KernelBuildContext& ctx)
       : pads_are_input_(ctx.opset() >= 11) {
-    const std::string mode = ctx.node().GetString("mode", "constant");
-    if (mode == "constant") {
-      mode_ = PadMode::kConstant;
-    } else if (mode == "reflect") {
-      mode_ = PadMode::kReflect;
-    } else if (mode == "edge") {
-      mode_ = PadMode::kEdge;
-    } else {
-      ctx.Unsupported("mode '" + mode +
-                      "' is not supported (constant, reflect, edge are)");
-    }
+    mode_ = ReadPadMode(ctx.node());
     if (!pads_are_input_) {
       pads_ = ctx.node().GetInts("pads");
       value_ = ctx.node().GetFloat("value", 0.0f);
@@ -856,11 +769,8 @@ class PadKernel : public Kernel {
     const std::vector<int64_t> pads =
         pads_are_input_ ? KnownInt64Input(inputs, 1, "pads") : pads_;
     const size_t rank = x.shape.size();
-    if (pads.size() != 2 * rank) {
-      throw InvalidArgumentError(
-          "pads has " + std::to_string(pads.size()) + " values, expected " +
-          std::to_string(2 * rank) + " for " + Describe(x));
-    }
+    std::vector<std::vector<int64_t>> source =
+        PadSourceIndices(x.shape, pads, mode_, Describe(x));
     if (pads_are_input_ && inputs.size() > 2 && inputs[2] != nullptr) {
       const PlanInput& value = RequiredInput(inputs, 2);
       if (value.dtype != x.dtype || ShapeNumElements(value.shape) != 1) {
@@ -872,44 +782,9 @@ class PadKernel : public Kernel {
     state->x_strides = ContiguousStrides(x.shape);
     std::vector<int64_t> shape(rank);
     for (size_t axis = 0; axis < rank; ++axis) {
-      const int64_t dim = x.shape[axis];
-      const int64_t before = pads[axis];
-      const int64_t out = dim + before + pads[axis + rank];
-      if (out < 0) {
-        throw InvalidArgumentError("pads " + ShapeToString(pads) +
-                                   " crop more than " + Describe(x) + " has");
-      }
-      if (mode_ != PadMode::kConstant && dim == 0 && out > 0) {
-        throw InvalidArgumentError("cannot pad an empty axis in this mode");
-      }
-      shape[axis] = out;
-      std::vector<int64_t>& map = state->source.emplace_back(out);
-      for (int64_t o = 0; o < out; ++o) {
-        int64_t i = o - before;
-        if (i < 0 || i >= dim) {
-          switch (mode_) {
-            case PadMode::kConstant:
-              i = -1;
-              break;
-            case PadMode::kEdge:
-              i = std::clamp<int64_t>(i, 0, dim - 1);
-              break;
-            case PadMode::kReflect: {
-              // Mirror without repeating the edge, as numpy's "reflect".
-              const int64_t period = 2 * (dim - 1);
-              if (period == 0) {
-                i = 0;
-              } else {
-                i = ((i % period) + period) % period;
-                if (i >= dim) i = period - i;
-              }
-              break;
-            }
-          }
-        }
-        map[o] = i;
-      }
+      shape[axis] = static_cast<int64_t>(source[axis].size());
     }
+    state->source = std::move(source);
     KernelPlan plan;
     plan.outputs = {{x.dtype, shape}};
     plan.state = std::move(state);
@@ -981,7 +856,13 @@ class PadKernel : public Kernel {
 };
 
 std::unique_ptr<Kernel> CreatePad(const KernelBuildContext& ctx) {
-  auto pad = std::make_unique<PadKernel>(ctx);  // checks mode and inputs
+  return std::make_unique<PadKernel>(ctx);
+}
+
+// A Pad whose pads are known at load and all zero (torch.onnx writes them
+// before convolutions) is an identity; declines every other Pad.
+std::unique_ptr<Kernel> CreateZeroPad(const KernelBuildContext& ctx) {
+  PadKernel checked(ctx);  // refuses what the general Pad refuses
   std::vector<int64_t> pads;
   if (ctx.opset() < 11) {
     pads = ctx.node().GetInts("pads");
@@ -989,10 +870,10 @@ std::unique_ptr<Kernel> CreatePad(const KernelBuildContext& ctx) {
              known != nullptr && known->dtype() == DataType::kInt64) {
     pads = known->ToVector<int64_t>();
   } else {
-    return pad;
+    return nullptr;
   }
   for (int64_t p : pads) {
-    if (p != 0) return pad;
+    if (p != 0) return nullptr;
   }
   return std::make_unique<ZeroPadKernel>(pads.size());
 }
@@ -1094,22 +975,23 @@ std::unique_ptr<Kernel> CreateReshapeTransposeReshape(
                                                          second);
 }
 
-void AddTensorKernels(KernelTable* table) {
-  (*table)["Cast"] = CreateCast;
-  (*table)["Concat"] = CreateConcat;
-  (*table)["Constant"] = CreateConstant;
-  (*table)["Dropout"] = CreateDropout;
-  (*table)["Flatten"] = CreateFlatten;
-  (*table)["Gather"] = CreateGather;
-  (*table)["Identity"] = CreateIdentity;
-  (*table)["Pad"] = CreatePad;
-  (*table)["Reshape"] = CreateReshape;
-  (*table)["Shape"] = CreateShape;
-  (*table)["Slice"] = CreateSlice;
-  (*table)["Split"] = CreateSplit;
-  (*table)["Squeeze"] = CreateSqueeze;
-  (*table)["Transpose"] = CreateTranspose;
-  (*table)["Unsqueeze"] = CreateUnsqueeze;
+void RegisterTensorKernels(OpRegistry* registry) {
+  registry->AddKernel("Cast", "default", CreateCast);
+  registry->AddKernel("Concat", "default", CreateConcat);
+  registry->AddKernel("Constant", "default", CreateConstant);
+  registry->AddKernel("Dropout", "default", CreateDropout);
+  registry->AddKernel("Flatten", "default", CreateFlatten);
+  registry->AddKernel("Gather", "default", CreateGather);
+  registry->AddKernel("Identity", "default", CreateIdentity);
+  registry->AddKernel("Pad", "zero_pad", CreateZeroPad);
+  registry->AddKernel("Pad", "default", CreatePad);
+  registry->AddKernel("Reshape", "default", CreateReshape);
+  registry->AddKernel("Shape", "default", CreateShape);
+  registry->AddKernel("Slice", "default", CreateSlice);
+  registry->AddKernel("Split", "default", CreateSplit);
+  registry->AddKernel("Squeeze", "default", CreateSqueeze);
+  registry->AddKernel("Transpose", "default", CreateTranspose);
+  registry->AddKernel("Unsqueeze", "default", CreateUnsqueeze);
 }
 
 }  // namespace foldrt::runtime

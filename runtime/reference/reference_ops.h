@@ -1,0 +1,194 @@
+// What the reference evaluator's op implementations share: the context a
+// node's evaluation reads its inputs from and writes its outputs to, and
+// the small tensor helpers. Private to runtime/ (reference_evaluator.cc and
+// the runtime/reference/*.cc op families); users call EvaluateReference.
+#ifndef FOLDRT_RUNTIME_REFERENCE_REFERENCE_OPS_H_
+#define FOLDRT_RUNTIME_REFERENCE_REFERENCE_OPS_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "core/error.h"
+#include "graph/graph.h"
+#include "graph/tensor.h"
+#include "runtime/op_registry.h"
+#include "runtime/reference_evaluator.h"
+
+namespace foldrt::runtime::reference {
+
+using graph::DataType;
+using graph::Node;
+
+// "float (3, 4)": a tensor as messages show it.
+std::string Describe(const RefTensor& t);
+
+// The element vector of type T: f32 for float, i64 for int64_t.
+template <typename T>
+std::vector<T>& Elements(RefTensor& t) {
+  if constexpr (std::is_same_v<T, float>) {
+    return t.f32;
+  } else {
+    return t.i64;
+  }
+}
+template <typename T>
+const std::vector<T>& Elements(const RefTensor& t) {
+  if constexpr (std::is_same_v<T, float>) {
+    return t.f32;
+  } else {
+    return t.i64;
+  }
+}
+
+// Calls f(float{}) for a float dtype, f(int64_t{}) otherwise, so that one
+// generic lambda serves both element types of the data movement ops.
+template <typename F>
+auto DispatchDtype(DataType dtype, F&& f) {
+  if (dtype == DataType::kFloat) return f(float{});
+  return f(int64_t{});
+}
+
+// For each element of `out_shape` in C order, sum over axes of index *
+// strides[axis]: the offset into a tensor read through `strides` (0 for a
+// broadcast axis, permuted strides for a transpose).
+std::vector<int64_t> StridedOffsets(const std::vector<int64_t>& out_shape,
+                                    const std::vector<int64_t>& strides);
+
+// Row-major element strides of `shape`.
+std::vector<int64_t> ContiguousStrides(const std::vector<int64_t>& shape);
+
+// Converts an initializer or Constant value. Float stays float; integer and
+// bool types widen to int64 (exact); anything else would need a conversion
+// that hides precision changes, so it is unsupported.
+RefTensor FromGraphTensor(const graph::Tensor& tensor,
+                          const std::string& value_name);
+
+// Everything a node's evaluation reads and writes, with errors that name
+// the node and op.
+class NodeContext {
+ public:
+  NodeContext(const graph::Graph& graph, const Node& node, int64_t opset,
+              const std::string& file, std::map<std::string, RefTensor>* values)
+      : graph_(graph),
+        node_(node),
+        opset_(opset),
+        file_(file),
+        values_(values) {}
+
+  const Node& node() const { return node_; }
+  int64_t opset() const { return opset_; }
+  ErrorContext error_context() const {
+    return graph::NodeErrorContext(node_, file_);
+  }
+
+  [[noreturn]] void Invalid(const std::string& message) const {
+    throw InvalidArgumentError(message, error_context());
+  }
+  [[noreturn]] void Unsupported(const std::string& message) const {
+    throw UnsupportedError(message, error_context());
+  }
+
+  bool HasInput(size_t index) const { return node_.has_input(index); }
+
+  // A required input of either dtype.
+  const RefTensor& Input(size_t index) const {
+    if (!node_.has_input(index)) {
+      Invalid("required input " + std::to_string(index) + " is missing");
+    }
+    return Lookup(node_.input(index));
+  }
+
+  // A required float input.
+  const RefTensor& FloatInput(size_t index) const {
+    const RefTensor& t = Input(index);
+    if (t.dtype != DataType::kFloat) {
+      Unsupported("input " + std::to_string(index) + " ('" +
+                  node_.input(index) + "') is " + Describe(t) +
+                  "; this op is implemented for float only");
+    }
+    return t;
+  }
+
+  // An optional float input, null when omitted.
+  const RefTensor* OptionalFloatInput(size_t index) const {
+    return node_.has_input(index) ? &FloatInput(index) : nullptr;
+  }
+
+  // A required int64 input (shape, indices, axes).
+  const std::vector<int64_t>& Int64Input(size_t index) const {
+    const RefTensor& t = Input(index);
+    if (t.dtype != DataType::kInt64) {
+      Invalid("input " + std::to_string(index) + " ('" + node_.input(index) +
+              "') is " + Describe(t) + "; expected an integer tensor");
+    }
+    return t.i64;
+  }
+
+  // The value of a one-element input (Clip bounds, Dropout flags).
+  double ScalarInput(size_t index) const {
+    const RefTensor& t = Input(index);
+    if (t.NumElements() != 1) {
+      Invalid("input " + std::to_string(index) + " ('" + node_.input(index) +
+              "') must hold one value, it is " + Describe(t));
+    }
+    return t.dtype == DataType::kFloat ? t.f32[0]
+                                       : static_cast<double>(t.i64[0]);
+  }
+
+  // Whether anything reads output `index`: a node of the graph, or the
+  // caller as a graph output.
+  bool OutputUsed(size_t index) const {
+    if (index >= node_.num_outputs() || node_.output(index).empty()) {
+      return false;
+    }
+    const std::string& name = node_.output(index);
+    return !graph_.Uses(name).empty() || graph_.IsGraphOutput(name);
+  }
+
+  // Output `index` must not be needed: the evaluator does not compute it.
+  void RequireUnused(size_t index, const std::string& what) const {
+    if (OutputUsed(index)) {
+      Unsupported("output " + std::to_string(index) + " ('" +
+                  node_.output(index) + "', " + what +
+                  ") is used, and the reference evaluator does not compute "
+                  "it");
+    }
+  }
+
+  void SetOutput(size_t index, RefTensor tensor) const {
+    if (index >= node_.num_outputs() || node_.output(index).empty()) return;
+    (*values_)[node_.output(index)] = std::move(tensor);
+  }
+
+  // A value by name: computed already, or a constant of the graph.
+  const RefTensor& Lookup(const std::string& name) const {
+    auto it = values_->find(name);
+    if (it != values_->end()) return it->second;
+    const graph::Tensor* initializer = graph_.FindInitializer(name);
+    if (initializer == nullptr) {
+      Invalid("value '" + name +
+              "' is neither a graph input, an initializer nor the output of "
+              "an earlier node");
+    }
+    return values_->emplace(name, FromGraphTensor(*initializer, name))
+        .first->second;
+  }
+
+ private:
+  const graph::Graph& graph_;
+  const Node& node_;
+  int64_t opset_;
+  const std::string& file_;
+  std::map<std::string, RefTensor>* values_;
+};
+
+// One per op family.
+void RegisterTensorOpReferences(OpRegistry* registry);  // tensor_ops.cc
+
+}  // namespace foldrt::runtime::reference
+
+#endif  // FOLDRT_RUNTIME_REFERENCE_REFERENCE_OPS_H_

@@ -1,0 +1,216 @@
+// References of the data movement and reduction ops that read their
+// geometry from runtime/op_attributes.h (Slice, Split, Pad, ReduceMean) and
+// of Cast: element loops over the shared rules, so that they and the
+// kernels can differ only in how they move the data.
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ops/ref/shape_util.h"
+#include "runtime/op_attributes.h"
+#include "runtime/reference/reference_ops.h"
+
+namespace foldrt::runtime::reference {
+namespace {
+
+using ops::ref::ShapeElementCount;
+
+// Input `index` when the node has it, else nullopt.
+std::optional<std::vector<int64_t>> OptionalInt64Input(const NodeContext& ctx,
+                                                       size_t index) {
+  if (!ctx.HasInput(index)) return std::nullopt;
+  return ctx.Int64Input(index);
+}
+
+// y = x read through `offsets` (one per element of y).
+RefTensor Gathered(const RefTensor& x, std::vector<int64_t> shape,
+                   const std::vector<int64_t>& offsets) {
+  RefTensor y;
+  y.dtype = x.dtype;
+  y.shape = std::move(shape);
+  DispatchDtype(x.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    const std::vector<T>& in = Elements<T>(x);
+    std::vector<T>& out = Elements<T>(y);
+    out.reserve(offsets.size());
+    for (int64_t offset : offsets) out.push_back(in[offset]);
+    return 0;
+  });
+  return y;
+}
+
+void EvalSlice(const NodeContext& ctx) {
+  const RefTensor& x = ctx.Input(0);
+  std::vector<int64_t> starts;
+  std::vector<int64_t> ends;
+  std::optional<std::vector<int64_t>> axes;
+  std::optional<std::vector<int64_t>> steps;
+  if (ctx.opset() < 10) {
+    starts = ctx.node().GetInts("starts");
+    ends = ctx.node().GetInts("ends");
+    axes = OptionalInts(ctx.node(), "axes");
+  } else {
+    starts = ctx.Int64Input(1);
+    ends = ctx.Int64Input(2);
+    axes = OptionalInt64Input(ctx, 3);
+    steps = OptionalInt64Input(ctx, 4);
+  }
+  const SliceGeometry g = ResolveSlice(x.shape, starts, ends, axes, steps);
+  const std::vector<int64_t> x_strides = ContiguousStrides(x.shape);
+  std::vector<int64_t> strides(x.shape.size());
+  int64_t base = 0;
+  for (size_t axis = 0; axis < x.shape.size(); ++axis) {
+    strides[axis] = x_strides[axis] * g.step[axis];
+    if (g.shape[axis] > 0) base += g.begin[axis] * x_strides[axis];
+  }
+  std::vector<int64_t> offsets = StridedOffsets(g.shape, strides);
+  for (int64_t& offset : offsets) offset += base;
+  ctx.SetOutput(0, Gathered(x, g.shape, offsets));
+}
+
+void EvalSplit(const NodeContext& ctx) {
+  const RefTensor& x = ctx.Input(0);
+  const size_t num_outputs = ctx.node().num_outputs();
+  if (num_outputs == 0) ctx.Invalid("has no outputs");
+  const size_t axis =
+      static_cast<size_t>(CheckedAxis(ctx.node().GetInt("axis", 0), x.shape));
+  const std::optional<std::vector<int64_t>> given =
+      ctx.opset() >= 13 ? OptionalInt64Input(ctx, 1)
+                        : OptionalInts(ctx.node(), "split");
+  const std::vector<int64_t> sizes =
+      ResolveSplitSizes(x.shape, axis, given, num_outputs, Describe(x));
+  const std::vector<int64_t> x_strides = ContiguousStrides(x.shape);
+  int64_t start = 0;
+  for (size_t i = 0; i < num_outputs; ++i) {
+    std::vector<int64_t> shape = x.shape;
+    shape[axis] = sizes[i];
+    std::vector<int64_t> offsets = StridedOffsets(shape, x_strides);
+    for (int64_t& offset : offsets) offset += start * x_strides[axis];
+    ctx.SetOutput(i, Gathered(x, shape, offsets));
+    start += sizes[i];
+  }
+}
+
+void EvalPad(const NodeContext& ctx) {
+  const RefTensor& x = ctx.Input(0);
+  const PadMode mode = ReadPadMode(ctx.node());
+  if (ctx.HasInput(3)) ctx.Unsupported("the axes input is not supported");
+  std::vector<int64_t> pads;
+  float value = 0.0f;                   // before opset 11
+  const RefTensor* constant = nullptr;  // from opset 11 on, when given
+  if (ctx.opset() < 11) {
+    pads = ctx.node().GetInts("pads");
+    value = ctx.node().GetFloat("value", 0.0f);
+  } else {
+    pads = ctx.Int64Input(1);
+    if (ctx.HasInput(2)) {
+      constant = &ctx.Input(2);
+      if (constant->dtype != x.dtype || constant->NumElements() != 1) {
+        ctx.Invalid("constant_value is " + Describe(*constant) +
+                    "; expected one " + graph::DataTypeName(x.dtype));
+      }
+    }
+  }
+  const std::vector<std::vector<int64_t>> source =
+      PadSourceIndices(x.shape, pads, mode, Describe(x));
+  const size_t rank = x.shape.size();
+  std::vector<int64_t> shape(rank);
+  for (size_t axis = 0; axis < rank; ++axis) {
+    shape[axis] = static_cast<int64_t>(source[axis].size());
+  }
+  const std::vector<int64_t> x_strides = ContiguousStrides(x.shape);
+  RefTensor y;
+  y.dtype = x.dtype;
+  y.shape = shape;
+  DispatchDtype(x.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    const std::vector<T>& in = Elements<T>(x);
+    std::vector<T>& out = Elements<T>(y);
+    const T fill =
+        constant != nullptr ? Elements<T>(*constant)[0] : static_cast<T>(value);
+    const int64_t count = ShapeElementCount(shape);
+    std::vector<int64_t> index(rank, 0);
+    for (int64_t e = 0; e < count; ++e) {
+      int64_t offset = 0;
+      bool padded = false;
+      for (size_t axis = 0; axis < rank; ++axis) {
+        const int64_t i = source[axis][index[axis]];
+        if (i < 0) padded = true;
+        offset += i * x_strides[axis];
+      }
+      out.push_back(padded ? fill : in[offset]);
+      for (size_t axis = rank; axis-- > 0;) {
+        if (++index[axis] < shape[axis]) break;
+        index[axis] = 0;
+      }
+    }
+    return 0;
+  });
+  ctx.SetOutput(0, std::move(y));
+}
+
+void EvalReduceMean(const NodeContext& ctx) {
+  const RefTensor& x = ctx.FloatInput(0);
+  std::vector<int64_t> axes;
+  if (AxesAreAnInput(ctx.node(), ctx.opset())) {
+    if (ctx.HasInput(1)) axes = ctx.Int64Input(1);
+  } else {
+    axes = ctx.node().GetInts("axes");
+  }
+  const std::vector<bool> reduced = ReducedAxes(
+      x.shape, axes, ctx.node().GetInt("noop_with_empty_axes", 0) != 0);
+  const bool keep_dims = ctx.node().GetInt("keepdims", 1) != 0;
+  // Sum into the output position with keepdims, in double.
+  std::vector<int64_t> kept_shape;
+  int64_t count = 1;
+  for (size_t i = 0; i < x.shape.size(); ++i) {
+    kept_shape.push_back(reduced[i] ? 1 : x.shape[i]);
+    if (reduced[i]) count *= x.shape[i];
+  }
+  const std::vector<int64_t> kept_strides = ContiguousStrides(kept_shape);
+  std::vector<int64_t> strides(x.shape.size());
+  for (size_t i = 0; i < x.shape.size(); ++i) {
+    strides[i] = reduced[i] ? 0 : kept_strides[i];
+  }
+  const std::vector<int64_t> targets = StridedOffsets(x.shape, strides);
+  std::vector<double> sums(static_cast<size_t>(ShapeElementCount(kept_shape)),
+                           0.0);
+  for (size_t e = 0; e < targets.size(); ++e) sums[targets[e]] += x.f32[e];
+  std::vector<float> y(sums.size());
+  for (size_t i = 0; i < sums.size(); ++i) {
+    // The mean of no values is NaN, as numpy's.
+    y[i] = count == 0 ? std::numeric_limits<float>::quiet_NaN()
+                      : static_cast<float>(sums[i] / count);
+  }
+  ctx.SetOutput(
+      0, RefTensor::Float(ReduceOutputShape(x.shape, reduced, keep_dims), y));
+}
+
+void EvalCast(const NodeContext& ctx) {
+  const RefTensor& x = ctx.Input(0);
+  const DataType to = ReadCastTarget(ctx.node());
+  if (to == x.dtype) {
+    ctx.SetOutput(0, x);
+  } else if (to == DataType::kFloat) {
+    std::vector<float> y(x.i64.begin(), x.i64.end());
+    ctx.SetOutput(0, RefTensor::Float(x.shape, std::move(y)));
+  } else {
+    std::vector<int64_t> y;
+    y.reserve(x.f32.size());
+    for (float v : x.f32) y.push_back(CastFloatToInt64(v));
+    ctx.SetOutput(0, RefTensor::Int64(x.shape, std::move(y)));
+  }
+}
+
+}  // namespace
+
+void RegisterTensorOpReferences(OpRegistry* registry) {
+  registry->SetReference("Cast", EvalCast);
+  registry->SetReference("Pad", EvalPad);
+  registry->SetReference("ReduceMean", EvalReduceMean);
+  registry->SetReference("Slice", EvalSlice);
+  registry->SetReference("Split", EvalSplit);
+}
+
+}  // namespace foldrt::runtime::reference

@@ -1,0 +1,228 @@
+// The references of Slice, Split, Pad, ReduceMean and Cast: known values,
+// and every session variant (optimized and reference kernels, all layouts,
+// 1 and 2 threads) against them, in both the attribute forms of old opsets
+// and the input forms of new ones.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/tensor.h"
+#include "graph/graph.h"
+#include "graph/tensor.h"
+#include "runtime/reference_evaluator.h"
+#include "tests/runtime/session_test_util.h"
+
+namespace foldrt::runtime {
+namespace {
+
+using foldrt::testing::ExpectSessionMatchesReference;
+using foldrt::testing::GraphBuilderBase;
+using foldrt::testing::SeededValues;
+using graph::Attribute;
+using graph::Node;
+
+class Builder : public GraphBuilderBase<Builder> {};
+
+Node WithInt(Node node, const std::string& name, int64_t value) {
+  node.SetAttribute(Attribute::Int(name, value));
+  return node;
+}
+Node WithInts(Node node, const std::string& name,
+              const std::vector<int64_t>& values) {
+  node.SetAttribute(Attribute::Ints(name, values));
+  return node;
+}
+
+graph::Model AtOpset(graph::Model model, int64_t opset) {
+  model.opset_imports[0].version = opset;
+  return model;
+}
+
+// x[n, c, w] = 100 n + 10 c + w, shape (2, 3, 4).
+RefTensor Numbered() {
+  std::vector<float> values;
+  for (int n = 0; n < 2; ++n) {
+    for (int c = 0; c < 3; ++c) {
+      for (int w = 0; w < 4; ++w) values.push_back(100 * n + 10 * c + w);
+    }
+  }
+  return RefTensor::Float({2, 3, 4}, values);
+}
+
+// Opset 13: bounds, sizes, pads and axes as inputs.
+graph::Model InputFormModel() {
+  Builder b;
+  b.Input("x", {2, 3, 4})
+      .Int64Constant("starts", {-1, 1})
+      .Int64Constant("ends", {-100, 100})
+      .Int64Constant("axes", {1, 2})
+      .Int64Constant("steps", {-2, 2})
+      .Int64Constant("split", {1, 3})
+      .Int64Constant("pads", {0, 1, 0, 0, 0, 2})
+      .Constant("pad_value", {}, -7.0f, -6.999f)
+      .Add(Node("Slice", {"x", "starts", "ends", "axes", "steps"}, {"sliced"},
+                "slice"))
+      .Add(WithInt(Node("Split", {"x", "split"}, {"first", "rest"}, "split"),
+                   "axis", 2))
+      .Add(Node("Pad", {"x", "pads", "pad_value"}, {"padded"}, "pad"));
+  Node reflect("Pad", {"x", "pads"}, {"reflected"}, "reflect");
+  reflect.SetAttribute(Attribute::String("mode", "reflect"));
+  Node edge("Pad", {"x", "pads"}, {"edged"}, "edge");
+  edge.SetAttribute(Attribute::String("mode", "edge"));
+  b.Add(std::move(reflect))
+      .Add(std::move(edge))
+      .Add(WithInt(
+          WithInts(Node("ReduceMean", {"x"}, {"mean"}, "mean"), "axes", {0, 2}),
+          "keepdims", 0))
+      .Add(WithInts(Node("ReduceMean", {"x"}, {"mean_last"}, "mean_last"),
+                    "axes", {-1}))
+      .Add(Node("ReduceMean", {"x"}, {"mean_all"}, "mean_all"));
+  for (const char* out : {"sliced", "first", "rest", "padded", "reflected",
+                          "edged", "mean", "mean_last", "mean_all"}) {
+    b.Output(out);
+  }
+  return b.Build("input_form.onnx");
+}
+
+TEST(TensorOpReferencesTest, KnownValues) {
+  const std::map<std::string, RefTensor> out =
+      EvaluateReference(InputFormModel(), {{"x", Numbered()}});
+  // Channels 2, 0 (step -2 from the last), columns 1, 3.
+  EXPECT_EQ(out.at("sliced").shape, (std::vector<int64_t>{2, 2, 2}));
+  EXPECT_EQ(out.at("sliced").f32,
+            (std::vector<float>{21, 23, 1, 3, 121, 123, 101, 103}));
+  EXPECT_EQ(out.at("first").shape, (std::vector<int64_t>{2, 3, 1}));
+  EXPECT_EQ(out.at("first").f32,
+            (std::vector<float>{0, 10, 20, 100, 110, 120}));
+  EXPECT_EQ(out.at("rest").shape, (std::vector<int64_t>{2, 3, 3}));
+  EXPECT_EQ(out.at("rest").f32[3], 11.0f);
+  // Pad: one channel before, two columns after.
+  const RefTensor& padded = out.at("padded");
+  EXPECT_EQ(padded.shape, (std::vector<int64_t>{2, 4, 6}));
+  EXPECT_NEAR(padded.f32[0], -7.0f, 1e-3);          // the new channel
+  EXPECT_EQ(padded.f32[1 * 6 + 0], 0.0f);           // x[0, 0, 0]
+  EXPECT_NEAR(padded.f32[1 * 6 + 4], -7.0f, 1e-3);  // right padding
+  EXPECT_EQ(padded.f32[24 + 3 * 6 + 3], 123.0f);    // x[1, 2, 3]
+  const std::vector<float>& r = out.at("reflected").f32;
+  EXPECT_EQ(r[0 * 6 + 0], 10.0f);  // the new channel mirrors channel 1
+  EXPECT_EQ(r[1 * 6 + 4], 2.0f);   // columns ... 2, 3 | 2, 1
+  EXPECT_EQ(r[1 * 6 + 5], 1.0f);
+  const std::vector<float>& e = out.at("edged").f32;
+  EXPECT_EQ(e[0 * 6 + 0], 0.0f);  // the new channel repeats channel 0
+  EXPECT_EQ(e[1 * 6 + 4], 3.0f);  // columns ... 3 | 3, 3
+  EXPECT_EQ(e[1 * 6 + 5], 3.0f);
+  // Mean over n and w of 100 n + 10 c + w: 50 + 10 c + 1.5.
+  EXPECT_EQ(out.at("mean").shape, (std::vector<int64_t>{3}));
+  EXPECT_EQ(out.at("mean").f32, (std::vector<float>{51.5f, 61.5f, 71.5f}));
+  EXPECT_EQ(out.at("mean_last").shape, (std::vector<int64_t>{2, 3, 1}));
+  EXPECT_EQ(out.at("mean_last").f32[4], 111.5f);
+  EXPECT_EQ(out.at("mean_all").shape, (std::vector<int64_t>{1, 1, 1}));
+  EXPECT_EQ(out.at("mean_all").f32, (std::vector<float>{61.5f}));
+}
+
+TEST(TensorOpReferencesTest, SessionMatchesInputForms) {
+  ExpectSessionMatchesReference(
+      InputFormModel(),
+      {{"x", Tensor::FromFloats({2, 3, 4}, SeededValues(24, 5, -3, 3))}});
+}
+
+// Opset 9 (Slice, Split, Pad with attributes) and ReduceMean's axes
+// attribute; opset 10 Slice takes inputs without steps.
+TEST(TensorOpReferencesTest, SessionMatchesAttributeForms) {
+  Builder b;
+  b.Input("x", {2, 3, 5, 4})
+      .Add(WithInts(
+          WithInts(Node("Slice", {"x"}, {"sliced"}, "slice"), "starts", {1, 0}),
+          "ends", {3, -1}))
+      .Add(WithInts(
+          WithInt(Node("Split", {"x"}, {"a", "b", "c"}, "split"), "axis", -2),
+          "split", {1, 2, 2}))
+      .Add(WithInt(Node("Split", {"x"}, {"even0", "even1"}, "split_even"),
+                   "axis", 3))
+      .Add(WithInts(Node("ReduceMean", {"x"}, {"mean"}, "mean"), "axes",
+                    {1, 3}));
+  Node pad("Pad", {"x"}, {"padded"}, "pad");
+  pad.SetAttribute(Attribute::Ints("pads", {0, 0, 2, 1, 0, 0, 0, 3}));
+  pad.SetAttribute(Attribute::Float("value", 1.5f));
+  Node crop("Pad", {"x"}, {"cropped"}, "crop");
+  crop.SetAttribute(Attribute::Ints("pads", {0, -1, 0, 0, 0, 0, -2, 0}));
+  b.Add(std::move(pad)).Add(std::move(crop));
+  for (const char* out : {"sliced", "a", "b", "c", "even0", "even1", "mean",
+                          "padded", "cropped"}) {
+    b.Output(out);
+  }
+  ExpectSessionMatchesReference(
+      AtOpset(b.Build("attribute_form.onnx"), 9),
+      {{"x", Tensor::FromFloats({2, 3, 5, 4}, SeededValues(120, 6, -2, 2))}});
+
+  Builder slice10;
+  slice10.Input("x", {4, 6})
+      .Int64Constant("starts", {5, -3})
+      .Int64Constant("ends", {0, 100})
+      .Int64Constant("axes", {1, 0})
+      .Add(Node("Slice", {"x", "starts", "ends", "axes"}, {"y"}, "slice"))
+      .Output("y");
+  ExpectSessionMatchesReference(
+      AtOpset(slice10.Build("slice10.onnx"), 10),
+      {{"x", Tensor::FromFloats({4, 6}, SeededValues(24, 7, -1, 1))}});
+}
+
+TEST(TensorOpReferencesTest, CastTruncatesTowardZeroAndSaturates) {
+  Builder b;
+  Node to_int("Cast", {"x"}, {"i"}, "to_int");
+  to_int.SetAttribute(
+      Attribute::Int("to", static_cast<int64_t>(graph::DataType::kInt64)));
+  Node to_float("Cast", {"i"}, {"y"}, "to_float");
+  to_float.SetAttribute(
+      Attribute::Int("to", static_cast<int64_t>(graph::DataType::kFloat)));
+  b.Input("x", {8}).Add(std::move(to_int)).Add(std::move(to_float));
+  b.Output("i").Output("y");
+  const graph::Model model = b.Build("cast.onnx");
+  const std::vector<float> x = {1.7f,   -1.7f, 2.5f,   -0.4f,
+                                -3.99f, 1e20f, -1e20f, std::nanf("")};
+  const std::map<std::string, RefTensor> out =
+      EvaluateReference(model, {{"x", RefTensor::Float({8}, x)}});
+  EXPECT_EQ(out.at("i").dtype, graph::DataType::kInt64);
+  EXPECT_EQ(out.at("i").i64,
+            (std::vector<int64_t>{1, -1, 2, 0, -3,
+                                  std::numeric_limits<int64_t>::max(),
+                                  std::numeric_limits<int64_t>::min(), 0}));
+  EXPECT_EQ(
+      std::vector<float>(out.at("y").f32.begin(), out.at("y").f32.begin() + 5),
+      (std::vector<float>{1, -1, 2, 0, -3}));
+  ExpectSessionMatchesReference(model, {{"x", Tensor::FromFloats({8}, x)}});
+}
+
+TEST(TensorOpReferencesTest, RefusesWhatTheKernelsRefuse) {
+  Builder b;
+  Node wrap("Pad", {"x", "pads"}, {"y"}, "wrap_pad");
+  wrap.SetAttribute(Attribute::String("mode", "wrap"));
+  b.Input("x", {2, 3}).Int64Constant("pads", {0, 0, 0, 0}).Add(std::move(wrap));
+  b.Output("y");
+  try {
+    EvaluateReference(b.Build("wrap.onnx"),
+                      {{"x", RefTensor::Float({2, 3}, {1, 2, 3, 4, 5, 6})}});
+    ADD_FAILURE() << "expected UnsupportedError";
+  } catch (const UnsupportedError& e) {
+    EXPECT_EQ(e.context().node, "wrap_pad");
+    EXPECT_NE(std::string(e.what()).find("mode 'wrap'"), std::string::npos)
+        << e.what();
+  }
+  Builder split;
+  split.Input("x", {2, 5})
+      .Add(WithInt(Node("Split", {"x"}, {"a", "b"}, "uneven"), "axis", 1))
+      .Output("a")
+      .Output("b");
+  EXPECT_THROW(EvaluateReference(
+                   split.Build("uneven.onnx"),
+                   {{"x", RefTensor::Float({2, 5}, std::vector<float>(10))}}),
+               InvalidArgumentError);
+}
+
+}  // namespace
+}  // namespace foldrt::runtime
