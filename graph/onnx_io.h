@@ -1,5 +1,6 @@
 // ONNX files to and from the graph IR. The ONNX protobuf classes stay inside
-// onnx_io.cc: nothing that includes this header sees them.
+// graph/onnx/ (load, import, external data, export, shape inference):
+// nothing that includes this header sees them.
 //
 // Import accepts IR version 3 and newer with default-domain (ai.onnx) opsets
 // kMinOpsetVersion..kMaxOpsetVersion. Nodes of other domains (ai.onnx.ml,

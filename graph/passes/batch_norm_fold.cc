@@ -1,15 +1,17 @@
-// The driver of the BN folding passes: decides, for each BN, which
-// neighbour is a candidate (the checks that do not depend on the
-// neighbour's kind: single reader, not a graph output, not an activation)
-// and hands it to the pass for that op (fold_passes.h).
-#include "graph/passes/batch_norm_fold.h"
-
+// The BN fold pass: for each BN of the main graph, in the order the graph
+// came in, the checks every fold of a direction needs (single reader, not a
+// graph output, not an activation), then the first fold of the list
+// (pass_list.cc) that claims the neighbour; its Match decides, its Apply
+// edits. BNs inside subgraphs are reported, not visited.
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "core/error.h"
 #include "graph/passes/fold_passes.h"
 #include "graph/passes/fold_util.h"
-#include "core/error.h"
+#include "graph/passes/graph_pass.h"
 
 namespace foldrt::graph {
 namespace {
@@ -19,8 +21,110 @@ bool IsBatchNorm(const Node& node) {
          node.op_type() == "BatchNormalization";
 }
 
-FoldDecision TryBackward(Graph& graph, const FoldableBatchNorm& bn,
-                         FoldEditCounts* counts, Node** target) {
+void AddSubgraphRecords(const Graph& graph, FoldReport* report) {
+  for (const Node* node : graph.nodes()) {
+    for (const Attribute& attribute : node->attributes()) {
+      if (attribute.type() != AttributeType::kGraph &&
+          attribute.type() != AttributeType::kGraphs) {
+        continue;
+      }
+      std::vector<const Graph*> subgraphs;
+      if (attribute.type() == AttributeType::kGraph) {
+        subgraphs.push_back(&attribute.g());
+      } else {
+        for (const Graph& subgraph : attribute.graphs()) {
+          subgraphs.push_back(&subgraph);
+        }
+      }
+      for (const Graph* subgraph : subgraphs) {
+        for (const Node* inner : subgraph->TopologicalOrder()) {
+          if (!IsBatchNorm(*inner)) continue;
+          BatchNormFoldRecord record;
+          record.node = inner->Label();
+          record.output = inner->num_outputs() > 0 ? inner->output(0) : "";
+          record.backward = FoldDecision::Refused(
+              FoldReason::kInSubgraph, "inside attribute '" + attribute.name() +
+                                           "' of " + Describe(*node) +
+                                           "; foldrt folds the main graph");
+          record.forward = record.backward;
+          report->batch_norms.push_back(std::move(record));
+        }
+        AddSubgraphRecords(*subgraph, report);
+      }
+    }
+  }
+}
+
+class BatchNormFoldPass final : public GraphPass {
+ public:
+  explicit BatchNormFoldPass(std::vector<std::unique_ptr<BatchNormFold>> folds)
+      : folds_(std::move(folds)) {}
+
+  const char* name() const override { return "fold_batch_normalization"; }
+
+  // The BNs in the order the graph came in: the passes before this one
+  // (constant Transposes) may change how the topological order breaks
+  // ties, and the report lists the BNs as they came. They remove no BN.
+  void Prepare(Graph& graph, PassContext& context) override {
+    for (Node* node : graph.TopologicalOrder()) {
+      if (IsBatchNorm(*node)) batch_norms_.push_back(node);
+    }
+  }
+
+  void Run(Graph& graph, PassContext& context) override;
+
+ private:
+  // The first fold of `direction` that claims `neighbour`, or null.
+  const BatchNormFold* FoldFor(FoldDirection direction,
+                               const Node& neighbour) const;
+  // "Conv, ConvTranspose, Gemm and MatMul": what can absorb a BN.
+  std::string OpsOf(FoldDirection direction) const;
+  FoldDecision TryBackward(Graph& graph, const FoldableBatchNorm& bn,
+                           FoldEditCounts* counts, Node** target) const;
+  FoldDecision TryForward(Graph& graph, const FoldableBatchNorm& bn,
+                          FoldEditCounts* counts, Node** target) const;
+
+  std::vector<std::unique_ptr<BatchNormFold>> folds_;
+  std::vector<Node*> batch_norms_;
+};
+
+const BatchNormFold* BatchNormFoldPass::FoldFor(FoldDirection direction,
+                                                const Node& neighbour) const {
+  for (const auto& fold : folds_) {
+    if (fold->direction() == direction && fold->Claims(neighbour)) {
+      return fold.get();
+    }
+  }
+  return nullptr;
+}
+
+std::string BatchNormFoldPass::OpsOf(FoldDirection direction) const {
+  std::vector<std::string> ops;
+  for (const auto& fold : folds_) {
+    if (fold->direction() == direction) ops.push_back(fold->op_type());
+  }
+  std::string text;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (i != 0) text += i + 1 == ops.size() ? " and " : ", ";
+    text += ops[i];
+  }
+  return text;
+}
+
+// Match, then Apply: a refusal leaves the graph untouched.
+FoldDecision TryFold(const BatchNormFold& fold, Graph& graph,
+                     const FoldableBatchNorm& bn, Node* neighbour,
+                     FoldEditCounts* counts, Node** target) {
+  FoldDecision decision = fold.Match(graph, bn, *neighbour);
+  if (!decision.folded()) return decision;
+  *target = fold.Apply(graph, bn, neighbour, counts);
+  return FoldDecision::Folded();
+}
+
+FoldDecision BatchNormFoldPass::TryBackward(Graph& graph,
+                                            const FoldableBatchNorm& bn,
+                                            FoldEditCounts* counts,
+                                            Node** target) const {
   const std::string& x = bn.input;
   Node* producer = graph.Producer(x);
   if (producer == nullptr) {
@@ -62,32 +166,22 @@ FoldDecision TryBackward(Graph& graph, const FoldableBatchNorm& bn,
         Describe(*producer) + before +
             " sits before the BN; a nonlinearity cannot absorb it");
   }
-  const bool default_domain = IsDefaultDomain(producer->domain());
-  const std::string& op = producer->op_type();
-  if (default_domain && producer->output(0) == x) {
-    if (op == "Conv") {
-      return FoldBatchNormIntoConv(graph, bn, producer, counts, target);
-    }
-    if (op == "ConvTranspose") {
-      return FoldBatchNormIntoConvTranspose(graph, bn, producer, counts,
-                                            target);
-    }
-    if (op == "Gemm") {
-      return FoldBatchNormIntoGemm(graph, bn, producer, counts, target);
-    }
-    if (op == "MatMul" || op == "Add") {
-      return FoldBatchNormIntoMatMul(graph, bn, producer, counts, target);
+  if (IsDefaultDomain(producer->domain()) && producer->output(0) == x) {
+    if (const BatchNormFold* fold =
+            FoldFor(FoldDirection::kBackward, *producer)) {
+      return TryFold(*fold, graph, bn, producer, counts, target);
     }
   }
   return FoldDecision::Refused(
       FoldReason::kUnsupportedProducer,
-      Describe(*producer) +
-          " cannot absorb a per-channel affine (only Conv, ConvTranspose, "
-          "Gemm and MatMul can)");
+      Describe(*producer) + " cannot absorb a per-channel affine (only " +
+          OpsOf(FoldDirection::kBackward) + " can)");
 }
 
-FoldDecision TryForward(Graph& graph, const FoldableBatchNorm& bn,
-                        FoldEditCounts* counts, Node** target) {
+FoldDecision BatchNormFoldPass::TryForward(Graph& graph,
+                                           const FoldableBatchNorm& bn,
+                                           FoldEditCounts* counts,
+                                           Node** target) const {
   const std::string& y = bn.output;
   if (graph.IsGraphOutput(y)) {
     return FoldDecision::Refused(
@@ -115,16 +209,15 @@ FoldDecision TryForward(Graph& graph, const FoldableBatchNorm& bn,
         "the BN's output feeds " + Describe(*consumer) +
             "; a nonlinearity cannot pass the affine on");
   }
-  const bool default_domain = IsDefaultDomain(consumer->domain());
-  const std::string& op = consumer->op_type();
-  const bool linear =
-      default_domain && (op == "Conv" || op == "Gemm" || op == "MatMul");
-  if (!linear) {
+  const BatchNormFold* fold = IsDefaultDomain(consumer->domain())
+                                  ? FoldFor(FoldDirection::kForward, *consumer)
+                                  : nullptr;
+  if (fold == nullptr) {
     return FoldDecision::Refused(
         FoldReason::kUnsupportedConsumer,
         Describe(*consumer) +
-            " cannot absorb a per-channel affine on its input (only Conv, "
-            "Gemm and MatMul can)");
+            " cannot absorb a per-channel affine on its input (only " +
+            OpsOf(FoldDirection::kForward) + " can)");
   }
   if (uses[0].input_index != 0) {
     return FoldDecision::Refused(
@@ -132,79 +225,25 @@ FoldDecision TryForward(Graph& graph, const FoldableBatchNorm& bn,
         "the BN's output is input " + std::to_string(uses[0].input_index) +
             " of " + Describe(*consumer) + ", not its data input");
   }
-  if (op == "Conv") {
-    return FoldBatchNormIntoFollowingConv(graph, bn, consumer, counts, target);
-  }
-  if (op == "Gemm") {
-    return FoldBatchNormIntoFollowingGemm(graph, bn, consumer, counts, target);
-  }
-  return FoldBatchNormIntoFollowingMatMul(graph, bn, consumer, counts, target);
+  return TryFold(*fold, graph, bn, consumer, counts, target);
 }
 
-void AddSubgraphRecords(const Graph& graph, FoldReport* report) {
-  for (const Node* node : graph.nodes()) {
-    for (const Attribute& attribute : node->attributes()) {
-      if (attribute.type() != AttributeType::kGraph &&
-          attribute.type() != AttributeType::kGraphs) {
-        continue;
-      }
-      std::vector<const Graph*> subgraphs;
-      if (attribute.type() == AttributeType::kGraph) {
-        subgraphs.push_back(&attribute.g());
-      } else {
-        for (const Graph& subgraph : attribute.graphs()) {
-          subgraphs.push_back(&subgraph);
-        }
-      }
-      for (const Graph* subgraph : subgraphs) {
-        for (const Node* inner : subgraph->TopologicalOrder()) {
-          if (!IsBatchNorm(*inner)) continue;
-          BatchNormFoldRecord record;
-          record.node = inner->Label();
-          record.output = inner->num_outputs() > 0 ? inner->output(0) : "";
-          record.backward = FoldDecision::Refused(
-              FoldReason::kInSubgraph, "inside attribute '" + attribute.name() +
-                                           "' of " + Describe(*node) +
-                                           "; foldrt folds the main graph");
-          record.forward = record.backward;
-          report->batch_norms.push_back(std::move(record));
-        }
-        AddSubgraphRecords(*subgraph, report);
-      }
-    }
-  }
-}
-
-}  // namespace
-
-FoldReport FoldBatchNormalization(Model& model, const FoldOptions& options) {
-  Graph& graph = model.graph;
-  graph.Verify(model.source);
-  const int64_t opset = OpsetVersion(model, "");
-
-  FoldReport report;
-  report.model = model.source;
-  report.forward_enabled = options.forward;
-  const LiveValues before = SnapshotLiveValues(graph);
-  std::vector<Node*> batch_norms;
-  for (Node* node : graph.TopologicalOrder()) {
-    if (IsBatchNorm(*node)) batch_norms.push_back(node);
-  }
-
-  report.cleanup.transposes_folded =
-      FoldConstantTransposesIntoMatMulWeights(graph);
+void BatchNormFoldPass::Run(Graph& graph, PassContext& context) {
+  FoldReport& report = *context.report;
   FoldEditCounts counts;
-  for (Node* bn_node : batch_norms) {
+  for (Node* bn_node : batch_norms_) {
     BatchNormFoldRecord record;
     record.node = bn_node->Label();
     record.output = bn_node->num_outputs() > 0 ? bn_node->output(0) : "";
-    // Passes refuse before they edit, so an exception here is a tensor
-    // that contradicts its own checks; name the BN it happened on.
-    const ErrorContext where = NodeErrorContext(*bn_node, model.source);
+    // Folds refuse (Match) before they edit (Apply), so an exception here
+    // is a tensor that contradicts its own checks; name the BN it happened
+    // on.
+    const ErrorContext where = NodeErrorContext(*bn_node, context.source);
     FoldableBatchNorm bn;
     Node* target = nullptr;
     try {
-      const FoldDecision usable = AnalyzeBatchNorm(graph, bn_node, opset, &bn);
+      const FoldDecision usable =
+          AnalyzeBatchNorm(graph, bn_node, context.opset, &bn);
       record.channels = bn.channels;
       if (!usable.folded()) {
         record.backward = usable;
@@ -215,7 +254,7 @@ FoldReport FoldBatchNormalization(Model& model, const FoldOptions& options) {
       record.backward = TryBackward(graph, bn, &counts, &target);
       if (record.backward.folded()) {
         record.fate = BatchNormFate::kFoldedBackward;
-      } else if (!options.forward) {
+      } else if (!context.options.forward) {
         record.forward = FoldDecision::Refused(FoldReason::kForwardDisabled,
                                                "forward folding is disabled");
       } else {
@@ -237,12 +276,16 @@ FoldReport FoldBatchNormalization(Model& model, const FoldOptions& options) {
   }
   AddSubgraphRecords(graph, &report);
 
-  report.cleanup.weights_copied = counts.weights_copied;
-  report.cleanup.nodes_inserted = counts.nodes_inserted;
-  RemoveOrphanedConstants(graph, before, &report.cleanup);
-  if (counts.nodes_inserted != 0) graph.SortTopologically();
-  graph.Verify(model.source);
-  return report;
+  report.cleanup.weights_copied += counts.weights_copied;
+  report.cleanup.nodes_inserted += counts.nodes_inserted;
+  if (counts.nodes_inserted != 0) context.nodes_appended = true;
+}
+
+}  // namespace
+
+std::unique_ptr<GraphPass> MakeBatchNormFoldPass(
+    std::vector<std::unique_ptr<BatchNormFold>> folds) {
+  return std::make_unique<BatchNormFoldPass>(std::move(folds));
 }
 
 }  // namespace foldrt::graph

@@ -1,6 +1,6 @@
-// Folding trained BatchNormalization into neighbouring linear ops: the pass
-// list that `foldrt fold` runs offline and the runtime runs at load time
-// (DESIGN.md, "The math every path shares").
+// Folding trained BatchNormalization into neighbouring linear ops: the entry
+// point that runs the graph passes of pass_list.cc, offline for `foldrt fold`
+// and at load time for the runtime (the math is core/batch_norm_affine.h's).
 //
 // For each BN of the main graph, in topological order:
 //   1. backward: into the preceding Conv, ConvTranspose, Gemm, or MatMul
@@ -21,19 +21,15 @@
 
 #include "graph/graph.h"
 #include "graph/passes/fold_report.h"
+#include "graph/passes/graph_pass.h"  // FoldOptions
 
 namespace foldrt::graph {
 
-struct FoldOptions {
-  // Also fold a BN into the op after it (BN -> Conv/Gemm/MatMul).
-  bool forward = true;
-};
-
-// Folds the BNs of `model`'s main graph in place and reports the fate of
-// every BN, those inside subgraphs included (they are not visited). The
-// model's ai.onnx opset decides the BN semantics (7: spatial; 14+:
-// training_mode). Throws FormatError (with model.source) if the graph is
-// inconsistent before or after: a cycle, an undefined value.
+// Runs the graph passes (pass_list.cc) on `model`'s main graph in place and
+// reports the fate of every BN, those inside subgraphs included (they are
+// not visited). The model's ai.onnx opset decides the BN semantics (7:
+// spatial; 14+: training_mode). Throws FormatError (with model.source) if
+// the graph is inconsistent before or after: a cycle, an undefined value.
 FoldReport FoldBatchNormalization(Model& model,
                                   const FoldOptions& options = {});
 

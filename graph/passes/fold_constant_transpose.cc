@@ -14,10 +14,11 @@
 // permutation of the input's axes. The input constant itself is left for
 // RemoveOrphanedConstants, as other nodes may read it.
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
-#include "graph/passes/fold_passes.h"
+#include "graph/passes/graph_pass.h"
 
 namespace foldrt::graph {
 namespace {
@@ -99,8 +100,9 @@ std::string TransposeBytes(const std::string& bytes,
   return out;
 }
 
-}  // namespace
-
+// Turns each Transpose of a constant whose output only weights of MatMuls
+// next to a BN read into an initializer of that output's name. Returns how
+// many.
 size_t FoldConstantTransposesIntoMatMulWeights(Graph& graph) {
   size_t folded = 0;
   for (Node* node : graph.mutable_nodes()) {
@@ -142,6 +144,21 @@ size_t FoldConstantTransposesIntoMatMulWeights(Graph& graph) {
     ++folded;
   }
   return folded;
+}
+
+class FoldConstantTransposesPass final : public GraphPass {
+ public:
+  const char* name() const override { return "fold_constant_transposes"; }
+  void Run(Graph& graph, PassContext& context) override {
+    context.report->cleanup.transposes_folded +=
+        FoldConstantTransposesIntoMatMulWeights(graph);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<GraphPass> MakeFoldConstantTransposesPass() {
+  return std::make_unique<FoldConstantTransposesPass>();
 }
 
 }  // namespace foldrt::graph

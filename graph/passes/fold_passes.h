@@ -1,14 +1,13 @@
-// The individual BatchNormalization folding passes that
-// FoldBatchNormalization (batch_norm_fold.h) runs. Each checks its own
-// preconditions before it changes anything: a refusal leaves the graph
-// untouched. On success the BN node is gone and `*target` is the node that
-// absorbed it.
+// The interface of one BatchNormalization fold: BN into one kind of
+// neighbouring op, in one direction. Each fold is one file
+// (fold_batch_norm_into_*.cc) stating its pattern and preconditions on top;
+// the BN fold pass (batch_norm_fold.cc) tries them in the order of the list
+// in pass_list.cc. Internal to the passes; batch_norm_fold.h is the API.
 #ifndef FOLDRT_GRAPH_PASSES_FOLD_PASSES_H_
 #define FOLDRT_GRAPH_PASSES_FOLD_PASSES_H_
 
-#include <cstddef>
-#include <string>
-#include <unordered_set>
+#include <memory>
+#include <vector>
 
 #include "graph/graph.h"
 #include "graph/passes/fold_report.h"
@@ -16,59 +15,40 @@
 
 namespace foldrt::graph {
 
-// Backward: `producer` writes the BN's input and nobody else reads it.
-FoldDecision FoldBatchNormIntoConv(Graph& graph, const FoldableBatchNorm& bn,
-                                   Node* conv, FoldEditCounts* counts,
-                                   Node** target);
-FoldDecision FoldBatchNormIntoConvTranspose(Graph& graph,
-                                            const FoldableBatchNorm& bn,
-                                            Node* conv_transpose,
-                                            FoldEditCounts* counts,
-                                            Node** target);
-FoldDecision FoldBatchNormIntoGemm(Graph& graph, const FoldableBatchNorm& bn,
-                                   Node* gemm, FoldEditCounts* counts,
-                                   Node** target);
-// `producer` is the MatMul itself or an Add of the MatMul's output and a
-// constant bias.
-FoldDecision FoldBatchNormIntoMatMul(Graph& graph, const FoldableBatchNorm& bn,
-                                     Node* producer, FoldEditCounts* counts,
-                                     Node** target);
-
-// Forward: `consumer` is the only reader of the BN's output.
-FoldDecision FoldBatchNormIntoFollowingConv(Graph& graph,
-                                            const FoldableBatchNorm& bn,
-                                            Node* conv, FoldEditCounts* counts,
-                                            Node** target);
-FoldDecision FoldBatchNormIntoFollowingGemm(Graph& graph,
-                                            const FoldableBatchNorm& bn,
-                                            Node* gemm, FoldEditCounts* counts,
-                                            Node** target);
-FoldDecision FoldBatchNormIntoFollowingMatMul(Graph& graph,
-                                              const FoldableBatchNorm& bn,
-                                              Node* matmul,
-                                              FoldEditCounts* counts,
-                                              Node** target);
-
-// Turns each Transpose of a constant whose output only weights of MatMuls
-// next to a BN read into an initializer of that output's name. Returns how
-// many.
-size_t FoldConstantTransposesIntoMatMulWeights(Graph& graph);
-
-// What was alive before folding, so that cleanup removes only what the
-// folds orphaned and leaves the rest of the model as it came.
-struct LiveValues {
-  // Values some node reads or that are graph outputs.
-  std::unordered_set<std::string> read_values;
-  // Values a node, an initializer or a graph input defines.
-  std::unordered_set<std::string> defined_values;
+enum class FoldDirection {
+  kBackward,  // into the producer of the BN's input
+  kForward,   // into the only reader of the BN's output
 };
-LiveValues SnapshotLiveValues(const Graph& graph);
 
-// Removes Identity/Constant/Transpose nodes and initializers that were
-// read before folding and are not now (chains included), and value_info
-// entries of values that no longer exist.
-void RemoveOrphanedConstants(Graph& graph, const LiveValues& before,
-                             FoldCleanupCounts* counts);
+class BatchNormFold {
+ public:
+  virtual ~BatchNormFold() = default;
+
+  // A stable snake_case id, e.g. "fold_batch_norm_into_conv".
+  virtual const char* name() const = 0;
+  // The op that absorbs the BN, as refusals name it ("only Conv, ... can").
+  virtual const char* op_type() const = 0;
+  virtual FoldDirection direction() const = 0;
+
+  // Whether `neighbour` is this fold's kind of op. The BN fold pass has
+  // already checked the default domain and what every fold of the direction
+  // needs (single reader, not a graph output, not an activation); the first
+  // fold of the list that claims a neighbour decides the BN's fate.
+  virtual bool Claims(const Node& neighbour) const = 0;
+
+  // The preconditions stated on top of the fold's file: Folded() when Apply
+  // may run, else the refusal. Changes nothing.
+  virtual FoldDecision Match(const Graph& graph, const FoldableBatchNorm& bn,
+                             const Node& neighbour) const = 0;
+
+  // Folds `bn` into `neighbour` once Match agreed and returns the node that
+  // absorbed it. Afterwards the BN node is gone.
+  virtual Node* Apply(Graph& graph, const FoldableBatchNorm& bn,
+                      Node* neighbour, FoldEditCounts* counts) const = 0;
+};
+
+// The BN folds in the order they are tried (pass_list.cc).
+std::vector<std::unique_ptr<BatchNormFold>> MakeBatchNormFolds();
 
 }  // namespace foldrt::graph
 

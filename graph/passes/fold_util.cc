@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "graph/passes/fold_refusals.h"
 
 namespace foldrt::graph {
 namespace {
@@ -255,16 +256,15 @@ FoldDecision CheckFloatConstantInput(const Graph& graph, const Node& node,
   const std::string& value = node.input(index);
   const Tensor* tensor = graph.GetConstant(value);
   if (tensor == nullptr) {
-    return FoldDecision::Refused(FoldReason::kWeightsNotConstant,
-                                 what + " '" + value + "' of " +
-                                     Describe(node) + " is " +
-                                     SourceOf(graph, value));
+    return FoldDecision::Refused(
+        FoldReason::kWeightsNotConstant,
+        DescribeInput(node, index, what) + " is " + SourceOf(graph, value));
   }
   if (tensor->dtype() != DataType::kFloat) {
-    return FoldDecision::Refused(
-        FoldReason::kUnsupportedType,
-        what + " '" + value + "' of " + Describe(node) + " is " +
-            DataTypeName(tensor->dtype()) + "; foldrt folds FLOAT only");
+    return FoldDecision::Refused(FoldReason::kUnsupportedType,
+                                 DescribeInput(node, index, what) + " is " +
+                                     DataTypeName(tensor->dtype()) +
+                                     "; foldrt folds FLOAT only");
   }
   return FoldDecision::Folded();
 }

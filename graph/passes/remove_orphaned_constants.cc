@@ -7,15 +7,27 @@
 // that no longer exist. Whatever was already unused in the input model
 // stays: foldrt does not edit what it did not change.
 //
-// Preconditions: `before` was taken from this graph before the folds ran.
+// Preconditions: the snapshot of what was alive is taken in Prepare, before
+// any pass of the list has changed the graph.
 #include <algorithm>
+#include <memory>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
-#include "graph/passes/fold_passes.h"
+#include "graph/passes/graph_pass.h"
 
 namespace foldrt::graph {
 namespace {
+
+// What was alive before folding, so that cleanup removes only what the
+// folds orphaned and leaves the rest of the model as it came.
+struct LiveValues {
+  // Values some node reads or that are graph outputs.
+  std::unordered_set<std::string> read_values;
+  // Values a node, an initializer or a graph input defines.
+  std::unordered_set<std::string> defined_values;
+};
 
 bool IsRead(const Graph& graph, const std::string& value) {
   return !graph.Uses(value).empty() || graph.IsGraphOutput(value);
@@ -31,8 +43,6 @@ bool IsDefined(const Graph& graph, const std::string& value) {
   return graph.Producer(value) != nullptr ||
          graph.FindInitializer(value) != nullptr || graph.IsGraphInput(value);
 }
-
-}  // namespace
 
 LiveValues SnapshotLiveValues(const Graph& graph) {
   LiveValues live;
@@ -59,6 +69,9 @@ LiveValues SnapshotLiveValues(const Graph& graph) {
   return live;
 }
 
+// Removes Identity/Constant/Transpose nodes and initializers that were
+// read before folding and are not now (chains included), and value_info
+// entries of values that no longer exist.
 void RemoveOrphanedConstants(Graph& graph, const LiveValues& before,
                              FoldCleanupCounts* counts) {
   for (bool changed = true; changed;) {
@@ -102,6 +115,27 @@ void RemoveOrphanedConstants(Graph& graph, const LiveValues& before,
                               !IsDefined(graph, info.name);
                      }),
       value_info->end());
+}
+
+class RemoveOrphanedConstantsPass final : public GraphPass {
+ public:
+  const char* name() const override { return "remove_orphaned_constants"; }
+  // Before any pass of the list has run.
+  void Prepare(Graph& graph, PassContext& context) override {
+    before_ = SnapshotLiveValues(graph);
+  }
+  void Run(Graph& graph, PassContext& context) override {
+    RemoveOrphanedConstants(graph, before_, &context.report->cleanup);
+  }
+
+ private:
+  LiveValues before_;
+};
+
+}  // namespace
+
+std::unique_ptr<GraphPass> MakeRemoveOrphanedConstantsPass() {
+  return std::make_unique<RemoveOrphanedConstantsPass>();
 }
 
 }  // namespace foldrt::graph

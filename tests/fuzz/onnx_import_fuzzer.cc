@@ -1,7 +1,7 @@
 // libFuzzer target: ONNX import, the ONNX shape inference `foldrt inspect`
-// runs on the model (libonnx, guarded by graph/onnx_io.cc against inputs
-// that crash it), and what `foldrt fold` does with it (fold, verify,
-// serialize), then the written bytes imported once more.
+// runs on the model (libonnx, guarded by graph/onnx/shape_inference.cc
+// against inputs that crash it), and what `foldrt fold` does with it (fold,
+// verify, serialize), then the written bytes imported once more.
 //
 // A foldrt::Error is the right answer to a bad input. Anything else is a
 // bug: a crash or sanitizer report, another exception escaping (libFuzzer

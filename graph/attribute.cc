@@ -1,0 +1,252 @@
+// The value types of the graph IR: Dim and ValueInfo (a value's type and
+// shape) and Attribute (a node attribute of any ONNX kind). Node is in
+// node.cc, Graph in graph.cc; all are declared in graph.h.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "graph/graph.h"
+
+namespace foldrt::graph {
+
+// ---------------------------------------------------------------- Dim
+
+Dim Dim::Known(int64_t value) {
+  Dim dim;
+  dim.kind = Kind::kKnown;
+  dim.value = value;
+  return dim;
+}
+
+Dim Dim::Symbolic(std::string symbol) {
+  Dim dim;
+  dim.kind = Kind::kSymbolic;
+  dim.symbol = std::move(symbol);
+  return dim;
+}
+
+Dim Dim::Unknown() { return Dim(); }
+
+ValueInfo ValueInfo::ForTensor(std::string name, DataType dtype,
+                               std::optional<std::vector<Dim>> shape) {
+  ValueInfo info;
+  info.name = std::move(name);
+  info.has_tensor_type = true;
+  info.dtype = dtype;
+  info.shape = std::move(shape);
+  return info;
+}
+
+// ---------------------------------------------------------------- Attribute
+
+std::string AttributeTypeName(AttributeType type) {
+  switch (type) {
+    case AttributeType::kUndefined:
+      return "UNDEFINED";
+    case AttributeType::kFloat:
+      return "FLOAT";
+    case AttributeType::kInt:
+      return "INT";
+    case AttributeType::kString:
+      return "STRING";
+    case AttributeType::kTensor:
+      return "TENSOR";
+    case AttributeType::kGraph:
+      return "GRAPH";
+    case AttributeType::kFloats:
+      return "FLOATS";
+    case AttributeType::kInts:
+      return "INTS";
+    case AttributeType::kStrings:
+      return "STRINGS";
+    case AttributeType::kTensors:
+      return "TENSORS";
+    case AttributeType::kGraphs:
+      return "GRAPHS";
+    case AttributeType::kSparseTensor:
+      return "SPARSE_TENSOR";
+    case AttributeType::kSparseTensors:
+      return "SPARSE_TENSORS";
+    case AttributeType::kTypeProto:
+      return "TYPE_PROTO";
+    case AttributeType::kTypeProtos:
+      return "TYPE_PROTOS";
+  }
+  return "AttributeType(" + std::to_string(static_cast<int32_t>(type)) + ")";
+}
+
+Attribute::Attribute(std::string name, AttributeType type)
+    : name_(std::move(name)), type_(type) {}
+
+Attribute::Attribute(const Attribute& other) = default;
+Attribute::Attribute(Attribute&& other) noexcept = default;
+Attribute& Attribute::operator=(const Attribute& other) = default;
+Attribute& Attribute::operator=(Attribute&& other) noexcept = default;
+Attribute::~Attribute() = default;
+
+Attribute Attribute::Float(std::string name, float value) {
+  Attribute attribute(std::move(name), AttributeType::kFloat);
+  attribute.value_ = value;
+  return attribute;
+}
+
+Attribute Attribute::Int(std::string name, int64_t value) {
+  Attribute attribute(std::move(name), AttributeType::kInt);
+  attribute.value_ = value;
+  return attribute;
+}
+
+Attribute Attribute::String(std::string name, std::string value) {
+  Attribute attribute(std::move(name), AttributeType::kString);
+  attribute.value_ = std::move(value);
+  return attribute;
+}
+
+Attribute Attribute::FromTensor(std::string name, Tensor value) {
+  Attribute attribute(std::move(name), AttributeType::kTensor);
+  attribute.value_ = std::move(value);
+  return attribute;
+}
+
+Attribute Attribute::FromGraph(std::string name, Graph value) {
+  Attribute attribute(std::move(name), AttributeType::kGraph);
+  attribute.graphs_.push_back(std::move(value));
+  return attribute;
+}
+
+Attribute Attribute::Floats(std::string name, std::vector<float> values) {
+  Attribute attribute(std::move(name), AttributeType::kFloats);
+  attribute.value_ = std::move(values);
+  return attribute;
+}
+
+Attribute Attribute::Ints(std::string name, std::vector<int64_t> values) {
+  Attribute attribute(std::move(name), AttributeType::kInts);
+  attribute.value_ = std::move(values);
+  return attribute;
+}
+
+Attribute Attribute::Strings(std::string name,
+                             std::vector<std::string> values) {
+  Attribute attribute(std::move(name), AttributeType::kStrings);
+  attribute.value_ = std::move(values);
+  return attribute;
+}
+
+Attribute Attribute::Tensors(std::string name, std::vector<Tensor> values) {
+  Attribute attribute(std::move(name), AttributeType::kTensors);
+  attribute.value_ = std::move(values);
+  return attribute;
+}
+
+Attribute Attribute::Graphs(std::string name, std::vector<Graph> values) {
+  Attribute attribute(std::move(name), AttributeType::kGraphs);
+  attribute.graphs_ = std::move(values);
+  return attribute;
+}
+
+Attribute Attribute::SerializedProto(std::string name, AttributeType type,
+                                     std::string bytes) {
+  if (type != AttributeType::kSparseTensor &&
+      type != AttributeType::kTypeProto) {
+    throw InvalidArgumentError("attribute '" + name +
+                               "': " + AttributeTypeName(type) +
+                               " is not a single serialized-proto type");
+  }
+  Attribute attribute(std::move(name), type);
+  attribute.value_ = std::move(bytes);
+  return attribute;
+}
+
+Attribute Attribute::SerializedProtos(std::string name, AttributeType type,
+                                      std::vector<std::string> bytes) {
+  if (type != AttributeType::kSparseTensors &&
+      type != AttributeType::kTypeProtos) {
+    throw InvalidArgumentError("attribute '" + name +
+                               "': " + AttributeTypeName(type) +
+                               " is not a serialized-proto list type");
+  }
+  Attribute attribute(std::move(name), type);
+  attribute.value_ = std::move(bytes);
+  return attribute;
+}
+
+void Attribute::CheckType(AttributeType expected) const {
+  if (type_ != expected) {
+    throw InvalidArgumentError("attribute '" + name_ + "' is " +
+                               AttributeTypeName(type_) + ", not " +
+                               AttributeTypeName(expected));
+  }
+}
+
+void Attribute::CheckType(AttributeType expected_one,
+                          AttributeType expected_two) const {
+  if (type_ != expected_one && type_ != expected_two) {
+    throw InvalidArgumentError("attribute '" + name_ + "' is " +
+                               AttributeTypeName(type_) + ", not " +
+                               AttributeTypeName(expected_one) + " or " +
+                               AttributeTypeName(expected_two));
+  }
+}
+
+float Attribute::f() const {
+  CheckType(AttributeType::kFloat);
+  return std::get<float>(value_);
+}
+
+int64_t Attribute::i() const {
+  CheckType(AttributeType::kInt);
+  return std::get<int64_t>(value_);
+}
+
+const std::string& Attribute::s() const {
+  CheckType(AttributeType::kString);
+  return std::get<std::string>(value_);
+}
+
+const Tensor& Attribute::t() const {
+  CheckType(AttributeType::kTensor);
+  return std::get<Tensor>(value_);
+}
+
+const Graph& Attribute::g() const {
+  CheckType(AttributeType::kGraph);
+  return graphs_.front();
+}
+
+const std::vector<float>& Attribute::floats() const {
+  CheckType(AttributeType::kFloats);
+  return std::get<std::vector<float>>(value_);
+}
+
+const std::vector<int64_t>& Attribute::ints() const {
+  CheckType(AttributeType::kInts);
+  return std::get<std::vector<int64_t>>(value_);
+}
+
+const std::vector<std::string>& Attribute::strings() const {
+  CheckType(AttributeType::kStrings);
+  return std::get<std::vector<std::string>>(value_);
+}
+
+const std::vector<Tensor>& Attribute::tensors() const {
+  CheckType(AttributeType::kTensors);
+  return std::get<std::vector<Tensor>>(value_);
+}
+
+const std::vector<Graph>& Attribute::graphs() const {
+  CheckType(AttributeType::kGraphs);
+  return graphs_;
+}
+
+const std::string& Attribute::serialized_proto() const {
+  CheckType(AttributeType::kSparseTensor, AttributeType::kTypeProto);
+  return std::get<std::string>(value_);
+}
+
+const std::vector<std::string>& Attribute::serialized_protos() const {
+  CheckType(AttributeType::kSparseTensors, AttributeType::kTypeProtos);
+  return std::get<std::vector<std::string>>(value_);
+}
+
+}  // namespace foldrt::graph
