@@ -21,9 +21,13 @@
 
 #include "graph/graph.h"
 #include "graph/passes/fold_report.h"
-#include "graph/passes/graph_pass.h"  // FoldOptions
 
 namespace foldrt::graph {
+
+struct FoldOptions {
+  // Also fold a BN into the op after it (BN -> Conv/Gemm/MatMul).
+  bool forward = true;
+};
 
 // Runs the graph passes (pass_list.cc) on `model`'s main graph in place and
 // reports the fate of every BN, those inside subgraphs included (they are

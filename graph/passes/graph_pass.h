@@ -12,14 +12,10 @@
 #include <vector>
 
 #include "graph/graph.h"
+#include "graph/passes/batch_norm_fold.h"  // FoldOptions
 #include "graph/passes/fold_report.h"
 
 namespace foldrt::graph {
-
-struct FoldOptions {
-  // Also fold a BN into the op after it (BN -> Conv/Gemm/MatMul).
-  bool forward = true;
-};
 
 // What the passes of one run share.
 struct PassContext {
