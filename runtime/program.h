@@ -1,17 +1,21 @@
-// Internal to the runtime: what a Session is made of.
+// Internal to the runtime: what a Session is made of, in three phases, each
+// in a file of its own.
 //
-//  - Program: the model compiled once at load. One kernel per remaining
-//    node in topological order (activations and a Conv's residual Add fused
-//    into the op before them),
-//    nodes whose inputs are all constant evaluated at load, nodes no graph
-//    output depends on dropped (but still checked).
-//  - Plan: the program specialized to one input-shape signature: every
-//    value's shape, values computable from shapes alone (Shape -> Gather ->
-//    Concat -> Reshape chains) computed, views (Reshape, Flatten, ...) made
-//    to share their input's buffer, the layout of every activation (with
-//    conversions where a reader needs another), and the arena offsets of
-//    the rest.
-//  - Execute: one run of a plan on the caller's inputs.
+//  - Program (runtime/compile.cc): the model compiled once at load. One
+//    kernel per remaining node in topological order, nodes whose inputs are
+//    all constant evaluated at load, nodes no graph output depends on
+//    dropped (but still checked). The runtime fusions (runtime/fusions/,
+//    in the order of fusion_list.cc) make one step of several nodes:
+//    activations and a Conv's residual Add fused into the op before them,
+//    Sigmoid -> Mul as one Swish, a channel shuffle as one permutation.
+//  - Plan (runtime/plan.cc, runtime/shared_concats.cc): the program
+//    specialized to one input-shape signature: every value's shape, values
+//    computable from shapes alone (Shape -> Gather -> Concat -> Reshape
+//    chains) computed, views (Reshape, Flatten, ...) made to share their
+//    input's buffer, the layout of every activation (with conversions where
+//    a reader needs another), and the arena offsets of the rest.
+//  - Execute (runtime/execute.cc): one run of a plan on the caller's
+//    inputs, timed per step when profiling is on (runtime/profile.cc).
 #ifndef FOLDRT_RUNTIME_PROGRAM_H_
 #define FOLDRT_RUNTIME_PROGRAM_H_
 
@@ -24,10 +28,10 @@
 #include <string>
 #include <vector>
 
+#include "core/tensor.h"
 #include "graph/graph.h"
 #include "ops/layout.h"
 #include "ops/layout_reorder.h"
-#include "core/tensor.h"
 #include "runtime/kernels/kernel.h"
 
 namespace foldrt::runtime {
@@ -68,8 +72,8 @@ struct Program {
   std::vector<std::string> output_names;
   std::vector<int> output_values;
   std::vector<ProgramStep> steps;
-  size_t fused_activations = 0;
-  size_t folded_constants = 0;  // nodes evaluated at load
+  size_t fused_activations = 0;  // epilogue fusions (runtime/fusions/)
+  size_t folded_constants = 0;   // nodes evaluated at load
 };
 
 struct CompileOptions {

@@ -1,4 +1,4 @@
-// Activation fusion in the compiled program (runtime/program.cc): Sigmoid
+// Activation fusion in the compiled program (runtime/fusions/): Sigmoid
 // into the Conv / ConvTranspose / Gemm / MatMul before it, SiLU written as
 // Sigmoid -> Mul(x, sigmoid) into one Swish (fused into that producer, or a
 // standalone step), and the graphs where fusing would be wrong. Each model

@@ -1,4 +1,4 @@
-// Planning decisions of runtime/program.cc that outputs alone would not show:
+// Planning decisions of runtime/plan.cc that outputs alone would not show:
 // Concats sharing one buffer along a chain (DenseNet's dense blocks), and
 // the ops that keep a convolution's layout instead of converting (Identity,
 // a Pad of zeros). Every model is also run through Session in each layout

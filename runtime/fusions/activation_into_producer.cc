@@ -1,0 +1,57 @@
+// Fusion "activation_into_producer": a ReLU, Clip or Sigmoid applied by the
+// kernel before it (a oneDNN post-op, or ApplyActivation on the reference
+// path) instead of a pass of its own over the tensor.
+//
+// Pattern: P -> y -> A, A a ReLU / Clip with constant bounds / Sigmoid
+// (FusibleActivation), matched on P.
+// Preconditions: P's output y may be fused (OutputMayBeFused) and has
+// exactly one reader, A, reading it as input 0; A is needed and has an
+// output 0; P's kernel applies A's kind (KernelFusesActivation: Conv,
+// ConvTranspose, Gemm, MatMul any kind, BatchNormalization ReLU and Clip).
+// An Add as the one reader is conv_residual_add's, never this fusion's.
+// Produces: an epilogue step "<P>+<A>" ("Conv+Relu") writing A's output.
+#include "runtime/fusions/fusion.h"
+
+namespace foldrt::runtime {
+namespace {
+
+class ActivationIntoProducerFusion : public RuntimeFusion {
+ public:
+  const char* name() const override { return "activation_into_producer"; }
+
+  std::optional<FusedStep> Match(const graph::Node& node,
+                                 FusionContext& ctx) const override {
+    const graph::Graph& graph = ctx.graph();
+    if (!OutputMayBeFused(node, graph)) return std::nullopt;
+    const std::vector<graph::Use>& uses = graph.Uses(node.output(0));
+    if (uses.size() != 1 || uses[0].node->op_type() == "Add" ||
+        uses[0].input_index != 0) {
+      return std::nullopt;
+    }
+    const graph::Node* consumer = uses[0].node;
+    if (!ctx.Needed(*consumer) || consumer->num_outputs() == 0 ||
+        consumer->output(0).empty()) {
+      return std::nullopt;
+    }
+    ops::Activation activation;
+    if (!FusibleActivation(*consumer, ctx.opset(),
+                           ctx.InputConstants(*consumer), &activation) ||
+        !KernelFusesActivation(node.op_type(), activation.kind)) {
+      return std::nullopt;
+    }
+    FusedStep fused;
+    fused.activation = activation;
+    fused.absorbed = {consumer};
+    fused.output_node = consumer;
+    fused.op = node.op_type() + "+" + consumer->op_type();
+    return fused;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<const RuntimeFusion> NewActivationIntoProducerFusion() {
+  return std::make_unique<ActivationIntoProducerFusion>();
+}
+
+}  // namespace foldrt::runtime

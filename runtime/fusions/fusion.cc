@@ -1,0 +1,35 @@
+#include "runtime/fusions/fusion.h"
+
+namespace foldrt::runtime {
+
+bool OutputMayBeFused(const graph::Node& producer, const graph::Graph& graph) {
+  return graph::IsDefaultDomain(producer.domain()) &&
+         producer.num_outputs() != 0 && !producer.output(0).empty() &&
+         !graph.IsGraphOutput(producer.output(0));
+}
+
+const graph::Node* SwishMul(const graph::Node& sigmoid, FusionContext& ctx) {
+  if (sigmoid.op_type() != "Sigmoid" ||
+      !graph::IsDefaultDomain(sigmoid.domain()) || sigmoid.num_inputs() != 1 ||
+      !sigmoid.has_input(0) || sigmoid.num_outputs() != 1 ||
+      sigmoid.output(0).empty() || !ctx.Needed(sigmoid)) {
+    return nullptr;
+  }
+  const graph::Graph& graph = ctx.graph();
+  const std::string& x = sigmoid.input(0);
+  const std::string& s = sigmoid.output(0);
+  if (graph.IsGraphOutput(s)) return nullptr;
+  const std::vector<graph::Use>& uses = graph.Uses(s);
+  if (uses.size() != 1 || uses[0].input_index < 0) return nullptr;
+  const graph::Node* mul = uses[0].node;
+  if (mul->op_type() != "Mul" || !graph::IsDefaultDomain(mul->domain()) ||
+      mul->num_inputs() != 2 || mul->num_outputs() != 1 ||
+      mul->output(0).empty() || !ctx.Needed(*mul)) {
+    return nullptr;
+  }
+  const int other = 1 - uses[0].input_index;
+  if (!mul->has_input(other) || mul->input(other) != x) return nullptr;
+  return mul;
+}
+
+}  // namespace foldrt::runtime

@@ -1,0 +1,51 @@
+// Fusion "swish_into_producer": SiLU written as y -> Sigmoid(y) -> Mul(y, s)
+// applied by the kernel that computes y, as one Swish activation.
+//
+// Pattern: a node P whose output y has exactly two readers, Sigmoid(y) and
+// the Mul(y, Sigmoid(y)) of SwishMul (fusion.h), matched on P.
+// Preconditions: P's output y may be fused (OutputMayBeFused); the Sigmoid
+// reads y as input 0 and is a distinct node from the Mul; P's kernel
+// applies a fused Swish (KernelFusesActivation(P, kSwish)).
+// Produces: an epilogue step "<P>+Swish" writing the Mul's output.
+#include "runtime/fusions/fusion.h"
+
+namespace foldrt::runtime {
+namespace {
+
+class SwishIntoProducerFusion : public RuntimeFusion {
+ public:
+  const char* name() const override { return "swish_into_producer"; }
+
+  std::optional<FusedStep> Match(const graph::Node& node,
+                                 FusionContext& ctx) const override {
+    const graph::Graph& graph = ctx.graph();
+    if (!OutputMayBeFused(node, graph)) return std::nullopt;
+    const std::vector<graph::Use>& uses = graph.Uses(node.output(0));
+    if (uses.size() != 2) return std::nullopt;
+    for (size_t i = 0; i < 2; ++i) {
+      const graph::Node* sigmoid = uses[i].node;
+      const graph::Node* mul = uses[1 - i].node;
+      if (uses[i].input_index != 0 || mul == sigmoid ||
+          SwishMul(*sigmoid, ctx) != mul ||
+          !KernelFusesActivation(node.op_type(),
+                                 ops::Activation::Kind::kSwish)) {
+        continue;
+      }
+      FusedStep fused;
+      fused.activation = ops::Activation::Swish();
+      fused.absorbed = {sigmoid, mul};
+      fused.output_node = mul;
+      fused.op = node.op_type() + "+Swish";
+      return fused;
+    }
+    return std::nullopt;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<const RuntimeFusion> NewSwishIntoProducerFusion() {
+  return std::make_unique<SwishIntoProducerFusion>();
+}
+
+}  // namespace foldrt::runtime
