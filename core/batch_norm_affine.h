@@ -1,5 +1,5 @@
-// The batch-norm math every path in foldrt shares (DESIGN.md, "The math every
-// path shares"). Inference-mode BN on channel c,
+// The batch-norm math every path in foldrt shares (docs/design.md, "The BN
+// math every path shares"). Inference-mode BN on channel c,
 //   y = gamma[c] * (x - mean[c]) / sqrt(var[c] + eps) + beta[c],
 // is the per-channel affine y = scale[c] * x + shift[c] with
 //   scale[c] = gamma[c] / sqrt(var[c] + eps),  shift[c] = beta[c] - mean[c] *
@@ -8,8 +8,8 @@
 // kernels use the float result; the folding passes use the double result to
 // rescale weights and round those once. Folded and unfolded models therefore
 // agree by construction.
-#ifndef FOLDRT_RUNTIME_CORE_BATCH_NORM_AFFINE_H_
-#define FOLDRT_RUNTIME_CORE_BATCH_NORM_AFFINE_H_
+#ifndef FOLDRT_CORE_BATCH_NORM_AFFINE_H_
+#define FOLDRT_CORE_BATCH_NORM_AFFINE_H_
 
 #include <cstddef>
 #include <vector>
@@ -53,4 +53,4 @@ BatchNormAffine ComputeBatchNormAffine(const std::vector<float>& gamma,
 
 }  // namespace foldrt
 
-#endif  // FOLDRT_RUNTIME_CORE_BATCH_NORM_AFFINE_H_
+#endif  // FOLDRT_CORE_BATCH_NORM_AFFINE_H_

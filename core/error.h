@@ -2,8 +2,8 @@
 // validates input (ops entry points, the ONNX importer, the Session, the CLI)
 // throws one of these, with enough context to name the offending file, node
 // and op in a single line.
-#ifndef FOLDRT_RUNTIME_CORE_ERROR_H_
-#define FOLDRT_RUNTIME_CORE_ERROR_H_
+#ifndef FOLDRT_CORE_ERROR_H_
+#define FOLDRT_CORE_ERROR_H_
 
 #include <stdexcept>
 #include <string>
@@ -68,4 +68,4 @@ std::string FormatErrorMessage(const std::string& message,
 
 }  // namespace foldrt
 
-#endif  // FOLDRT_RUNTIME_CORE_ERROR_H_
+#endif  // FOLDRT_CORE_ERROR_H_

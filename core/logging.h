@@ -1,8 +1,8 @@
 // The one foldrt logger. Its level comes from FOLDRT_LOG_LEVEL
 // (trace|debug|info|warn|error|off, default warn) or from SetLogLevel, which
 // the CLI calls for -v / -q.
-#ifndef FOLDRT_RUNTIME_CORE_LOGGING_H_
-#define FOLDRT_RUNTIME_CORE_LOGGING_H_
+#ifndef FOLDRT_CORE_LOGGING_H_
+#define FOLDRT_CORE_LOGGING_H_
 
 #include <spdlog/spdlog.h>
 
@@ -17,4 +17,4 @@ void SetLogLevel(std::string_view level);
 
 }  // namespace foldrt
 
-#endif  // FOLDRT_RUNTIME_CORE_LOGGING_H_
+#endif  // FOLDRT_CORE_LOGGING_H_

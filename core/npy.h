@@ -1,8 +1,8 @@
 // NumPy .npy files (format versions 1.0, 2.0 and 3.0), float32 in C order:
 // what numpy.save writes for a float32 array. Anything else (another dtype,
 // big-endian, Fortran order, a short file) is a FormatError naming the file.
-#ifndef FOLDRT_RUNTIME_CORE_NPY_H_
-#define FOLDRT_RUNTIME_CORE_NPY_H_
+#ifndef FOLDRT_CORE_NPY_H_
+#define FOLDRT_CORE_NPY_H_
 
 #include <cstdint>
 #include <string>
@@ -29,4 +29,4 @@ void WriteNpyF32(const std::string& path, const std::vector<int64_t>& shape,
 
 }  // namespace foldrt
 
-#endif  // FOLDRT_RUNTIME_CORE_NPY_H_
+#endif  // FOLDRT_CORE_NPY_H_

@@ -2,8 +2,8 @@
 // shape (int64 dims, C order) and the elements, either held in storage the
 // tensor owns (shared between copies, like a shared_ptr) or a view of memory
 // somebody else owns and keeps alive.
-#ifndef FOLDRT_RUNTIME_CORE_TENSOR_H_
-#define FOLDRT_RUNTIME_CORE_TENSOR_H_
+#ifndef FOLDRT_CORE_TENSOR_H_
+#define FOLDRT_CORE_TENSOR_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -113,4 +113,4 @@ class Tensor {
 
 }  // namespace foldrt
 
-#endif  // FOLDRT_RUNTIME_CORE_TENSOR_H_
+#endif  // FOLDRT_CORE_TENSOR_H_

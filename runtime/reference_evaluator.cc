@@ -249,9 +249,9 @@ void EvalBatchNormalization(const NodeContext& ctx) {
   if (ctx.opset() < 9 && node.GetInt("spatial", 1) != 1) {
     ctx.Unsupported("spatial=0 (per-element statistics) is not supported");
   }
-  // DESIGN.md ("A fold is legal only when ...") counts training_mode=1 with
-  // the statistics outputs unused as inference, and the reference follows
-  // it. Strictly, ONNX would normalize with the batch's own statistics then.
+  // training_mode=1 with the statistics outputs unused counts as inference
+  // here as in the runtime (docs/design.md, "The BN math"). Strictly, ONNX
+  // normalizes with the batch's own statistics then (issue 16).
   for (size_t i = 1; i < node.num_outputs(); ++i) {
     ctx.RequireUnused(i, "training statistics");
   }

@@ -80,9 +80,10 @@ class BatchNormKernel : public Kernel {
     if (ctx.opset() < 9 && node.GetInt("spatial", 1) != 1) {
       ctx.Unsupported("spatial=0 (per-element statistics) is not supported");
     }
-    // DESIGN.md counts training_mode=1 with the statistics outputs unused
-    // as inference (the running statistics are used), as the folding passes
-    // and the reference evaluator do.
+    // training_mode=1 with the statistics outputs unused counts as
+    // inference (the running statistics are used), as in the folding passes
+    // and the reference evaluator; docs/design.md ("The BN math") says
+    // where this departs from ONNX.
     for (size_t i = 1; i < node.num_outputs(); ++i) {
       ctx.RequireUnusedOutput(i, "training statistics");
     }
