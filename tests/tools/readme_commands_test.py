@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Every command in README.md is run by this test or mapped to what runs it.
+"""Every command in README.md and docs/*.md is run by this test or mapped to what runs it.
 
   readme_commands_test.py --source-dir SRC --build-dir BUILD --ctest CTEST
-                          [--readme README.md] [--table readme_commands.txt]
+                          [--readme README.md docs/...] [--table readme_commands.txt]
                           [--no-run] [--self-test]
 
 Commands are
@@ -380,6 +380,27 @@ class Context:
         return stages
 
 
+class Documents:
+    """The README and the docs it links to, read as one: their commands (each
+    remembered with the file it came from), their text and their errors."""
+
+    def __init__(self, paths, source_dir):
+        self.paths = list(paths)
+        self.docs = [Readme(p, source_dir) for p in self.paths]
+        self.commands = {}
+        self.where = {}
+        for doc in self.docs:
+            for key, value in doc.commands.items():
+                if key not in self.commands:
+                    self.commands[key] = value
+                    self.where[key] = doc.path
+        self.flat = " ".join(doc.flat for doc in self.docs)
+        self.errors = [e for doc in self.docs for e in doc.errors]
+
+    def name(self):
+        return " + ".join(os.path.basename(p) for p in self.paths)
+
+
 def mirror_source(source_dir, dest, build_dir):
     """dest/ mirrors the source tree with one symlink per file, so that new
     files land in dest, not in the source (a command must not write to an
@@ -416,16 +437,20 @@ def option_coverage_errors(entry, readme_text):
     return []
 
 
-def check(readme_path, table_path, ctx, run, scratch, log=print):
-    """All errors (strings); runs the runnable entries when run is true."""
-    readme = Readme(readme_path, ctx.source_dir)
+def check(readme_paths, table_path, ctx, run, scratch, log=print):
+    """All errors (strings); runs the runnable entries when run is true.
+    readme_paths: the README, or a list of it and the docs checked with it."""
+    if isinstance(readme_paths, str):
+        readme_paths = [readme_paths]
+    readme = Documents(readme_paths, ctx.source_dir)
+    readme_path = readme.name()
     entries, errors = parse_table(table_path)
     errors = readme.errors + errors
     by_key = {e.key: e for e in entries}
     for key, (lineno, _, origin) in readme.commands.items():
         if key not in by_key:
             errors.append(
-                f"{readme_path}:{lineno}: command ({origin}) neither run nor "
+                f"{readme.where[key]}:{lineno}: command ({origin}) neither run nor "
                 f"mapped by {table_path}; add an entry (run, run-as, ctest, "
                 f"ci or manual): $ {key}")
     for e in entries:
@@ -534,14 +559,20 @@ def self_test(args, ctx):
     """The checker fails where it must. Copies of the README and table with
     one defect each; nothing is run but echo and false."""
     problems = []
-    with open(args.readme, encoding="utf-8") as f:
+    readme_path, other_docs = args.readme[0], args.readme[1:]
+    with open(readme_path, encoding="utf-8") as f:
         readme_text = f.read()
     with open(args.table, encoding="utf-8") as f:
         table_text = f.read()
 
-    def case(name, readme_extra, table_extra, want, run=False):
+    def case(name, readme_extra, table_extra, want, run=False, doc_text=None):
         with tempfile.TemporaryDirectory(prefix="readme-selftest.") as d:
             readme = os.path.join(d, "README.md")
+            docs = [] if run else list(other_docs)
+            if doc_text is not None:
+                docs.append(os.path.join(d, "extra.md"))
+                with open(docs[-1], "w", encoding="utf-8") as f:
+                    f.write(doc_text)
             table = os.path.join(d, "readme_commands.txt")
             case_ctx = ctx
             if run:
@@ -556,8 +587,8 @@ def self_test(args, ctx):
                 f.write(readme_extra if run else readme_text + readme_extra)
             with open(table, "w", encoding="utf-8") as f:
                 f.write(table_extra if run else table_text + table_extra)
-            errors = check(readme, table, case_ctx, run, os.path.join(d, "s"),
-                           log=lambda _: None)
+            errors = check([readme] + docs, table, case_ctx, run,
+                           os.path.join(d, "s"), log=lambda _: None)
             if run:
                 written = [f for f in os.listdir(os.path.join(case_ctx.source_dir, "tests"))
                            if f != "data"]
@@ -584,6 +615,9 @@ def self_test(args, ctx):
     case("unmapped inline command",
          "\nRun `tools/dev.sh frobnicate --now` first.\n", "",
          "$ tools/dev.sh frobnicate --now")
+    case("unmapped command in a doc", "", "",
+         "extra.md:3: command (```sh block) neither run nor mapped by",
+         doc_text="# Extra\n```sh\ntools/dev.sh frobnicate --in-docs\n```\n")
     case("command in an indented block",
          "\n\n    apt-get install -y frobnicate\n", "",
          "put it in a fenced ```sh block")
@@ -638,12 +672,18 @@ def main():
     parser.add_argument("--source-dir", default=os.path.dirname(os.path.dirname(here)))
     parser.add_argument("--build-dir", required=True)
     parser.add_argument("--ctest", default="ctest")
-    parser.add_argument("--readme", help="default: SOURCE_DIR/README.md")
+    parser.add_argument("--readme", nargs="+",
+                        help="the documents whose commands are checked "
+                        "(default: SOURCE_DIR/README.md and SOURCE_DIR/docs/*.md)")
     parser.add_argument("--table", default=os.path.join(here, "readme_commands.txt"))
     parser.add_argument("--no-run", action="store_true")
     parser.add_argument("--self-test", action="store_true")
     args = parser.parse_args()
-    args.readme = args.readme or os.path.join(args.source_dir, "README.md")
+    if not args.readme:
+        docs = os.path.join(args.source_dir, "docs")
+        args.readme = [os.path.join(args.source_dir, "README.md")] + sorted(
+            os.path.join(docs, name) for name in os.listdir(docs)
+            if name.endswith(".md"))
     ctx = Context(args)
     if args.self_test:
         return self_test(args, ctx)
@@ -654,9 +694,9 @@ def main():
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     if not errors:
-        readme = Readme(args.readme, ctx.source_dir)
+        readme = Documents(args.readme, ctx.source_dir)
         entries, _ = parse_table(args.table)
-        print(f"\n{len(readme.commands)} commands in {args.readme}:")
+        print(f"\n{len(readme.commands)} commands in {readme.name()}:")
         for e in entries:
             print(f"  {describe(e):56.56}  $ {e.key[:90]}")
         if args.no_run:
