@@ -88,30 +88,35 @@ Tensor Tensor::Zeros(DataType dtype, std::vector<int64_t> shape) {
   return t;
 }
 
-Tensor Tensor::FromFloats(std::vector<int64_t> shape,
-                          const std::vector<float>& values) {
-  Tensor t = Zeros(DataType::kFloat32, std::move(shape));
+namespace {
+
+// FromFloats and FromInt64s: a zeroed tensor of `shape` holding `values`.
+template <typename T>
+Tensor TensorFromValues(std::vector<int64_t> shape,
+                        const std::vector<T>& values) {
+  Tensor t = Tensor::Zeros(DataTypeOf<T>(), std::move(shape));
   if (values.size() != static_cast<size_t>(t.NumElements())) {
     throw InvalidArgumentError(std::to_string(values.size()) +
                                " values for a tensor of shape " +
-                               ShapeToString(t.shape_) + " (" +
+                               ShapeToString(t.shape()) + " (" +
                                std::to_string(t.NumElements()) + " elements)");
   }
-  if (!values.empty()) std::memcpy(t.data_, values.data(), t.ByteSize());
+  if (!values.empty()) {
+    std::memcpy(t.mutable_data<T>(), values.data(), t.ByteSize());
+  }
   return t;
+}
+
+}  // namespace
+
+Tensor Tensor::FromFloats(std::vector<int64_t> shape,
+                          const std::vector<float>& values) {
+  return TensorFromValues(std::move(shape), values);
 }
 
 Tensor Tensor::FromInt64s(std::vector<int64_t> shape,
                           const std::vector<int64_t>& values) {
-  Tensor t = Zeros(DataType::kInt64, std::move(shape));
-  if (values.size() != static_cast<size_t>(t.NumElements())) {
-    throw InvalidArgumentError(std::to_string(values.size()) +
-                               " values for a tensor of shape " +
-                               ShapeToString(t.shape_) + " (" +
-                               std::to_string(t.NumElements()) + " elements)");
-  }
-  if (!values.empty()) std::memcpy(t.data_, values.data(), t.ByteSize());
-  return t;
+  return TensorFromValues(std::move(shape), values);
 }
 
 Tensor Tensor::View(DataType dtype, std::vector<int64_t> shape, void* data) {

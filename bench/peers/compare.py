@@ -134,39 +134,34 @@ def make_inputs(inputs, batch, folder, tag):
     return files
 
 
-def run_foldrt(args, model, batch, threads, inputs, out_dir, report):
-    cmd = [args.foldrt, "bench", model, "--batch", str(batch), "--threads", str(threads),
-           "--warmup", str(args.warmup), "--iterations", str(args.iterations),
-           "--json", report, "--output-dir", out_dir]
+def run_worker(what, cmd, args, threads, inputs, report):
+    """Runs one runtime's bench process (the options all three share, then
+    each input as --input NAME=FILE) and returns the JSON report it wrote."""
+    cmd = cmd + ["--threads", str(threads), "--warmup", str(args.warmup),
+                 "--iterations", str(args.iterations), "--json", report]
     for name, path in inputs:
         cmd += ["--input", f"{name}={path}"]
-    if args.no_fold:
-        cmd.append("--no-fold")
-    run(cmd, "foldrt bench")
+    run(cmd, what)
     with open(report) as f:
         return json.load(f)
+
+
+def run_foldrt(args, model, batch, threads, inputs, out_dir, report):
+    cmd = [args.foldrt, "bench", model, "--batch", str(batch),
+           "--output-dir", out_dir] + (["--no-fold"] if args.no_fold else [])
+    return run_worker("foldrt bench", cmd, args, threads, inputs, report)
 
 
 def run_ort(args, model, batch, threads, inputs, out_dir, report):
     cmd = ["node", os.path.join(ROOT, "bench", "peers", "ort_bench.js"), model,
-           "--threads", str(threads), "--warmup", str(args.warmup),
-           "--iterations", str(args.iterations), "--json", report, "--out-dir", out_dir]
-    for name, path in inputs:
-        cmd += ["--input", f"{name}={path}"]
-    run(cmd, "ort_bench.js")
-    with open(report) as f:
-        return json.load(f)
+           "--out-dir", out_dir]
+    return run_worker("ort_bench.js", cmd, args, threads, inputs, report)
 
 
 def run_opencv(args, model, batch, threads, inputs, out_dir, report):
     cmd = [sys.executable, os.path.abspath(__file__), "opencv-worker", model,
-           "--threads", str(threads), "--warmup", str(args.warmup),
-           "--iterations", str(args.iterations), "--json", report, "--out-dir", out_dir]
-    for name, path in inputs:
-        cmd += ["--input", f"{name}={path}"]
-    run(cmd, "OpenCV dnn")
-    with open(report) as f:
-        return json.load(f)
+           "--out-dir", out_dir]
+    return run_worker("OpenCV dnn", cmd, args, threads, inputs, report)
 
 
 def first_output(report):

@@ -15,7 +15,7 @@ const path = require('path');
 
 const ortTools = path.join(__dirname, '..', '..', 'tools', 'ort');
 const {readNpy, writeNpy} = require(path.join(ortTools, 'lib', 'npy'));
-const {parseArgs, splitAssignment, UsageError} =
+const {parseModelArgs, runMain, splitAssignment, UsageError} =
     require(path.join(ortTools, 'lib', 'args'));
 const runner = require(path.join(ortTools, 'lib', 'ort_runner'));
 const {outputFileNames} = require(path.join(ortTools, 'run_ort'));
@@ -82,14 +82,9 @@ function peakRssMb() {
 }
 
 async function main(argv) {
-  const {opts, positional} = parseArgs(argv, SPEC);
-  if (opts.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (positional.length !== 1) throw new UsageError('expected exactly one MODEL.onnx');
-  const model = positional[0];
-  if (!fs.existsSync(model)) throw new UsageError(`${model}: no such file`);
+  const parsed = parseModelArgs(argv, SPEC, USAGE);
+  if (!parsed) return 0;
+  const {opts, model} = parsed;
   const threads = opts.threads ?? 1;
   const warmup = opts.warmup ?? 5;
   const iterations = opts.iterations ?? 50;
@@ -204,10 +199,4 @@ async function main(argv) {
   return 0;
 }
 
-main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
-}, (e) => {
-  if (e instanceof UsageError) console.error(`ort_bench: ${e.message} (--help for usage)`);
-  else console.error(`ort_bench: error: ${e.message}`);
-  process.exitCode = 2;
-});
+runMain('ort_bench', main);

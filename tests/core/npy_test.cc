@@ -86,21 +86,17 @@ TEST(NpyTest, RejectsMalformedFiles) {
   ExpectFormatError(good.substr(0, 30), "truncated");
   ExpectFormatError(good.substr(0, good.size() - 1), "bytes but its shape");
   ExpectFormatError(good + "xxxx", "bytes but its shape");
-  std::string f8 = good;
-  f8.replace(f8.find("<f4"), 3, "<f8");
-  ExpectFormatError(f8, "'<f8'");
-  std::string be = good;
-  be.replace(be.find("<f4"), 3, ">f4");
-  ExpectFormatError(be, "'>f4'");
-  std::string fortran = good;
-  fortran.replace(fortran.find("False"), 5, "True ");
-  ExpectFormatError(fortran, "Fortran");
-  std::string bad_shape = good;
-  bad_shape.replace(bad_shape.find("(2, 3)"), 6, "(2, -3)");
-  ExpectFormatError(bad_shape, "shape");
-  std::string huge = good;
-  huge.replace(huge.find("(2, 3)"), 6, "(99999999999999999, 999999)");
-  ExpectFormatError(huge, "overflows");
+  // The good file with one header field changed.
+  auto with = [&good](const std::string& from, const std::string& to) {
+    std::string changed = good;
+    changed.replace(changed.find(from), from.size(), to);
+    return changed;
+  };
+  ExpectFormatError(with("<f4", "<f8"), "'<f8'");
+  ExpectFormatError(with("<f4", ">f4"), "'>f4'");
+  ExpectFormatError(with("False", "True "), "Fortran");
+  ExpectFormatError(with("(2, 3)", "(2, -3)"), "shape");
+  ExpectFormatError(with("(2, 3)", "(99999999999999999, 999999)"), "overflows");
   std::string v9 = good;
   v9[6] = 9;
   ExpectFormatError(v9, "version 9");

@@ -4,7 +4,7 @@
 
 const {readNpy} = require('./lib/npy');
 const {compareTensors, describe} = require('./lib/compare');
-const {parseArgs, UsageError} = require('./lib/args');
+const {parseArgs, runMain, UsageError} = require('./lib/args');
 
 const USAGE = `usage: node tools/ort/compare_npy.js GOT.npy REF.npy [--rtol-l2 T] [--rmax T]
 
@@ -27,12 +27,4 @@ function main(argv) {
   return m.ok ? 0 : 1;
 }
 
-if (require.main === module) {
-  try {
-    process.exitCode = main(process.argv.slice(2));
-  } catch (e) {
-    if (e instanceof UsageError) console.error(`compare_npy: ${e.message} (--help for usage)`);
-    else console.error(`compare_npy: error: ${e.message}`);
-    process.exitCode = 2;
-  }
-}
+if (require.main === module) runMain('compare_npy', main);

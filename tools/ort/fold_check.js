@@ -19,7 +19,7 @@ const {readNpy, numel} = require('./lib/npy');
 const {compareTensors, fmt} = require('./lib/compare');
 const {countOps} = require('./lib/onnx_ops');
 const {randomTensor} = require('./lib/random');
-const {parseArgs, UsageError} = require('./lib/args');
+const {parseArgs, runMain, UsageError} = require('./lib/args');
 const runner = require('./lib/ort_runner');
 
 const REPO = path.resolve(__dirname, '..', '..');
@@ -335,12 +335,4 @@ async function main(argv) {
   return failed.length ? 1 : 0;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  }, (e) => {
-    if (e instanceof UsageError) console.error(`fold_check: ${e.message} (--help for usage)`);
-    else console.error(`fold_check: error: ${e.message}`);
-    process.exitCode = 2;
-  });
-}
+if (require.main === module) runMain('fold_check', main);

@@ -4,7 +4,7 @@
 
 const {writeNpy, numel} = require('./lib/npy');
 const {randomTensor} = require('./lib/random');
-const {parseArgs, UsageError} = require('./lib/args');
+const {parseArgs, runMain, UsageError} = require('./lib/args');
 
 const USAGE = `usage: node tools/ort/gen_random_npy.js --shape 1,3,224,224 -o X.npy [--seed S] [--dist normal|uniform]
 
@@ -35,14 +35,6 @@ function main(argv) {
   return 0;
 }
 
-if (require.main === module) {
-  try {
-    process.exitCode = main(process.argv.slice(2));
-  } catch (e) {
-    if (e instanceof UsageError) console.error(`gen_random_npy: ${e.message} (--help for usage)`);
-    else console.error(`gen_random_npy: error: ${e.message}`);
-    process.exitCode = 2;
-  }
-}
+if (require.main === module) runMain('gen_random_npy', main);
 
 module.exports = {parseShape};

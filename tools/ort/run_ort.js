@@ -6,7 +6,7 @@ const fs = require('fs');
 const path = require('path');
 const {readNpy, writeNpy} = require('./lib/npy');
 const {compareTensors, describe} = require('./lib/compare');
-const {parseArgs, splitAssignment, UsageError} = require('./lib/args');
+const {parseModelArgs, runMain, splitAssignment, UsageError} = require('./lib/args');
 const runner = require('./lib/ort_runner');
 
 const USAGE = `usage: node tools/ort/run_ort.js MODEL.onnx --input NAME=FILE.npy ... [options]
@@ -71,14 +71,9 @@ function resolveNames(pairs, names, what) {
 }
 
 async function main(argv) {
-  const {opts, positional} = parseArgs(argv, SPEC);
-  if (opts.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (positional.length !== 1) throw new UsageError('expected exactly one MODEL.onnx');
-  const model = positional[0];
-  if (!fs.existsSync(model)) throw new UsageError(`${model}: no such file`);
+  const parsed = parseModelArgs(argv, SPEC, USAGE);
+  if (!parsed) return 0;
+  const {opts, model} = parsed;
   const tol = {relL2: opts['rtol-l2'] ?? 1e-4, rmax: opts.rmax ?? 1e-3};
 
   const session = await runner.createSession(model, {
@@ -130,14 +125,6 @@ async function main(argv) {
   return 0;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  }, (e) => {
-    if (e instanceof UsageError) console.error(`run_ort: ${e.message} (--help for usage)`);
-    else console.error(`run_ort: error: ${e.message}`);
-    process.exitCode = 2;
-  });
-}
+if (require.main === module) runMain('run_ort', main);
 
 module.exports = {sanitize, outputFileNames};

@@ -2,6 +2,8 @@
 // options collected into arrays, positionals in order.
 'use strict';
 
+const fs = require('fs');
+
 class UsageError extends Error {}
 
 // spec: {name: 'string' | 'number' | 'int' | 'list' | 'bool'}
@@ -68,4 +70,36 @@ function splitAssignment(s, what) {
   return [s.slice(0, eq), file];
 }
 
-module.exports = {parseArgs, splitAssignment, UsageError};
+// For a script that takes exactly one existing MODEL.onnx: {opts, model}, or
+// null once --help has printed `usage`.
+function parseModelArgs(argv, spec, usage) {
+  const {opts, positional} = parseArgs(argv, spec);
+  if (opts.help) {
+    console.log(usage);
+    return null;
+  }
+  if (positional.length !== 1) throw new UsageError('expected exactly one MODEL.onnx');
+  const model = positional[0];
+  if (!fs.existsSync(model)) throw new UsageError(`${model}: no such file`);
+  return {opts, model};
+}
+
+// Runs a script's main(argv), sync or async, as the process: its result is
+// the exit status; any error is one line on stderr (a UsageError with a
+// pointer to --help) and exit status 2.
+function runMain(prog, main) {
+  const fail = (e) => {
+    if (e instanceof UsageError) console.error(`${prog}: ${e.message} (--help for usage)`);
+    else console.error(`${prog}: error: ${e.message}`);
+    process.exitCode = 2;
+  };
+  try {
+    Promise.resolve(main(process.argv.slice(2))).then((code) => {
+      process.exitCode = code;
+    }, fail);
+  } catch (e) {
+    fail(e);
+  }
+}
+
+module.exports = {parseArgs, parseModelArgs, runMain, splitAssignment, UsageError};
