@@ -34,9 +34,9 @@
 #include <string>
 #include <vector>
 
-#include "graph/onnx_io.h"
 #include "core/error.h"
 #include "core/npy.h"
+#include "graph/onnx_io.h"
 #include "runtime/session.h"
 
 namespace foldrt {
@@ -209,8 +209,15 @@ std::string Npy(const std::string& dict, size_t data_bytes) {
   return bytes + header + std::string(data_bytes, '\0');
 }
 
-const char kGoodNpyDict[] =
-    "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 4, 4), }";
+// A .npy header dict as numpy writes it.
+std::string NpyDict(const std::string& descr, bool fortran_order,
+                    const std::string& shape) {
+  return "{'descr': '" + descr +
+         "', 'fortran_order': " + (fortran_order ? "True" : "False") +
+         ", 'shape': " + shape + ", }";
+}
+
+std::string GoodNpyDict() { return NpyDict("<f4", false, "(1, 2, 4, 4)"); }
 
 // ------------------------------------------------------------ the cases
 
@@ -671,38 +678,25 @@ std::vector<HostileCase> Cases() {
     c.npy = std::move(outcome);
     add(std::move(c));
   };
-  add_npy("npy_bad_magic", "\x93NUMPX" + Npy(kGoodNpyDict, 128).substr(6),
+  add_npy("npy_bad_magic", "\x93NUMPX" + Npy(GoodNpyDict(), 128).substr(6),
           Fails(kFormat, "not a .npy file (bad magic)"));
   add_npy("npy_bad_header",
           Npy("{'descr': '<f4', 'fortran_order': False, }", 128),
           Fails(kFormat, "malformed .npy header: no 'shape' entry"));
-  add_npy(
-      "npy_bad_dimension",
-      Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1, x), }", 128),
-      Fails(kFormat, "malformed .npy header: bad dimension in shape"));
-  add_npy("npy_truncated_header", Npy(kGoodNpyDict, 0).substr(0, 40),
+  add_npy("npy_bad_dimension", Npy(NpyDict("<f4", false, "(1, x)"), 128),
+          Fails(kFormat, "malformed .npy header: bad dimension in shape"));
+  add_npy("npy_truncated_header", Npy(GoodNpyDict(), 0).substr(0, 40),
           Fails(kFormat, "truncated .npy header"));
-  add_npy("npy_wrong_dtype",
-          Npy("{'descr': '<f8', 'fortran_order': False, 'shape': (1, 2, 4, "
-              "4), }",
-              256),
+  add_npy("npy_wrong_dtype", Npy(NpyDict("<f8", false, "(1, 2, 4, 4)"), 256),
           Fails(kFormat, "unsupported .npy dtype '<f8'"));
-  add_npy("npy_big_endian",
-          Npy("{'descr': '>f4', 'fortran_order': False, 'shape': (1, 2, 4, "
-              "4), }",
-              128),
+  add_npy("npy_big_endian", Npy(NpyDict(">f4", false, "(1, 2, 4, 4)"), 128),
           Fails(kFormat, "unsupported .npy dtype '>f4'"));
-  add_npy("npy_short_data", Npy(kGoodNpyDict, 100),
+  add_npy("npy_short_data", Npy(GoodNpyDict(), 100),
           Fails(kFormat, ".npy data has 100 bytes but its shape needs 128"));
   add_npy("npy_shape_overflows",
-          Npy("{'descr': '<f4', 'fortran_order': False, 'shape': "
-              "(4294967296, 4294967296), }",
-              0),
+          Npy(NpyDict("<f4", false, "(4294967296, 4294967296)"), 0),
           Fails(kFormat, "element count of the .npy shape overflows"));
-  add_npy("npy_fortran_order",
-          Npy("{'descr': '<f4', 'fortran_order': True, 'shape': (1, 2, 4, "
-              "4), }",
-              128),
+  add_npy("npy_fortran_order", Npy(NpyDict("<f4", true, "(1, 2, 4, 4)"), 128),
           Fails(kFormat, "Fortran-order .npy arrays are not supported"));
   {
     HostileCase c{"npy_is_a_folder",
