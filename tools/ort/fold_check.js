@@ -255,22 +255,21 @@ async function modelMode(ctx, model, opts) {
       feeds[inName] = {shape, data: randomTensor(numel(shape), seed)};
       console.log(`input ${inName}: (${shape.join(', ')}) float32, normal, seed ${seed}`);
     });
-    let origOut;
-    let foldOut;
-    try {
-      const t1 = Date.now();
-      origOut = await runInOrt(model, feeds, ctx.ortOpts, 'original');
-      console.log(`ORT original: load + run ${((Date.now() - t1) / 1000).toFixed(2)} s`);
-    } catch (e) {
-      fail(e.message);
-    }
-    try {
-      const t2 = Date.now();
-      foldOut = await runInOrt(folded, feeds, ctx.ortOpts, 'folded');
-      console.log(`ORT folded:   load + run ${((Date.now() - t2) / 1000).toFixed(2)} s`);
-    } catch (e) {
-      fail(e.message);
-    }
+    // Loads and runs one model in ORT; undefined (and a failure) if it cannot.
+    const timedRun = async (file, label) => {
+      try {
+        const start = Date.now();
+        const out = await runInOrt(file, feeds, ctx.ortOpts, label);
+        console.log(`ORT ${(label + ':').padEnd(9)} load + run ` +
+                    `${((Date.now() - start) / 1000).toFixed(2)} s`);
+        return out;
+      } catch (e) {
+        fail(e.message);
+        return undefined;
+      }
+    };
+    const origOut = await timedRun(model, 'original');
+    const foldOut = await timedRun(folded, 'folded');
     if (origOut && foldOut) {
       const list = [];
       for (const [outName, o] of Object.entries(origOut)) {
