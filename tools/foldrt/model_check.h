@@ -32,11 +32,13 @@ struct OutputDeviation {
 OutputDeviation CompareOutputs(const float* got, const float* ref,
                                size_t count);
 
-// Seeded standard-normal data of `info`'s shape with symbolic dims set to 1
-// (zeros for int64). Throws UsageError when the shape is undeclared and
-// InvalidArgumentError over `max_elements`.
+// Seeded standard-normal data of `info`'s shape with the dims that are not
+// fixed (symbolic or unknown) set to `free_dim` (zeros for int64). Throws
+// UsageError when the shape is undeclared and InvalidArgumentError over
+// `max_elements` (a model declaring (N, 100000, 100000) would otherwise
+// end in bad_alloc here, before Session::Run checks its limit).
 Tensor RandomInput(const runtime::ValueInfo& info, uint32_t seed,
-                   int64_t max_elements);
+                   int64_t max_elements, int64_t free_dim = 1);
 
 }  // namespace foldrt
 
