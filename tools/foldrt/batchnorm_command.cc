@@ -123,17 +123,14 @@ int RunBatchNorm(const BatchNormArgs& args) {
   return 0;
 }
 
-}  // namespace
+constexpr CommandInfo kBatchNormCommand = {
+    "batchnorm", "apply inference-mode BatchNormalization to a .npy tensor",
+    "foldrt batchnorm --input X.npy --params P.npy [options]",
+    "  X.npy        float32 tensor (N, C, ...) in C order (see --layout)\n"
+    "  P.npy        float32 (4, C): rows gamma, beta, running mean, running "
+    "var\n"};
 
-CommandRun AddBatchNormCommand(CLI::App* app) {
-  CLI::App* command = AddCommand(
-      app, "batchnorm",
-      "apply inference-mode BatchNormalization to a .npy tensor",
-      "foldrt batchnorm --input X.npy --params P.npy [options]",
-      "  X.npy        float32 tensor (N, C, ...) in C order (see --layout)\n"
-      "  P.npy        float32 (4, C): rows gamma, beta, running mean, running "
-      "var\n");
-  auto args = std::make_shared<BatchNormArgs>();
+void AddBatchNormOptions(CLI::App* command, BatchNormArgs* args) {
   command->add_option("--input", args->input, "the tensor X.npy")
       ->type_name("X.npy")
       ->required();
@@ -172,7 +169,12 @@ CommandRun AddBatchNormCommand(CLI::App* app) {
                      [args](const std::string& flag, const std::string& value) {
                        args->threads = ParseInt(flag, value);
                      });
-  return [args] { return RunBatchNorm(*args); };
+}
+
+}  // namespace
+
+CommandRun AddBatchNormCommand(CLI::App* app) {
+  return AddCommand(app, kBatchNormCommand, AddBatchNormOptions, RunBatchNorm);
 }
 
 }  // namespace foldrt

@@ -36,6 +36,8 @@ using runtime::Session;
 using runtime::ValueInfo;
 
 struct BenchArgs {
+  BenchArgs() { session.threads = 1; }  // bench defaults to one thread
+
   SessionArgs session;
   int64_t batch = 1;
   bool batch_given = false;
@@ -250,19 +252,16 @@ int RunBench(const BenchArgs& parsed) {
   return 0;
 }
 
-}  // namespace
+constexpr CommandInfo kBenchCommand = {
+    "bench", "time a model: latency percentiles, throughput, memory",
+    "foldrt bench MODEL.onnx [--batch N] [--threads N] [--iterations N]\n"
+    "             [--warmup N] [--no-fold] [--json FILE] [--profile]\n"
+    "             [--input NAME=FILE.npy]... [--output-dir DIR]",
+    "  times session creation, the first run and --iterations runs after\n"
+    "  --warmup runs; prints latency min/p50/p90/p99, throughput, resident\n"
+    "  memory and page faults per run\n"};
 
-CommandRun AddBenchCommand(CLI::App* app) {
-  CLI::App* command = AddCommand(
-      app, "bench", "time a model: latency percentiles, throughput, memory",
-      "foldrt bench MODEL.onnx [--batch N] [--threads N] [--iterations N]\n"
-      "             [--warmup N] [--no-fold] [--json FILE] [--profile]\n"
-      "             [--input NAME=FILE.npy]... [--output-dir DIR]",
-      "  times session creation, the first run and --iterations runs after\n"
-      "  --warmup runs; prints latency min/p50/p90/p99, throughput, resident\n"
-      "  memory and page faults per run\n");
-  auto args = std::make_shared<BenchArgs>();
-  args->session.threads = 1;
+void AddBenchOptions(CLI::App* command, BenchArgs* args) {
   AddSessionOptions(command,
                     "float32 .npy for input NAME instead of seeded random "
                     "normal data (a one-input model also takes --input "
@@ -286,7 +285,12 @@ CommandRun AddBenchCommand(CLI::App* app) {
   command->add_flag("--profile", args->profile,
                     "per-op and per-node time of the timed runs "
                     "(FOLDRT_PROFILE=1 prints it at exit for any command)");
-  return [args] { return RunBench(*args); };
+}
+
+}  // namespace
+
+CommandRun AddBenchCommand(CLI::App* app) {
+  return AddCommand(app, kBenchCommand, AddBenchOptions, RunBench);
 }
 
 }  // namespace foldrt

@@ -57,16 +57,15 @@ class CommandFormatter : public CLI::Formatter {
 
 }  // namespace
 
-CLI::App* AddCommand(CLI::App* app, const std::string& name,
-                     const std::string& summary, const std::string& synopsis,
-                     const std::string& description) {
-  CLI::App* command = app->add_subcommand(name, summary);
+CLI::App* AddSubcommand(CLI::App* app, const CommandInfo& info) {
+  CLI::App* command = app->add_subcommand(info.name, info.summary);
   command->group("Commands");
-  command->formatter(std::make_shared<CommandFormatter>(synopsis, description));
+  command->formatter(
+      std::make_shared<CommandFormatter>(info.synopsis, info.description));
   // As before CLI11: an option given twice takes its last value.
   command->option_defaults()->multi_option_policy(
       CLI::MultiOptionPolicy::TakeLast);
-  std::string indented = "  " + synopsis;
+  std::string indented = "  " + std::string(info.synopsis);
   for (size_t at = indented.find('\n'); at != std::string::npos;
        at = indented.find('\n', at + 1)) {
     indented.insert(at + 1, "  ");
@@ -75,24 +74,42 @@ CLI::App* AddCommand(CLI::App* app, const std::string& name,
   return command;
 }
 
-int ParseInt(const std::string& flag, const std::string& value) {
+CLI::Option* AddModelArgument(CLI::App* command, const std::string& name,
+                              const std::string& help, std::string* model) {
+  return command->add_option(name, *model, help)->required();
+}
+
+namespace {
+
+// `value` converted by `convert` (std::stoi, std::stof, ...), which must
+// use all of it.
+template <typename T>
+T ParseWhole(const std::string& flag, const std::string& value,
+             T (*convert)(const std::string&, size_t*)) {
   try {
     size_t used = 0;
-    const int v = std::stoi(value, &used);
+    const T v = convert(value, &used);
     if (used == value.size()) return v;
   } catch (const std::logic_error&) {
   }
   throw UsageError("bad value '" + value + "' for " + flag);
 }
 
+int ToInt(const std::string& value, size_t* used) {
+  return std::stoi(value, used);
+}
+float ToFloat(const std::string& value, size_t* used) {
+  return std::stof(value, used);
+}
+
+}  // namespace
+
+int ParseInt(const std::string& flag, const std::string& value) {
+  return ParseWhole(flag, value, ToInt);
+}
+
 float ParseFloat(const std::string& flag, const std::string& value) {
-  try {
-    size_t used = 0;
-    const float v = std::stof(value, &used);
-    if (used == value.size()) return v;
-  } catch (const std::logic_error&) {
-  }
-  throw UsageError("bad value '" + value + "' for " + flag);
+  return ParseWhole(flag, value, ToFloat);
 }
 
 int64_t ParseCount(const std::string& flag, const std::string& value,

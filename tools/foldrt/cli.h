@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "core/error.h"
@@ -29,13 +30,34 @@ class UsageError : public Error {
 // status, throws UsageError for bad arguments and foldrt::Error otherwise.
 using CommandRun = std::function<int()>;
 
-// Adds `name` to `app` as a subcommand. `summary` is its line in the
-// command list of `foldrt --help`, `synopsis` ("foldrt fold IN.onnx -o
-// OUT.onnx ...") its line under the list; the synopsis and `description`
-// (lines indented by two spaces) head the command's own --help.
-CLI::App* AddCommand(CLI::App* app, const std::string& name,
-                     const std::string& summary, const std::string& synopsis,
-                     const std::string& description);
+struct CommandInfo {
+  const char* name;     // "fold"
+  const char* summary;  // its line in the command list of `foldrt --help`
+  // "foldrt fold IN.onnx -o OUT.onnx ...": its line under that list, and
+  // with `description` (lines indented by two spaces) the head of its
+  // own --help.
+  const char* synopsis;
+  const char* description;
+};
+
+// Adds `info.name` to `app` as a subcommand (see CommandInfo).
+CLI::App* AddSubcommand(CLI::App* app, const CommandInfo& info);
+
+// Adds the command: `add_options` declares its options into an `Args`
+// that the returned run hands to `run` once CLI11 has parsed them.
+template <typename Args>
+CommandRun AddCommand(CLI::App* app, const CommandInfo& info,
+                      void (*add_options)(CLI::App* command, Args* args),
+                      int (*run)(const Args& args)) {
+  auto args = std::make_shared<Args>();
+  add_options(AddSubcommand(app, info), args.get());
+  return [args, run] { return run(*args); };
+}
+
+// The model (or other required file) a command reads, as the positional
+// argument `name`.
+CLI::Option* AddModelArgument(CLI::App* command, const std::string& name,
+                              const std::string& help, std::string* model);
 
 // `value` as a number for option `flag`; UsageError("bad value ...")
 // unless all of it is one.

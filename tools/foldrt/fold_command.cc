@@ -200,19 +200,17 @@ int RunFold(const FoldArgs& parsed) {
   return 0;
 }
 
-}  // namespace
+constexpr CommandInfo kFoldCommand = {
+    "fold", "fold BatchNormalization into neighbouring ops of a model",
+    "foldrt fold IN.onnx -o OUT.onnx [--report FILE.json] [--no-forward] "
+    "[--force] [--verify]",
+    "  folds every BatchNormalization it can into the neighbouring Conv,\n"
+    "  ConvTranspose, Gemm or MatMul and prints where each BN went or why "
+    "it\n"
+    "  stayed\n"};
 
-CommandRun AddFoldCommand(CLI::App* app) {
-  CLI::App* command = AddCommand(
-      app, "fold", "fold BatchNormalization into neighbouring ops of a model",
-      "foldrt fold IN.onnx -o OUT.onnx [--report FILE.json] [--no-forward] "
-      "[--force] [--verify]",
-      "  folds every BatchNormalization it can into the neighbouring Conv,\n"
-      "  ConvTranspose, Gemm or MatMul and prints where each BN went or why "
-      "it\n"
-      "  stayed\n");
-  auto args = std::make_shared<FoldArgs>();
-  command->add_option("IN.onnx", args->input, "the model to fold")->required();
+void AddFoldOptions(CLI::App* command, FoldArgs* args) {
+  AddModelArgument(command, "IN.onnx", "the model to fold", &args->input);
   command
       ->add_option("-o,--output", args->output,
                    "the folded model (written atomically)")
@@ -232,7 +230,12 @@ CommandRun AddFoldCommand(CLI::App* app) {
                     "random inputs and write nothing unless every output "
                     "agrees (relative L2 <= 1e-4, max|diff| <= 1e-3 * "
                     "max|original|)");
-  return [args] { return RunFold(*args); };
+}
+
+}  // namespace
+
+CommandRun AddFoldCommand(CLI::App* app) {
+  return AddCommand(app, kFoldCommand, AddFoldOptions, RunFold);
 }
 
 }  // namespace foldrt

@@ -337,24 +337,27 @@ int RunInspect(const InspectArgs& args) {
   return 0;
 }
 
+constexpr CommandInfo kInspectCommand = {
+    "inspect", "summarize a model: layers, shapes, parameters, BN folds",
+    "foldrt inspect MODEL.onnx [--json]",
+    "  prints every node with its output shapes (ONNX shape inference) and\n"
+    "  parameter count, the total / trainable / non-trainable parameters,\n"
+    "  and for every BatchNormalization its epsilon, channel axis and what\n"
+    "  `foldrt fold` would do with it. Parameters are the constant float\n"
+    "  inputs of a node (a shared one counted once, at its first reader);\n"
+    "  scalars (Clip bounds, x + 3) are literals, not parameters; BN "
+    "running\n"
+    "  mean and variance are the non-trainable ones\n"};
+
+void AddInspectOptions(CLI::App* command, InspectArgs* args) {
+  AddModelArgument(command, "MODEL.onnx", "the model", &args->model);
+  command->add_flag("--json", args->json, "print the summary as JSON");
+}
+
 }  // namespace
 
 CommandRun AddInspectCommand(CLI::App* app) {
-  CLI::App* command = AddCommand(
-      app, "inspect", "summarize a model: layers, shapes, parameters, BN folds",
-      "foldrt inspect MODEL.onnx [--json]",
-      "  prints every node with its output shapes (ONNX shape inference) and\n"
-      "  parameter count, the total / trainable / non-trainable parameters,\n"
-      "  and for every BatchNormalization its epsilon, channel axis and what\n"
-      "  `foldrt fold` would do with it. Parameters are the constant float\n"
-      "  inputs of a node (a shared one counted once, at its first reader);\n"
-      "  scalars (Clip bounds, x + 3) are literals, not parameters; BN "
-      "running\n"
-      "  mean and variance are the non-trainable ones\n");
-  auto args = std::make_shared<InspectArgs>();
-  command->add_option("MODEL.onnx", args->model, "the model")->required();
-  command->add_flag("--json", args->json, "print the summary as JSON");
-  return [args] { return RunInspect(*args); };
+  return AddCommand(app, kInspectCommand, AddInspectOptions, RunInspect);
 }
 
 }  // namespace foldrt

@@ -167,18 +167,16 @@ int RunModel(const RunArgs& parsed) {
   return 0;
 }
 
-}  // namespace
+constexpr CommandInfo kRunCommand = {
+    "run", "run a model on .npy inputs (or random data)",
+    "foldrt run MODEL.onnx [--input NAME=FILE.npy]... [--output-dir DIR]\n"
+    "           [--threads N] [--no-fold] [--expect NAME=REF.npy]...",
+    "  runs the model once (BatchNormalization folded at load) and prints\n"
+    "  each output's shape and range, and the top-5 classes of a (1, K)\n"
+    "  output; convolutions run the direct algorithm (one run does not pay\n"
+    "  back Winograd's weight transform; FOLDRT_WINOGRAD=1 allows it)\n"};
 
-CommandRun AddRunCommand(CLI::App* app) {
-  CLI::App* command = AddCommand(
-      app, "run", "run a model on .npy inputs (or random data)",
-      "foldrt run MODEL.onnx [--input NAME=FILE.npy]... [--output-dir DIR]\n"
-      "           [--threads N] [--no-fold] [--expect NAME=REF.npy]...",
-      "  runs the model once (BatchNormalization folded at load) and prints\n"
-      "  each output's shape and range, and the top-5 classes of a (1, K)\n"
-      "  output; convolutions run the direct algorithm (one run does not pay\n"
-      "  back Winograd's weight transform; FOLDRT_WINOGRAD=1 allows it)\n");
-  auto args = std::make_shared<RunArgs>();
+void AddRunOptions(CLI::App* command, RunArgs* args) {
   AddSessionOptions(
       command,
       "float32 .npy for input NAME (repeatable); a one-input model also "
@@ -193,7 +191,12 @@ CommandRun AddRunCommand(CLI::App* app) {
                    "max|REF|, else exit 1")
       ->type_name("NAME=REF")
       ->allow_extra_args(false);
-  return [args] { return RunModel(*args); };
+}
+
+}  // namespace
+
+CommandRun AddRunCommand(CLI::App* app) {
+  return AddCommand(app, kRunCommand, AddRunOptions, RunModel);
 }
 
 }  // namespace foldrt

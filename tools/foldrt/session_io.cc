@@ -19,7 +19,7 @@ using runtime::ValueInfo;
 
 void AddSessionOptions(CLI::App* command, const std::string& input_help,
                        const std::string& output_dir_help, SessionArgs* args) {
-  command->add_option("MODEL.onnx", args->model, "the model")->required();
+  AddModelArgument(command, "MODEL.onnx", "the model", &args->model);
   command->add_option("--input", args->input_specs, input_help)
       ->type_name("NAME=FILE")
       ->allow_extra_args(false);
