@@ -17,37 +17,41 @@ using testing::TestDataPath;
 
 class FoldrtCliTest : public testing::CliTest {};
 
+// Each of `parts` is in `text` (`present`) or none is.
+void ExpectMentions(const std::string& text,
+                    const std::vector<std::string>& parts, bool present) {
+  for (const std::string& part : parts) {
+    EXPECT_EQ(text.find(part) != std::string::npos, present)
+        << "'" << part << "' " << (present ? "missing from" : "in") << ":\n"
+        << text;
+  }
+}
+
 TEST_F(FoldrtCliTest, CommandHelpShowsThatCommandOnly) {
   const CliResult result = RunFoldrt({"fold", "--help"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(result.err, "");
-  for (const char* fold_option :
-       {"usage: foldrt fold IN.onnx -o OUT.onnx", "-o,--output", "--report",
-        "--no-forward", "--force", "--verify", "-v (debug log)"}) {
-    EXPECT_NE(result.out.find(fold_option), std::string::npos)
-        << "'" << fold_option << "' missing from:\n"
-        << result.out;
-  }
+  ExpectMentions(
+      result.out,
+      {"usage: foldrt fold IN.onnx -o OUT.onnx", "-o,--output", "--report",
+       "--no-forward", "--force", "--verify", "-v (debug log)"},
+      true);
   // run's, bench's and batchnorm's options are not fold's.
-  for (const char* other : {"--expect", "--output-dir", "--iterations",
-                            "--params", "foldrt run", "foldrt bench"}) {
-    EXPECT_EQ(result.out.find(other), std::string::npos)
-        << "'" << other << "' in:\n"
-        << result.out;
-  }
+  ExpectMentions(result.out,
+                 {"--expect", "--output-dir", "--iterations", "--params",
+                  "foldrt run", "foldrt bench"},
+                 false);
 }
 
 TEST_F(FoldrtCliTest, TopLevelHelpListsEveryCommand) {
   const CliResult result = RunFoldrt({"--help"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
-  for (const char* command :
-       {"foldrt batchnorm --input X.npy", "foldrt bench MODEL.onnx",
-        "foldrt fold IN.onnx -o OUT.onnx", "foldrt inspect MODEL.onnx",
-        "foldrt run MODEL.onnx", "--version"}) {
-    EXPECT_NE(result.out.find(command), std::string::npos)
-        << "'" << command << "' missing from:\n"
-        << result.out;
-  }
+  ExpectMentions(
+      result.out,
+      {"foldrt batchnorm --input X.npy", "foldrt bench MODEL.onnx",
+       "foldrt fold IN.onnx -o OUT.onnx", "foldrt inspect MODEL.onnx",
+       "foldrt run MODEL.onnx", "--version"},
+      true);
 }
 
 TEST_F(FoldrtCliTest, VersionIsTheProjectVersion) {

@@ -246,7 +246,8 @@ int RunBench(const BenchArgs& parsed) {
   f.fold = parsed.session.fold;
   f.inputs = &bench_inputs;
 
-  PrintModelAndInputs(*session, parsed.session, bench_inputs);
+  PrintModel(*session, parsed.session);
+  PrintInputs(bench_inputs);
   PrintBenchFigures(f);
   if (!parsed.json.empty()) WriteTextFile(parsed.json, BenchFiguresToJson(f));
   return 0;

@@ -205,9 +205,8 @@ constexpr CommandInfo kFoldCommand = {
     "foldrt fold IN.onnx -o OUT.onnx [--report FILE.json] [--no-forward] "
     "[--force] [--verify]",
     "  folds every BatchNormalization it can into the neighbouring Conv,\n"
-    "  ConvTranspose, Gemm or MatMul and prints where each BN went or why "
-    "it\n"
-    "  stayed\n"};
+    "  ConvTranspose, Gemm or MatMul and prints where each BN went or why\n"
+    "  it stayed\n"};
 
 void AddFoldOptions(CLI::App* command, FoldArgs* args) {
   AddModelArgument(command, "IN.onnx", "the model to fold", &args->input);

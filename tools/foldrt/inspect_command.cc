@@ -345,9 +345,8 @@ constexpr CommandInfo kInspectCommand = {
     "  and for every BatchNormalization its epsilon, channel axis and what\n"
     "  `foldrt fold` would do with it. Parameters are the constant float\n"
     "  inputs of a node (a shared one counted once, at its first reader);\n"
-    "  scalars (Clip bounds, x + 3) are literals, not parameters; BN "
-    "running\n"
-    "  mean and variance are the non-trainable ones\n"};
+    "  scalars (Clip bounds, x + 3) are literals, not parameters; BN\n"
+    "  running mean and variance are the non-trainable ones\n"};
 
 void AddInspectOptions(CLI::App* command, InspectArgs* args) {
   AddModelArgument(command, "MODEL.onnx", "the model", &args->model);

@@ -123,9 +123,10 @@ int RunModel(const RunArgs& parsed) {
        MatchFiles(parsed.expect_specs, session->outputs(), "output")) {
     expected.emplace(name, std::make_pair(file, ReadNpyF32(file)));
   }
+  PrintModel(*session, parsed.session);
   const std::vector<ModelInput> inputs = MakeInputs(
       *session, parsed.session.input_specs, 1, options.max_tensor_elements);
-  PrintModelAndInputs(*session, parsed.session, inputs);
+  PrintInputs(inputs);
 
   const auto start = std::chrono::steady_clock::now();
   const std::map<std::string, Tensor> outputs =

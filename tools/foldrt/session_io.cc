@@ -119,8 +119,7 @@ std::vector<ModelInput> MakeInputs(const Session& session,
   return inputs;
 }
 
-void PrintModelAndInputs(const Session& session, const SessionArgs& args,
-                         const std::vector<ModelInput>& inputs) {
+void PrintModel(const Session& session, const SessionArgs& args) {
   std::printf("model %s\n", args.model.c_str());
   if (args.fold) {
     const graph::FoldReport& report = session.fold_report();
@@ -131,6 +130,9 @@ void PrintModelAndInputs(const Session& session, const SessionArgs& args,
   } else {
     std::printf("BatchNormalization: not folded (--no-fold)\n");
   }
+}
+
+void PrintInputs(const std::vector<ModelInput>& inputs) {
   for (const ModelInput& input : inputs) {
     std::printf("input '%s': %s %s, %s\n", input.name.c_str(),
                 DataTypeName(input.tensor.dtype()),

@@ -56,11 +56,12 @@ std::vector<ModelInput> MakeInputs(const runtime::Session& session,
                                    const std::vector<std::string>& specs,
                                    int64_t free_dim, int64_t max_elements);
 
-// "BatchNormalization: 2 of 2 folded" (or "not folded (--no-fold)") and
-// one line per input, on stdout.
-void PrintModelAndInputs(const runtime::Session& session,
-                         const SessionArgs& args,
-                         const std::vector<ModelInput>& inputs);
+// "model FILE" and "BatchNormalization: 2 of 2 folded" (or "not folded
+// (--no-fold)") on stdout.
+void PrintModel(const runtime::Session& session, const SessionArgs& args);
+
+// One line per input: name, type, shape and where its data came from.
+void PrintInputs(const std::vector<ModelInput>& inputs);
 
 // The inputs by name, as Session::Run takes them.
 std::map<std::string, Tensor> InputsByName(
