@@ -76,7 +76,7 @@ CLI::App* AddSubcommand(CLI::App* app, const CommandInfo& info) {
 
 CLI::Option* AddModelArgument(CLI::App* command, const std::string& name,
                               const std::string& help, std::string* model) {
-  return command->add_option(name, *model, help)->required();
+  return command->add_option(name, *model, help)->type_name("")->required();
 }
 
 namespace {

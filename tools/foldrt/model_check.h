@@ -1,5 +1,6 @@
-// What `foldrt run --expect` and `foldrt fold --verify` share: seeded random
-// inputs of a model's declared shapes, and the whole-model tolerance.
+// What `foldrt run --expect`, `foldrt fold --verify` and `foldrt bench`
+// share: seeded random inputs of a model's declared shapes, and the
+// whole-model tolerance.
 #ifndef FOLDRT_TOOLS_FOLDRT_MODEL_CHECK_H_
 #define FOLDRT_TOOLS_FOLDRT_MODEL_CHECK_H_
 
