@@ -51,7 +51,6 @@ set(FOLDRT_PUBLIC_HEADERS
   core/npy.h
   core/tensor.h
   graph/graph.h
-  graph/json_writer.h
   graph/onnx_io.h
   graph/tensor.h
   graph/passes/batch_norm_fold.h

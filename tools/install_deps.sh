@@ -18,6 +18,8 @@ packages=(
   libspdlog-dev libfmt-dev
   libonnx-dev libprotobuf-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libcli11-dev        # CLI11 2.1 (header-only): foldrt's command line (tools/foldrt)
+  nlohmann-json3-dev  # nlohmann/json 3.11 (header-only): the JSON reports
   pybind11-dev python3-dev python3-numpy  # the Python module (tools/python)
   time                # GNU time: the README's peak-memory command (readme_commands)
 )

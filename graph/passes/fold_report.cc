@@ -1,8 +1,11 @@
 #include "graph/passes/fold_report.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <utility>
 
-#include "graph/json_writer.h"
+#include "graph/passes/fold_report_json.h"
 
 namespace foldrt::graph {
 
@@ -145,65 +148,133 @@ std::string FormatFoldReportTable(const FoldReport& report) {
   return out;
 }
 
-namespace {
-
-std::string DecisionJson(const FoldDecision& decision) {
-  if (decision.folded()) return "null";
-  return "{\"reason\": " + JsonQuote(FoldReasonId(decision.reason)) +
-         ", \"detail\": " + JsonQuote(decision.detail) + "}";
+nlohmann::ordered_json FoldDecisionJson(const FoldDecision& decision) {
+  if (decision.folded()) return nullptr;
+  return {{"reason", FoldReasonId(decision.reason)},
+          {"detail", decision.detail}};
 }
 
-}  // namespace
+void AddFoldOutcomeJson(const BatchNormFoldRecord& record,
+                        nlohmann::ordered_json* json) {
+  const bool folded = record.fate != BatchNormFate::kNotFolded;
+  (*json)["fold"] = FoldCategory(record);
+  (*json)["target"] = folded
+                          ? nlohmann::ordered_json{{"node", record.target_node},
+                                                   {"op", record.target_op}}
+                          : nullptr;
+  // A direction that was not tried (forward after a backward fold) or
+  // that succeeded has no refusal to show.
+  (*json)["backward"] = FoldDecisionJson(record.backward);
+  (*json)["forward"] = folded ? nullptr : FoldDecisionJson(record.forward);
+  (*json)["note"] =
+      record.note.empty() ? nullptr : nlohmann::ordered_json(record.note);
+}
+
+std::string DumpJson(const nlohmann::ordered_json& json) {
+  // Invalid UTF-8 in a model's names becomes U+FFFD, so the document always
+  // parses.
+  return json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+         "\n";
+}
 
 std::string FoldReportToJson(const FoldReport& report) {
   const size_t backward = report.CountFate(BatchNormFate::kFoldedBackward);
   const size_t forward = report.CountFate(BatchNormFate::kFoldedForward);
-  std::string out = "{\n";
-  out += "  \"model\": " + JsonQuote(report.model) + ",\n";
-  out += "  \"forward_folding\": " +
-         std::string(report.forward_enabled ? "true" : "false") + ",\n";
-  out += "  \"summary\": {\"batch_norms\": " +
-         std::to_string(report.batch_norms.size()) +
-         ", \"folded_backward\": " + std::to_string(backward) +
-         ", \"folded_forward\": " + std::to_string(forward) +
-         ", \"not_folded\": " +
-         std::to_string(report.batch_norms.size() - backward - forward) +
-         "},\n";
-  out += "  \"batch_norms\": [";
-  for (size_t i = 0; i < report.batch_norms.size(); ++i) {
-    const BatchNormFoldRecord& r = report.batch_norms[i];
-    out += i == 0 ? "\n" : ",\n";
-    out += "    {\"node\": " + JsonQuote(r.node) +
-           ", \"output\": " + JsonQuote(r.output) +
-           ", \"channels\": " + std::to_string(r.channels) +
-           ", \"fold\": " + JsonQuote(FoldCategory(r));
-    if (r.fate != BatchNormFate::kNotFolded) {
-      out += ", \"target\": {\"node\": " + JsonQuote(r.target_node) +
-             ", \"op\": " + JsonQuote(r.target_op) + "}";
-    } else {
-      out += ", \"target\": null";
-    }
-    // A direction that was not tried (forward after a backward fold) or
-    // that succeeded has no refusal to show.
-    out += ", \"backward\": " + DecisionJson(r.backward);
-    out += ", \"forward\": " + (r.fate == BatchNormFate::kNotFolded
-                                    ? DecisionJson(r.forward)
-                                    : std::string("null"));
-    out += ", \"note\": " + (r.note.empty() ? "null" : JsonQuote(r.note));
-    out += "}";
+  nlohmann::ordered_json records = nlohmann::ordered_json::array();
+  for (const BatchNormFoldRecord& r : report.batch_norms) {
+    nlohmann::ordered_json record = {
+        {"node", r.node}, {"output", r.output}, {"channels", r.channels}};
+    AddFoldOutcomeJson(r, &record);
+    records.push_back(std::move(record));
   }
-  out += report.batch_norms.empty() ? "],\n" : "\n  ],\n";
   const FoldCleanupCounts& c = report.cleanup;
-  out +=
-      "  \"cleanup\": {\"transposes_folded\": " +
-      std::to_string(c.transposes_folded) +
-      ", \"weights_copied\": " + std::to_string(c.weights_copied) +
-      ", \"nodes_inserted\": " + std::to_string(c.nodes_inserted) +
-      ", \"nodes_removed\": " + std::to_string(c.nodes_removed) +
-      ", \"initializers_removed\": " + std::to_string(c.initializers_removed) +
-      "}\n";
-  out += "}\n";
-  return out;
+  const nlohmann::ordered_json json = {
+      {"model", report.model},
+      {"forward_folding", report.forward_enabled},
+      {"summary",
+       {{"batch_norms", report.batch_norms.size()},
+        {"folded_backward", backward},
+        {"folded_forward", forward},
+        {"not_folded", report.batch_norms.size() - backward - forward}}},
+      {"batch_norms", std::move(records)},
+      {"cleanup",
+       {{"transposes_folded", c.transposes_folded},
+        {"weights_copied", c.weights_copied},
+        {"nodes_inserted", c.nodes_inserted},
+        {"nodes_removed", c.nodes_removed},
+        {"initializers_removed", c.initializers_removed}}}};
+  return DumpJson(json);
+}
+
+std::string JsonQuote(const std::string& text) {
+  std::string out = "\"";
+  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t size = text.size();
+  for (size_t i = 0; i < size;) {
+    const unsigned char c = bytes[i];
+    if (c < 0x80) {
+      switch (c) {
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\b':
+          out += "\\b";
+          break;
+        case '\f':
+          out += "\\f";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        default:
+          if (c < 0x20 || c == 0x7f) {
+            char escaped[8];
+            std::snprintf(escaped, sizeof(escaped), "\\u%04x", c);
+            out += escaped;
+          } else {
+            out += static_cast<char>(c);
+          }
+      }
+      ++i;
+      continue;
+    }
+    // A well-formed multi-byte sequence (no overlongs, no surrogates, at
+    // most U+10FFFF) is copied; anything else becomes U+FFFD.
+    size_t length = 0;
+    uint32_t min_code = 0;
+    uint32_t code = 0;
+    if ((c & 0xe0) == 0xc0) {
+      length = 2, min_code = 0x80, code = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      length = 3, min_code = 0x800, code = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      length = 4, min_code = 0x10000, code = c & 0x07;
+    }
+    bool valid = length != 0 && i + length <= size;
+    for (size_t k = 1; valid && k < length; ++k) {
+      if ((bytes[i + k] & 0xc0) != 0x80) valid = false;
+      code = (code << 6) | (bytes[i + k] & 0x3f);
+    }
+    valid = valid && code >= min_code && code <= 0x10ffff &&
+            !(code >= 0xd800 && code <= 0xdfff);
+    if (valid) {
+      out.append(text, i, length);
+      i += length;
+    } else {
+      out += "\\ufffd";
+      ++i;
+    }
+  }
+  return out + "\"";
 }
 
 }  // namespace foldrt::graph

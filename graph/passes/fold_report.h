@@ -11,8 +11,6 @@
 #include <utility>
 #include <vector>
 
-#include "graph/json_writer.h"  // JsonQuote, which used to live here
-
 namespace foldrt::graph {
 
 // Why a BN did not fold in one direction. Each has a stable snake_case id
@@ -96,8 +94,15 @@ std::string FoldCategory(const BatchNormFoldRecord& record);
 // A human table: one summary line, then one row per BN.
 std::string FormatFoldReportTable(const FoldReport& report);
 
-// The report as a JSON document (UTF-8, newline-terminated).
+// The report as a JSON document (UTF-8, invalid bytes in names replaced by
+// U+FFFD, newline-terminated), written with nlohmann/json.
 std::string FoldReportToJson(const FoldReport& report);
+
+// `text` as a JSON string literal with quotes; invalid UTF-8 bytes become
+// U+FFFD (each as \ufffd) so the literal always parses. Part of the
+// installed API since graph/json_writer.h (now gone) was: foldrt's own
+// documents are built with nlohmann/json instead.
+std::string JsonQuote(const std::string& text);
 
 }  // namespace foldrt::graph
 

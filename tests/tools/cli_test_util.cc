@@ -1,11 +1,13 @@
 #include "tests/tools/cli_test_util.h"
 
+#include <google/protobuf/util/json_util.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 namespace foldrt::testing {
@@ -22,6 +24,30 @@ std::string ReadFile(const fs::path& path) {
 void WriteFile(const fs::path& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary);
   out << bytes;
+}
+
+google::protobuf::Struct ParseJson(const std::string& text) {
+  google::protobuf::Struct parsed;
+  const auto status =
+      google::protobuf::util::JsonStringToMessage(text, &parsed);
+  EXPECT_TRUE(status.ok()) << status.ToString() << "\n" << text;
+  return parsed;
+}
+
+const google::protobuf::Value& Field(const google::protobuf::Struct& object,
+                                     const std::string& key) {
+  static const google::protobuf::Value kMissing;
+  const auto found = object.fields().find(key);
+  EXPECT_NE(found, object.fields().end()) << "no key '" << key << "'";
+  return found == object.fields().end() ? kMissing : found->second;
+}
+
+std::string RandomNonModelBytes() {
+  std::mt19937 engine(42);
+  std::string bytes(4096, '\0');
+  for (char& c : bytes) c = static_cast<char>(engine());
+  bytes[0] = 0x42;  // not ONNX's first tag
+  return bytes;
 }
 
 void CliTest::SetUp() {
@@ -84,6 +110,21 @@ void CliTest::ExpectOneLineError(const CliResult& result,
   EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1)
       << result.err;
   EXPECT_NE(result.err.find(mentions), std::string::npos) << result.err;
+}
+
+void CliTest::ExpectUsageError(const CliResult& result,
+                               const std::string& command,
+                               const std::string& mentions) {
+  EXPECT_EQ(result.exit_code, 2) << result.err;
+  EXPECT_EQ(result.out, "");
+  const size_t first_end = result.err.find('\n');
+  ASSERT_NE(first_end, std::string::npos) << result.err;
+  const std::string first = result.err.substr(0, first_end);
+  EXPECT_EQ(first.rfind("foldrt: error: ", 0), 0u) << result.err;
+  EXPECT_NE(first.find(mentions), std::string::npos) << result.err;
+  EXPECT_EQ(
+      result.err.substr(first_end + 1),
+      "see foldrt " + (command.empty() ? "" : command + " ") + "--help\n");
 }
 
 }  // namespace foldrt::testing

@@ -3,6 +3,7 @@
 #ifndef FOLDRT_TESTS_TOOLS_CLI_TEST_UTIL_H_
 #define FOLDRT_TESTS_TOOLS_CLI_TEST_UTIL_H_
 
+#include <google/protobuf/struct.pb.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -13,6 +14,18 @@ namespace foldrt::testing {
 
 std::string ReadFile(const std::filesystem::path& path);
 void WriteFile(const std::filesystem::path& path, const std::string& bytes);
+
+// `text` as a JSON document (a test failure when it does not parse).
+google::protobuf::Struct ParseJson(const std::string& text);
+
+// The field `key` of `object` (a test failure, and a null value, when it
+// is missing).
+const google::protobuf::Value& Field(const google::protobuf::Struct& object,
+                                     const std::string& key);
+
+// 4 KiB of seeded random bytes whose first byte is not ONNX's first tag:
+// a file that is certainly not a model.
+std::string RandomNonModelBytes();
 
 struct CliResult {
   int exit_code = -1;  // -1 when the process did not exit normally
@@ -37,6 +50,13 @@ class CliTest : public ::testing::Test {
   // containing `mentions`.
   static void ExpectOneLineError(const CliResult& result,
                                  const std::string& mentions);
+
+  // A usage error: status 2, nothing on stdout, and exactly two lines on
+  // stderr: "foldrt: error: ..." containing `mentions`, then "see foldrt
+  // <command> --help" ("see foldrt --help" for an empty `command`).
+  static void ExpectUsageError(const CliResult& result,
+                               const std::string& command,
+                               const std::string& mentions);
 
   std::filesystem::path dir_;
 };

@@ -3,7 +3,6 @@
 // of the listed latencies, throughput), the outputs against torch, the
 // profile, the progress line on a terminal, and bad arguments.
 #include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 #include <pty.h>
 #include <sys/wait.h>
@@ -28,6 +27,8 @@ using google::protobuf::Value;
 using testing::CliResult;
 using testing::Compare;
 using testing::Deviation;
+using testing::Field;
+using testing::ParseJson;
 using testing::ReadFile;
 using testing::TestDataPath;
 using testing::WithinTolerance;
@@ -35,21 +36,6 @@ using testing::WithinTolerance;
 // The model every test runs: (N, 8, 8, 8) in and out, 2 BNs that both fold,
 // a residual Add; the reference input and output have N = 3.
 constexpr char kModel[] = "resnet_basic_block.onnx";
-
-Struct ParseJson(const std::string& text) {
-  Struct parsed;
-  const auto status =
-      google::protobuf::util::JsonStringToMessage(text, &parsed);
-  EXPECT_TRUE(status.ok()) << status.ToString() << "\n" << text;
-  return parsed;
-}
-
-const Value& Field(const Struct& object, const std::string& key) {
-  static const Value kMissing;
-  const auto found = object.fields().find(key);
-  EXPECT_NE(found, object.fields().end()) << "no key '" << key << "'";
-  return found == object.fields().end() ? kMissing : found->second;
-}
 
 double Number(const Struct& object, const std::string& key) {
   const Value& value = Field(object, key);

@@ -13,7 +13,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -124,11 +123,7 @@ TEST_F(FoldCliTest, NoForwardKeepsTheBatchNorm) {
 }
 
 TEST_F(FoldCliTest, RandomBytesAreNotAModel) {
-  std::mt19937 engine(42);
-  std::string bytes(4096, '\0');
-  for (char& c : bytes) c = static_cast<char>(engine());
-  bytes[0] = 0x42;  // not ONNX's first tag
-  WriteFile(Path("random.onnx"), bytes);
+  WriteFile(Path("random.onnx"), testing::RandomNonModelBytes());
   ExpectCleanFailure(Run({"fold", Path("random.onnx"), "-o", Path("out.onnx"),
                           "--report", Path("r.json")}),
                      "not an ONNX model", {"random.onnx"});

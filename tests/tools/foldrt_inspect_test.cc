@@ -3,7 +3,6 @@
 // numbers against ones computed here from the ONNX protos and against
 // tests/data/MANIFEST.json.
 #include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 #include <sys/wait.h>
@@ -14,7 +13,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <random>
 #include <set>
 #include <sstream>
 #include <string>
@@ -29,26 +27,13 @@ namespace fs = std::filesystem;
 using google::protobuf::ListValue;
 using google::protobuf::Struct;
 using google::protobuf::Value;
+using testing::Field;
+using testing::ParseJson;
 using testing::ReadFile;
 using testing::WriteFile;
 
 std::string DataPath(const std::string& file) {
   return std::string(FOLDRT_TEST_DATA_DIR) + "/" + file;
-}
-
-Struct ParseJson(const std::string& text) {
-  Struct parsed;
-  const auto status =
-      google::protobuf::util::JsonStringToMessage(text, &parsed);
-  EXPECT_TRUE(status.ok()) << status.ToString() << "\n" << text;
-  return parsed;
-}
-
-const Value& Field(const Struct& object, const std::string& key) {
-  static const Value kMissing;
-  const auto found = object.fields().find(key);
-  EXPECT_NE(found, object.fields().end()) << "no key '" << key << "'";
-  return found == object.fields().end() ? kMissing : found->second;
 }
 
 int64_t Number(const Struct& object, const std::string& key) {
@@ -417,11 +402,7 @@ TEST_F(InspectCliTest, JsonEscapesNames) {
 }
 
 TEST_F(InspectCliTest, BadModelsFailWithOneLine) {
-  std::mt19937 engine(42);
-  std::string random(4096, '\0');
-  for (char& c : random) c = static_cast<char>(engine());
-  random[0] = 0x42;  // not ONNX's first tag
-  WriteFile(Path("random.onnx"), random);
+  WriteFile(Path("random.onnx"), testing::RandomNonModelBytes());
   ExpectCleanFailure(Run({"inspect", Path("random.onnx")}),
                      "not an ONNX model");
 

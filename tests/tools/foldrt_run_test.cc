@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "core/npy.h"
 #include "graph/graph.h"
 #include "graph/onnx_io.h"
-#include "core/npy.h"
 #include "tests/runtime/test_models.h"
 #include "tests/tools/cli_test_util.h"
 
@@ -23,12 +23,12 @@ namespace foldrt {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::ReadFile;
-using testing::WriteFile;
 using testing::Compare;
 using testing::Deviation;
+using testing::ReadFile;
 using testing::TestDataPath;
 using testing::WithinTolerance;
+using testing::WriteFile;
 
 using RunResult = testing::CliResult;
 

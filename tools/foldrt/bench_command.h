@@ -6,23 +6,13 @@
 #ifndef FOLDRT_TOOLS_FOLDRT_BENCH_COMMAND_H_
 #define FOLDRT_TOOLS_FOLDRT_BENCH_COMMAND_H_
 
-#include <string>
-#include <vector>
+#include "tools/foldrt/cli.h"
 
 namespace foldrt {
 
-// The `bench` section of `foldrt --help`.
-extern const char kBenchUsage[];
-
-// Runs `foldrt bench` with the arguments after the command name. Returns the
-// exit status; throws UsageError (tools/foldrt/fold_command.h) for bad
+// Adds `bench` to `app`. The returned run throws UsageError for bad
 // arguments and foldrt::Error for a model or input that does not work.
-int RunBench(const std::vector<std::string>& args);
-
-// The p-th percentile (0 <= p <= 100) of `sorted` (ascending, not empty),
-// interpolating linearly between the closest ranks as numpy.percentile
-// does by default, so that the peers' figures are computed the same way.
-double Percentile(const std::vector<double>& sorted, double p);
+CommandRun AddBenchCommand(CLI::App* app);
 
 }  // namespace foldrt
 

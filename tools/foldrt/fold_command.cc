@@ -4,12 +4,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,26 +21,10 @@
 #include "graph/passes/batch_norm_fold.h"
 #include "graph/passes/fold_report.h"
 #include "runtime/session.h"
+#include "tools/foldrt/cli.h"
 #include "tools/foldrt/model_check.h"
 
 namespace foldrt {
-
-const char kFoldUsage[] =
-    "foldrt fold IN.onnx -o OUT.onnx [--report FILE.json] [--no-forward] "
-    "[--force] [--verify]\n"
-    "  folds every BatchNormalization it can into the neighbouring Conv,\n"
-    "  ConvTranspose, Gemm or MatMul and prints where each BN went or why it\n"
-    "  stayed\n"
-    "  -o, --output OUT     the folded model (written atomically)\n"
-    "  --report FILE.json   also write the fold report as JSON\n"
-    "  --no-forward         fold only into the preceding op, never into the\n"
-    "                       following one\n"
-    "  --force              allow OUT to be IN itself (fold in place)\n"
-    "  --verify             run the original and the folded model on the same\n"
-    "                       seeded random inputs and write nothing unless "
-    "every\n"
-    "                       output agrees (relative L2 <= 1e-4, max|diff| <=\n"
-    "                       1e-3 * max|original|)\n";
 
 namespace {
 
@@ -52,38 +38,6 @@ struct FoldArgs {
   bool force = false;
   bool verify = false;
 };
-
-FoldArgs ParseFoldArgs(const std::vector<std::string>& args) {
-  FoldArgs parsed;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    auto value = [&]() -> const std::string& {
-      if (i + 1 >= args.size()) throw UsageError(arg + " needs a value");
-      return args[++i];
-    };
-    if (arg == "-o" || arg == "--output") {
-      parsed.output = value();
-    } else if (arg == "--report") {
-      parsed.report = value();
-    } else if (arg == "--no-forward") {
-      parsed.forward = false;
-    } else if (arg == "--force") {
-      parsed.force = true;
-    } else if (arg == "--verify") {
-      parsed.verify = true;
-    } else if (!arg.empty() && arg[0] == '-') {
-      throw UsageError("unknown option '" + arg + "' for fold");
-    } else if (parsed.input.empty()) {
-      parsed.input = arg;
-    } else {
-      throw UsageError("fold takes one input model, got '" + parsed.input +
-                       "' and '" + arg + "'");
-    }
-  }
-  if (parsed.input.empty()) throw UsageError("fold needs an input model");
-  if (parsed.output.empty()) throw UsageError("fold needs -o OUT.onnx");
-  return parsed;
-}
 
 // Both paths name the same file: equal after resolving links and dots
 // (the second may not exist yet), or the same inode (hard links).
@@ -201,10 +155,7 @@ void VerifyFold(const graph::Model& original, const graph::Model& folded) {
       want.size(), want.size() == 1 ? "" : "s", worst);
 }
 
-}  // namespace
-
-int RunFold(const std::vector<std::string>& args) {
-  const FoldArgs parsed = ParseFoldArgs(args);
+int RunFold(const FoldArgs& parsed) {
   if (SameFile(parsed.input, parsed.output) && !parsed.force) {
     throw UsageError("output '" + parsed.output + "' is the input model '" +
                      parsed.input + "'; pass --force to fold in place");
@@ -247,6 +198,43 @@ int RunFold(const std::vector<std::string>& args) {
     std::printf("wrote %s\n", parsed.report.c_str());
   }
   return 0;
+}
+
+constexpr CommandInfo kFoldCommand = {
+    "fold", "fold BatchNormalization into neighbouring ops of a model",
+    "foldrt fold IN.onnx -o OUT.onnx [--report FILE.json] [--no-forward] "
+    "[--force] [--verify]",
+    "  folds every BatchNormalization it can into the neighbouring Conv,\n"
+    "  ConvTranspose, Gemm or MatMul and prints where each BN went or why\n"
+    "  it stayed\n"};
+
+void AddFoldOptions(CLI::App* command, FoldArgs* args) {
+  AddModelArgument(command, "IN.onnx", "the model to fold", &args->input);
+  command
+      ->add_option("-o,--output", args->output,
+                   "the folded model (written atomically)")
+      ->type_name("OUT")
+      ->required();
+  command
+      ->add_option("--report", args->report,
+                   "also write the fold report as JSON")
+      ->type_name("FILE.json");
+  command->add_flag_callback(
+      "--no-forward", [args] { args->forward = false; },
+      "fold only into the preceding op, never into the following one");
+  command->add_flag("--force", args->force,
+                    "allow OUT to be IN itself (fold in place)");
+  command->add_flag("--verify", args->verify,
+                    "run the original and the folded model on the same seeded "
+                    "random inputs and write nothing unless every output "
+                    "agrees (relative L2 <= 1e-4, max|diff| <= 1e-3 * "
+                    "max|original|)");
+}
+
+}  // namespace
+
+CommandRun AddFoldCommand(CLI::App* app) {
+  return AddCommand(app, kFoldCommand, AddFoldOptions, RunFold);
 }
 
 }  // namespace foldrt

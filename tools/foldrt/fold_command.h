@@ -4,27 +4,14 @@
 #ifndef FOLDRT_TOOLS_FOLDRT_FOLD_COMMAND_H_
 #define FOLDRT_TOOLS_FOLDRT_FOLD_COMMAND_H_
 
-#include <string>
-#include <vector>
-
-#include "core/error.h"
+#include "tools/foldrt/cli.h"
 
 namespace foldrt {
 
-// A command-line mistake; main prints it with a pointer to --help and exits
-// with status 2.
-class UsageError : public Error {
- public:
-  using Error::Error;
-};
-
-// The `fold` section of `foldrt --help`.
-extern const char kFoldUsage[];
-
-// Runs `foldrt fold` with the arguments after the command name. Returns the
-// exit status; throws UsageError for bad arguments and foldrt::Error for
-// bad input or failed writes, in which case no output file is left behind.
-int RunFold(const std::vector<std::string>& args);
+// Adds `fold` to `app`. The returned run throws UsageError for bad
+// arguments and foldrt::Error for bad input or failed writes, in which case
+// no output file is left behind.
+CommandRun AddFoldCommand(CLI::App* app);
 
 }  // namespace foldrt
 

@@ -1,17 +1,17 @@
-// foldrt command-line tool. Every error becomes one line on stderr and a
-// non-zero exit status.
+// foldrt command-line tool: one CLI11 subcommand per command (one file
+// each). Every error becomes one line on stderr: a usage error (exit 2) is
+// followed by a pointer to the command's --help, anything else exits 1.
+#include <CLI/CLI.hpp>
 #include <cstdio>
-#include <cstdlib>
-#include <iostream>
+#include <exception>
+#include <map>
 #include <string>
-#include <string_view>
-#include <vector>
 
-#include "ops/batch_norm.h"
 #include "core/error.h"
 #include "core/logging.h"
-#include "core/npy.h"
+#include "tools/foldrt/batchnorm_command.h"
 #include "tools/foldrt/bench_command.h"
+#include "tools/foldrt/cli.h"
 #include "tools/foldrt/fold_command.h"
 #include "tools/foldrt/inspect_command.h"
 #include "tools/foldrt/run_command.h"
@@ -19,209 +19,79 @@
 namespace foldrt {
 namespace {
 
-constexpr char kUsage[] =
-    "usage: foldrt <command> [options]\n"
-    "\n"
-    "commands:\n"
-    "  batchnorm   apply inference-mode BatchNormalization to a .npy tensor\n"
-    "  bench       time a model: latency percentiles, throughput, memory\n"
-    "  fold        fold BatchNormalization into neighbouring ops of a model\n"
-    "  inspect     summarize a model: layers, shapes, parameters, BN folds\n"
-    "  run         run a model on .npy inputs (or random data)\n"
-    "\n"
-    "foldrt batchnorm --input X.npy --params P.npy [options]\n"
-    "  X.npy        float32 tensor (N, C, ...) in C order (see --layout)\n"
-    "  P.npy        float32 (4, C): rows gamma, beta, running mean, running "
-    "var\n"
-    "  --eps E              epsilon (default 1e-5)\n"
-    "  --layout L           X.npy's axis order: nchw (default) for\n"
-    "                       (N, C, ...), nhwc for (N, ..., C), channels\n"
-    "                       last; Y.npy has the same shape and order\n"
-    "  --activation A       none (default), relu, or clip:MIN,MAX\n"
-    "  --kernel K           auto (default), hwy, onednn or ref\n"
-    "  --threads T          0 = all cores (default 1)\n"
-    "  --output Y.npy       write the result (otherwise only printed)\n";
+// "see foldrt fold --help", or "see foldrt --help" before a command.
+std::string HelpPointer(const CLI::App& app) {
+  const auto commands = app.get_subcommands();
+  return "see foldrt " +
+         (commands.empty() ? std::string() : commands[0]->get_name() + " ") +
+         "--help";
+}
 
-constexpr char kGlobalOptions[] =
-    "global options: -v (debug log), -q (errors only), --help\n";
+int UsageFailure(const CLI::App& app, const std::string& message) {
+  std::fprintf(stderr, "foldrt: error: %s\n%s\n", message.c_str(),
+               HelpPointer(app).c_str());
+  return 2;
+}
 
-ops::Activation ParseActivation(const std::string& s) {
-  if (s == "none") return ops::Activation::None();
-  if (s == "relu") return ops::Activation::Relu();
-  if (s.rfind("clip:", 0) == 0) {
-    const std::string bounds = s.substr(5);
-    const size_t comma = bounds.find(',');
-    if (comma != std::string::npos) {
-      try {
-        size_t used_lo = 0, used_hi = 0;
-        const float lo = std::stof(bounds.substr(0, comma), &used_lo);
-        const float hi = std::stof(bounds.substr(comma + 1), &used_hi);
-        if (used_lo == comma && used_hi == bounds.size() - comma - 1) {
-          return ops::Activation::Clip(lo, hi);
-        }
-      } catch (const std::logic_error&) {
-      }
+// A top-level parse error: CLI11 says "A subcommand is required" both when
+// none is given and when the word given is not a command.
+std::string TopLevelMessage(const CLI::App& app, const CLI::ParseError& error,
+                            int argc, char** argv) {
+  if (!app.get_subcommands().empty() ||
+      dynamic_cast<const CLI::RequiredError*>(&error) == nullptr) {
+    return error.what();
+  }
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (!arg.empty() && arg[0] != '-') {
+      return "unknown command '" + arg + "'";
     }
   }
-  throw UsageError("bad --activation '" + s +
-                   "' (expected none, relu or clip:MIN,MAX)");
-}
-
-float ParseFloat(const std::string& flag, const std::string& s) {
-  try {
-    size_t used = 0;
-    const float v = std::stof(s, &used);
-    if (used == s.size()) return v;
-  } catch (const std::logic_error&) {
-  }
-  throw UsageError("bad value '" + s + "' for " + flag);
-}
-
-int ParseInt(const std::string& flag, const std::string& s) {
-  try {
-    size_t used = 0;
-    const int v = std::stoi(s, &used);
-    if (used == s.size()) return v;
-  } catch (const std::logic_error&) {
-  }
-  throw UsageError("bad value '" + s + "' for " + flag);
-}
-
-std::string ShapeString(const std::vector<int64_t>& dims) {
-  std::string s = "(";
-  for (size_t i = 0; i < dims.size(); ++i) {
-    s += (i ? ", " : "") + std::to_string(dims[i]);
-  }
-  return s + ")";
-}
-
-// Prints a tensor of logical shape (N, C, ...) channel by channel.
-void PrintTensor(const std::vector<float>& y, const std::vector<int64_t>& dims,
-                 ops::Layout layout) {
-  const ops::ChannelShape s = ops::SplitChannelShape(dims);
-  constexpr size_t kMaxPerChannel = 16;
-  for (size_t n = 0; n < s.batch; ++n) {
-    for (size_t c = 0; c < s.channels; ++c) {
-      std::printf("  [n=%zu c=%zu]", n, c);
-      for (size_t i = 0; i < s.spatial && i < kMaxPerChannel; ++i) {
-        std::printf(" %9.4f", y[ops::ElementOffset(s, layout, n, c, i)]);
-      }
-      if (s.spatial > kMaxPerChannel) std::printf(" ...");
-      std::printf("\n");
-    }
-  }
-}
-
-int RunBatchNorm(const std::vector<std::string>& args) {
-  std::string input, params, output;
-  float eps = kDefaultBatchNormEpsilon;
-  ops::Layout layout = ops::Layout::kNchw;
-  ops::Activation act;
-  ops::BatchNormImpl impl = ops::BatchNormImpl::kAuto;
-  int threads = 1;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& flag = args[i];
-    auto value = [&]() -> const std::string& {
-      if (i + 1 >= args.size()) throw UsageError(flag + " needs a value");
-      return args[++i];
-    };
-    if (flag == "--input") {
-      input = value();
-    } else if (flag == "--params") {
-      params = value();
-    } else if (flag == "--output") {
-      output = value();
-    } else if (flag == "--eps") {
-      eps = ParseFloat(flag, value());
-    } else if (flag == "--layout") {
-      layout = ops::ParseLayout(value());
-      if (ops::ChannelBlock(layout) != 1) {
-        throw UsageError("--layout must be nchw or nhwc for .npy files");
-      }
-    } else if (flag == "--activation") {
-      act = ParseActivation(value());
-    } else if (flag == "--kernel") {
-      impl = ops::ParseBatchNormImpl(value());
-    } else if (flag == "--threads") {
-      threads = ParseInt(flag, value());
-    } else {
-      throw UsageError("unknown option '" + flag + "' for batchnorm");
-    }
-  }
-  if (input.empty() || params.empty()) {
-    throw UsageError("batchnorm needs --input and --params");
-  }
-
-  const NpyArrayF32 x = ReadNpyF32(input);
-  const NpyArrayF32 p = ReadNpyF32(params);
-  if (p.shape.size() != 2 || p.shape[0] != 4) {
-    throw FormatError(
-        "BN parameters must have shape (4, C), got " + ShapeString(p.shape),
-        ErrorContext{params, "", ""});
-  }
-  const size_t c = static_cast<size_t>(p.shape[1]);
-  auto row = [&](size_t r) {
-    return std::vector<float>(p.data.begin() + r * c,
-                              p.data.begin() + (r + 1) * c);
-  };
-  // The tensor's logical shape is (N, C, ...) even when its bytes are NHWC:
-  // .npy holds (N, ..., C) then, so move the last axis to position 1.
-  std::vector<int64_t> dims = x.shape;
-  if (layout == ops::Layout::kNhwc && dims.size() >= 2) {
-    const int64_t channels = dims.back();
-    dims.pop_back();
-    dims.insert(dims.begin() + 1, channels);
-  }
-  const ops::BatchNorm bn(row(0), row(1), row(2), row(3), eps, act, impl);
-  std::vector<float> y(x.data.size());
-  bn.Run(x.data.data(), x.data.size(), y.data(), y.size(), dims, layout,
-         threads);
-
-  std::printf(
-      "BatchNormalization on %s %s (%s), C=%zu, eps=%g, activation %s, "
-      "kernel %s\n",
-      input.c_str(), ShapeString(x.shape).c_str(), ops::LayoutName(layout), c,
-      eps, act.ToString().c_str(),
-      ops::BatchNormImplName(bn.SelectImpl(dims, layout)));
-  std::printf("per-channel affine y = a*x + b:\n");
-  for (size_t i = 0; i < c; ++i) {
-    std::printf("  c=%zu  a=%.6g  b=%.6g\n", i, bn.affine().scale[i],
-                bn.affine().shift[i]);
-  }
-  std::printf("output %s:\n", ShapeString(x.shape).c_str());
-  PrintTensor(y, dims, layout);
-  if (!output.empty()) {
-    WriteNpyF32(output, x.shape, y.data());
-    std::printf("wrote %s\n", output.c_str());
-  }
-  return 0;
+  return "no command given";
 }
 
 int Main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
-  std::vector<std::string> rest;
-  for (const std::string& a : args) {
-    if (a == "-v") {
-      SetLogLevel("debug");
-    } else if (a == "-q") {
-      SetLogLevel("error");
-    } else if (a == "--help" || a == "-h") {
-      std::printf("%s\n%s\n%s\n%s\n%s\n%s", kUsage, kFoldUsage, kInspectUsage,
-                  kRunUsage, kBenchUsage, kGlobalOptions);
-      return 0;
-    } else {
-      rest.push_back(a);
-    }
+  CLI::App app(
+      "foldrt: fold BatchNormalization into neighbouring ops of "
+      "ONNX models and run them on the CPU",
+      "foldrt");
+  app.set_version_flag("--version", std::string("foldrt ") + FOLDRT_VERSION);
+  // Given anywhere on the line (a command passes what it does not know up
+  // here), in the order given.
+  app.add_flag_callback(
+         "-v", [] { SetLogLevel("debug"); }, "debug log")
+      ->trigger_on_parse();
+  app.add_flag_callback(
+         "-q", [] { SetLogLevel("error"); }, "errors only")
+      ->trigger_on_parse();
+  app.get_formatter()->label("SUBCOMMAND", "COMMAND");
+  app.get_formatter()->label("Subcommands", "Commands");
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.footer("commands in short (see foldrt <command> --help):\n");
+  std::map<const CLI::App*, CommandRun> runs;
+  for (const auto add : {AddBatchNormCommand, AddBenchCommand, AddFoldCommand,
+                         AddInspectCommand, AddRunCommand}) {
+    const CommandRun run = add(&app);
+    runs.emplace(
+        app.get_subcommands([](const CLI::App*) { return true; }).back(), run);
   }
-  if (rest.empty()) throw UsageError("no command given");
-  const std::string command = rest.front();
-  rest.erase(rest.begin());
-  if (command == "batchnorm") return RunBatchNorm(rest);
-  if (command == "fold") return RunFold(rest);
-  if (command == "inspect") return RunInspect(rest);
-  if (command == "run") return RunModel(rest);
-  if (command == "bench") return RunBench(rest);
-  throw UsageError("unknown command '" + command + "'");
+
+  try {
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::Success& done) {  // --help, --version
+      return app.exit(done);
+    } catch (const CLI::ParseError& error) {
+      return UsageFailure(app, TopLevelMessage(app, error, argc, argv));
+    }
+    return runs.at(app.get_subcommands().at(0))();
+  } catch (const UsageError& error) {
+    return UsageFailure(app, error.what());
+  } catch (const Error& error) {
+    std::fprintf(stderr, "foldrt: error: %s\n", error.what());
+    return 1;
+  }
 }
 
 }  // namespace
@@ -230,12 +100,6 @@ int Main(int argc, char** argv) {
 int main(int argc, char** argv) {
   try {
     return foldrt::Main(argc, argv);
-  } catch (const foldrt::Error& e) {
-    std::fprintf(stderr, "foldrt: error: %s\n", e.what());
-    if (dynamic_cast<const foldrt::UsageError*>(&e)) {
-      std::fprintf(stderr, "run 'foldrt --help' for usage\n");
-    }
-    return dynamic_cast<const foldrt::UsageError*>(&e) ? 2 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "foldrt: internal error: %s\n", e.what());
     return 1;

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "tools/foldrt/fold_command.h"
+#include "tools/foldrt/cli.h"
 
 namespace foldrt {
 
@@ -39,7 +39,7 @@ OutputDeviation CompareOutputs(const float* got, const float* ref,
 }
 
 Tensor RandomInput(const runtime::ValueInfo& info, uint32_t seed,
-                   int64_t max_elements) {
+                   int64_t max_elements, int64_t free_dim) {
   if (!info.shape) {
     throw UsageError("input '" + info.name +
                      "' declares no shape; give it with --input " + info.name +
@@ -47,7 +47,7 @@ Tensor RandomInput(const runtime::ValueInfo& info, uint32_t seed,
   }
   std::vector<int64_t> shape;
   for (const runtime::Dimension& d : *info.shape) {
-    shape.push_back(d.known() ? d.value : 1);
+    shape.push_back(d.known() ? d.value : free_dim);
   }
   const int64_t count = ShapeNumElements(shape);
   if (count > max_elements) {

@@ -1,5 +1,6 @@
-// What `foldrt run --expect` and `foldrt fold --verify` share: seeded random
-// inputs of a model's declared shapes, and the whole-model tolerance.
+// What `foldrt run --expect`, `foldrt fold --verify` and `foldrt bench`
+// share: seeded random inputs of a model's declared shapes, and the
+// whole-model tolerance.
 #ifndef FOLDRT_TOOLS_FOLDRT_MODEL_CHECK_H_
 #define FOLDRT_TOOLS_FOLDRT_MODEL_CHECK_H_
 
@@ -32,11 +33,13 @@ struct OutputDeviation {
 OutputDeviation CompareOutputs(const float* got, const float* ref,
                                size_t count);
 
-// Seeded standard-normal data of `info`'s shape with symbolic dims set to 1
-// (zeros for int64). Throws UsageError when the shape is undeclared and
-// InvalidArgumentError over `max_elements`.
+// Seeded standard-normal data of `info`'s shape with the dims that are not
+// fixed (symbolic or unknown) set to `free_dim` (zeros for int64). Throws
+// UsageError when the shape is undeclared and InvalidArgumentError over
+// `max_elements` (a model declaring (N, 100000, 100000) would otherwise
+// end in bad_alloc here, before Session::Run checks its limit).
 Tensor RandomInput(const runtime::ValueInfo& info, uint32_t seed,
-                   int64_t max_elements);
+                   int64_t max_elements, int64_t free_dim = 1);
 
 }  // namespace foldrt
 

@@ -1,5 +1,6 @@
 #include "tools/foldrt/run_command.h"
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -13,34 +14,16 @@
 #include <utility>
 #include <vector>
 
-#include "graph/passes/fold_report.h"
 #include "core/error.h"
 #include "core/npy.h"
 #include "core/tensor.h"
+#include "graph/passes/fold_report.h"
 #include "runtime/session.h"
-#include "tools/foldrt/fold_command.h"
+#include "tools/foldrt/cli.h"
 #include "tools/foldrt/model_check.h"
+#include "tools/foldrt/session_io.h"
 
 namespace foldrt {
-
-const char kRunUsage[] =
-    "foldrt run MODEL.onnx [--input NAME=FILE.npy]... [--output-dir DIR]\n"
-    "           [--threads N] [--no-fold] [--expect NAME=REF.npy]...\n"
-    "  runs the model once (BatchNormalization folded at load) and prints\n"
-    "  each output's shape and range, and the top-5 classes of a (1, K)\n"
-    "  output; convolutions run the direct algorithm (one run does not pay\n"
-    "  back Winograd's weight transform; FOLDRT_WINOGRAD=1 allows it)\n"
-    "  --input NAME=FILE    float32 .npy for input NAME (repeatable); a\n"
-    "                       one-input model also takes --input FILE.npy;\n"
-    "                       inputs not given get seeded random normal data\n"
-    "                       of the declared shape (symbolic dims = 1)\n"
-    "  --output-dir DIR     write DIR/<output name>.npy for every output\n"
-    "  --threads N          0 = all cores (default 0)\n"
-    "  --no-fold            run every BatchNormalization standalone\n"
-    "  --expect NAME=REF    check output NAME against float32 .npy REF\n"
-    "                       (repeatable; a one-output model also takes\n"
-    "                       --expect REF.npy): relative L2 <= 1e-4 and\n"
-    "                       max|diff| <= 1e-3 * max|REF|, else exit 1\n";
 
 namespace {
 
@@ -49,105 +32,10 @@ using runtime::Session;
 using runtime::ValueInfo;
 
 struct RunArgs {
-  std::string model;
-  std::vector<std::string> input_specs;
+  SessionArgs session;
   std::vector<std::string> expect_specs;
-  std::string output_dir;
-  int threads = 0;
-  bool fold = true;
 };
 
-int ParseThreads(const std::string& value) {
-  try {
-    size_t used = 0;
-    const int threads = std::stoi(value, &used);
-    if (used == value.size() && threads >= 0) return threads;
-  } catch (const std::logic_error&) {
-  }
-  throw UsageError("bad value '" + value +
-                   "' for --threads (expected 0 or a positive count)");
-}
-
-RunArgs ParseRunArgs(const std::vector<std::string>& args) {
-  RunArgs parsed;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    auto value = [&]() -> const std::string& {
-      if (i + 1 >= args.size()) throw UsageError(arg + " needs a value");
-      return args[++i];
-    };
-    if (arg == "--input") {
-      parsed.input_specs.push_back(value());
-    } else if (arg == "--expect") {
-      parsed.expect_specs.push_back(value());
-    } else if (arg == "--output-dir") {
-      parsed.output_dir = value();
-    } else if (arg == "--threads") {
-      parsed.threads = ParseThreads(value());
-    } else if (arg == "--no-fold") {
-      parsed.fold = false;
-    } else if (!arg.empty() && arg[0] == '-') {
-      throw UsageError("unknown option '" + arg + "' for run");
-    } else if (parsed.model.empty()) {
-      parsed.model = arg;
-    } else {
-      throw UsageError("run takes one model, got '" + parsed.model + "' and '" +
-                       arg + "'");
-    }
-  }
-  if (parsed.model.empty()) throw UsageError("run needs a model");
-  return parsed;
-}
-
-std::string ValueNames(const std::vector<ValueInfo>& values) {
-  std::string names;
-  for (const ValueInfo& info : values) {
-    names += (names.empty() ? "'" : ", '") + info.name + "'";
-  }
-  return names;
-}
-
-// --input (kind "input") or --expect (kind "output") specs -> file per
-// input or output name.
-std::map<std::string, std::string> MatchFiles(
-    const std::vector<std::string>& specs, const std::vector<ValueInfo>& values,
-    const std::string& kind) {
-  std::map<std::string, std::string> files;
-  for (const std::string& spec : specs) {
-    std::string name;
-    std::string file = spec;
-    const size_t equals = spec.find('=');
-    bool named = false;
-    if (equals != std::string::npos) {
-      const std::string prefix = spec.substr(0, equals);
-      for (const ValueInfo& info : values) named = named || info.name == prefix;
-      if (named) {
-        name = prefix;
-        file = spec.substr(equals + 1);
-      }
-    }
-    if (!named) {
-      // A path may contain '=' too: a spec naming no value is a file for
-      // the only one.
-      if (values.size() != 1) {
-        throw UsageError(std::string(kind == "input" ? "--input" : "--expect") +
-                         " '" + spec + "' names no " + kind +
-                         " of the model; use NAME=FILE.npy with one of " +
-                         ValueNames(values));
-      }
-      name = values[0].name;
-    }
-    if (!files.emplace(name, file).second) {
-      throw UsageError(kind + " '" + name + "' is given twice");
-    }
-  }
-  return files;
-}
-
-// Seeded standard normal data (int64 inputs: zeros, which are valid
-// indices and shapes) of the declared shape, symbolic and unknown dims 1.
-// At most `max_elements`: a model declaring (N, 100000, 100000) would
-// otherwise end in bad_alloc here, before Session::Run checks its limit.
 void PrintOutputSummary(const std::string& name, const Tensor& tensor,
                         const std::string& written_to) {
   std::printf("output '%s': %s %s", name.c_str(), DataTypeName(tensor.dtype()),
@@ -220,114 +108,49 @@ std::string CheckExpected(const std::string& name, const Tensor& got,
   return problem;
 }
 
-}  // namespace
-
-std::string SanitizeFileName(const std::string& name) {
-  std::string out;
-  for (const char c : name) {
-    const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-                      c == '-';
-    out += keep ? c : '_';
-  }
-  if (out.empty() || out == "." || out == "..") out = "_";
-  return out;
-}
-
-int RunModel(const std::vector<std::string>& args) {
-  const RunArgs parsed = ParseRunArgs(args);
+int RunModel(const RunArgs& parsed) {
   runtime::SessionOptions options;
-  options.threads = parsed.threads;
-  options.fold = parsed.fold;
   // One run: Winograd's timing and weight transform would cost more than
   // it saves (resnet18: +0.2 s against a 15 ms run).
   options.winograd = false;
-  const std::unique_ptr<Session> session = Session::Load(parsed.model, options);
+  const std::unique_ptr<Session> session = LoadSession(parsed.session, options);
 
-  const std::map<std::string, std::string> files =
-      MatchFiles(parsed.input_specs, session->inputs(), "input");
+  // Files are matched before anything runs, so a bad spec fails fast.
+  MatchFiles(parsed.session.input_specs, session->inputs(), "input");
   // References are read before the run, so a bad file fails fast.
   std::map<std::string, std::pair<std::string, NpyArrayF32>> expected;
   for (const auto& [name, file] :
        MatchFiles(parsed.expect_specs, session->outputs(), "output")) {
     expected.emplace(name, std::make_pair(file, ReadNpyF32(file)));
   }
-  std::map<std::string, Tensor> inputs;
-  std::printf("model %s\n", parsed.model.c_str());
-  if (parsed.fold) {
-    const graph::FoldReport& report = session->fold_report();
-    const size_t total = report.batch_norms.size();
-    std::printf("BatchNormalization: %zu of %zu folded\n",
-                total - report.CountFate(graph::BatchNormFate::kNotFolded),
-                total);
-  } else {
-    std::printf("BatchNormalization: not folded (--no-fold)\n");
-  }
-  for (size_t i = 0; i < session->inputs().size(); ++i) {
-    const ValueInfo& info = session->inputs()[i];
-    const auto file = files.find(info.name);
-    Tensor tensor;
-    std::string origin;
-    if (file != files.end()) {
-      if (info.dtype != DataType::kFloat32) {
-        throw InvalidArgumentError("input '" + info.name + "' is " +
-                                       DataTypeName(info.dtype) +
-                                       "; .npy inputs are float32",
-                                   ErrorContext{file->second, "", ""});
-      }
-      NpyArrayF32 array = ReadNpyF32(file->second);
-      tensor = Tensor::FromFloats(array.shape, array.data);
-      origin = "from " + file->second;
-    } else {
-      const uint32_t seed = static_cast<uint32_t>(i);
-      tensor = RandomInput(info, seed, options.max_tensor_elements);
-      origin = info.dtype == DataType::kFloat32
-                   ? "random normal, seed " + std::to_string(seed)
-                   : "zeros";
-    }
-    std::printf("input '%s': %s %s, %s\n", info.name.c_str(),
-                DataTypeName(tensor.dtype()),
-                ShapeToString(tensor.shape()).c_str(), origin.c_str());
-    inputs.emplace(info.name, std::move(tensor));
-  }
+  PrintModel(*session, parsed.session);
+  const std::vector<ModelInput> inputs = MakeInputs(
+      *session, parsed.session.input_specs, 1, options.max_tensor_elements);
+  PrintInputs(inputs);
 
   const auto start = std::chrono::steady_clock::now();
-  const std::map<std::string, Tensor> outputs = session->Run(inputs);
+  const std::map<std::string, Tensor> outputs =
+      session->Run(InputsByName(inputs));
   const double ms = std::chrono::duration<double, std::milli>(
                         std::chrono::steady_clock::now() - start)
                         .count();
   std::printf("ran in %.3f ms on %d thread%s\n", ms, session->threads(),
               session->threads() == 1 ? "" : "s");
 
-  if (!parsed.output_dir.empty()) {
-    std::error_code error;
-    fs::create_directories(parsed.output_dir, error);
-    if (error) {
-      throw IoError("cannot create the output folder: " + error.message(),
-                    ErrorContext{parsed.output_dir, "", ""});
-    }
+  const std::string& output_dir = parsed.session.output_dir;
+  std::map<std::string, std::string> written;
+  if (!output_dir.empty()) {
+    written = WriteOutputs(output_dir, *session, outputs);
   }
-  std::set<std::string> used_names;
   for (const ValueInfo& info : session->outputs()) {
-    const Tensor& tensor = outputs.at(info.name);
     std::string written_to;
-    if (!parsed.output_dir.empty()) {
-      if (tensor.dtype() != DataType::kFloat32) {
-        written_to = "  (not written: .npy outputs are float32)";
-      } else {
-        // Distinct names can sanitize to one file name: number the rest.
-        const std::string base = SanitizeFileName(info.name);
-        std::string file = base;
-        for (int n = 2; !used_names.insert(file).second; ++n) {
-          file = base + "_" + std::to_string(n);
-        }
-        const std::string path =
-            (fs::path(parsed.output_dir) / (file + ".npy")).string();
-        WriteNpyF32(path, tensor.shape(), tensor.data<float>());
-        written_to = " -> " + path;
-      }
+    if (!output_dir.empty()) {
+      const auto file = written.find(info.name);
+      written_to = file == written.end()
+                       ? "  (not written: .npy outputs are float32)"
+                       : " -> " + file->second;
     }
-    PrintOutputSummary(info.name, tensor, written_to);
+    PrintOutputSummary(info.name, outputs.at(info.name), written_to);
   }
   std::vector<std::string> mismatches;
   for (const auto& [name, reference] : expected) {
@@ -343,6 +166,38 @@ int RunModel(const std::vector<std::string>& args) {
                      : ""));
   }
   return 0;
+}
+
+constexpr CommandInfo kRunCommand = {
+    "run", "run a model on .npy inputs (or random data)",
+    "foldrt run MODEL.onnx [--input NAME=FILE.npy]... [--output-dir DIR]\n"
+    "           [--threads N] [--no-fold] [--expect NAME=REF.npy]...",
+    "  runs the model once (BatchNormalization folded at load) and prints\n"
+    "  each output's shape and range, and the top-5 classes of a (1, K)\n"
+    "  output; convolutions run the direct algorithm (one run does not pay\n"
+    "  back Winograd's weight transform; FOLDRT_WINOGRAD=1 allows it)\n"};
+
+void AddRunOptions(CLI::App* command, RunArgs* args) {
+  AddSessionOptions(
+      command,
+      "float32 .npy for input NAME (repeatable); a one-input model also "
+      "takes --input FILE.npy; inputs not given get seeded random normal "
+      "data of the declared shape (symbolic dims = 1)",
+      "write DIR/<output name>.npy for every output", &args->session);
+  command
+      ->add_option("--expect", args->expect_specs,
+                   "check output NAME against float32 .npy REF "
+                   "(repeatable; a one-output model also takes --expect "
+                   "REF.npy): relative L2 <= 1e-4 and max|diff| <= 1e-3 * "
+                   "max|REF|, else exit 1")
+      ->type_name("NAME=REF")
+      ->allow_extra_args(false);
+}
+
+}  // namespace
+
+CommandRun AddRunCommand(CLI::App* app) {
+  return AddCommand(app, kRunCommand, AddRunOptions, RunModel);
 }
 
 }  // namespace foldrt
