@@ -13,8 +13,13 @@ const OpRegistry& OpRegistry::Get() {
     RegisterLinearKernels(r);
     RegisterPoolKernels(r);
     RegisterBatchNormKernels(r);
-    RegisterElementwiseKernels(r);
-    RegisterTensorKernels(r);
+    RegisterActivationKernels(r);
+    RegisterBinaryKernels(r);
+    RegisterReductionKernels(r);
+    RegisterShapeKernels(r);
+    RegisterStridedCopyKernels(r);
+    RegisterDataMovementKernels(r);
+    RegisterCastKernels(r);
     RegisterReferences(r);
     return r;
   }();

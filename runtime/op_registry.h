@@ -4,8 +4,10 @@
 //  - the runtime's kernels (runtime/kernels/*.cc, one Register*Kernels per
 //    op family): an ordered list of implementations, the first whose factory
 //    accepts the node wins (as oneDNN picks among its implementations);
-//  - the reference evaluator (runtime/reference_evaluator.cc): the plain-loop
-//    implementation that tests and `foldrt fold --verify` compare against.
+//  - the reference (runtime/reference/*.cc, one Register*References per op
+//    family), which the reference evaluator (runtime/reference_evaluator.h)
+//    runs: the plain-loop implementation that tests and `foldrt fold
+//    --verify` compare against.
 // What both read from a node (attribute defaults and checks, output-shape
 // rules) lives in runtime/op_attributes.h, so the two cannot disagree on it.
 //
@@ -85,15 +87,21 @@ class OpRegistry {
   std::map<std::string, OpRegistration> ops_;
 };
 
-// One per op family, each in the kernel source of that family.
-void RegisterConvKernels(OpRegistry* registry);       // conv_kernels.cc
-void RegisterLinearKernels(OpRegistry* registry);     // linear_kernels.cc
-void RegisterPoolKernels(OpRegistry* registry);       // pool_kernels.cc
-void RegisterBatchNormKernels(OpRegistry* registry);  // batch_norm_kernel.cc
-void RegisterElementwiseKernels(
-    OpRegistry* registry);                         // elementwise_kernels.cc
-void RegisterTensorKernels(OpRegistry* registry);  // tensor_kernels.cc
-// The references of every family: reference_evaluator.cc.
+// One per op family, each at the end of runtime/kernels/<family>_kernels.cc
+// (batch_norm_kernel.cc, cast_kernel.cc for the single-op families).
+void RegisterConvKernels(OpRegistry* registry);
+void RegisterLinearKernels(OpRegistry* registry);
+void RegisterPoolKernels(OpRegistry* registry);
+void RegisterBatchNormKernels(OpRegistry* registry);
+void RegisterActivationKernels(OpRegistry* registry);
+void RegisterBinaryKernels(OpRegistry* registry);
+void RegisterReductionKernels(OpRegistry* registry);
+void RegisterShapeKernels(OpRegistry* registry);
+void RegisterStridedCopyKernels(OpRegistry* registry);
+void RegisterDataMovementKernels(OpRegistry* registry);
+void RegisterCastKernels(OpRegistry* registry);
+// The references of every family (runtime/reference/reference_ops.cc, which
+// calls one Register*References per family file in runtime/reference/).
 void RegisterReferences(OpRegistry* registry);
 
 }  // namespace foldrt::runtime

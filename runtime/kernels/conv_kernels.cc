@@ -10,16 +10,15 @@
 #include <utility>
 #include <vector>
 
+#include "core/error.h"
 #include "ops/conv.h"
 #include "ops/conv_transpose.h"
 #include "ops/ref/conv_ref.h"
 #include "ops/ref/conv_transpose_ref.h"
-#include "core/error.h"
-#include "core/logging.h"
 #include "runtime/kernels/kernel.h"
 #include "runtime/kernels/kernel_util.h"
-#include "runtime/op_registry.h"
 #include "runtime/op_attributes.h"
+#include "runtime/op_registry.h"
 
 namespace foldrt::runtime {
 namespace {
@@ -110,16 +109,8 @@ class ConvKernel : public Kernel {
         label_(ctx.node().Label()) {
     CheckBias(ctx, w_.bias, w_.weights.shape()[0]);
     if (!reference_ && !PadsDependOnInputShape(attrs_.window)) {
-      // VALID means no padding; NOTSET keeps the explicit pads.
       ops::ref::ConvParams params;
-      params.strides = attrs_.window.strides;
-      params.dilations = attrs_.window.dilations;
-      params.pads_begin = attrs_.window.pads_begin;
-      params.pads_end = attrs_.window.pads_end;
-      if (attrs_.window.auto_pad == ops::ref::AutoPad::kValid) {
-        params.pads_begin.assign(params.strides.size(), 0);
-        params.pads_end.assign(params.strides.size(), 0);
-      }
+      SetFixedWindow(attrs_.window, &params);
       params.groups = attrs_.groups;
       conv_ = BuildConv(params);
     }
@@ -142,11 +133,8 @@ class ConvKernel : public Kernel {
     if (!reference_) {
       state->conv = conv_ ? conv_ : BuildConv(state->params);
     }
-    if (state->conv && state->conv->OutputDims(x.shape) != y_shape) {
-      throw InvalidArgumentError(
-          "oneDNN Conv computes " +
-          ShapeToString(state->conv->OutputDims(x.shape)) + ", the reference " +
-          ShapeToString(y_shape));
+    if (state->conv) {
+      CheckOutputDims("oneDNN Conv", state->conv->OutputDims(x.shape), y_shape);
     }
     KernelPlan plan;
     if (state->conv && x.shape.size() >= 3 && x.shape.size() <= 5) {
@@ -236,13 +224,9 @@ class ConvKernel : public Kernel {
     attrs.groups = params.groups;
     attrs.accumulate = residual_;
     attrs.winograd = winograd_;
-    try {
+    return BuildOrNull(label_, "Conv", [&] {
       return MakeOp<ops::Conv>(w_, std::move(attrs), act_);
-    } catch (const UnsupportedError& e) {
-      Logger().debug("node '{}' (Conv) runs the reference kernel: {}", label_,
-                     e.message());
-      return nullptr;
-    }
+    });
   }
 
   // The residual r (input 3) against the convolution's output y: the same
@@ -277,10 +261,6 @@ class ConvKernel : public Kernel {
   std::shared_ptr<const ops::Conv> conv_;  // when pads are fixed
 };
 
-std::unique_ptr<Kernel> CreateConv(const KernelBuildContext& ctx) {
-  return std::make_unique<ConvKernel>(ctx);
-}
-
 // ------------------------------------------------------ ConvTranspose
 
 struct ConvTransposeState : KernelState {
@@ -300,14 +280,7 @@ class ConvTransposeKernel : public Kernel {
     CheckBias(ctx, w_.bias, w_.weights.shape()[1] * attrs_.groups);
     if (!reference_ && !attrs_.output_shape) {
       ops::ref::ConvTransposeParams params;
-      params.conv.strides = attrs_.window.strides;
-      params.conv.dilations = attrs_.window.dilations;
-      params.conv.pads_begin = attrs_.window.pads_begin;
-      params.conv.pads_end = attrs_.window.pads_end;
-      if (attrs_.window.auto_pad == ops::ref::AutoPad::kValid) {
-        params.conv.pads_begin.assign(params.conv.strides.size(), 0);
-        params.conv.pads_end.assign(params.conv.strides.size(), 0);
-      }
+      SetFixedWindow(attrs_.window, &params.conv);
       params.conv.groups = attrs_.groups;
       params.output_padding = attrs_.output_padding;
       op_ = Build(params);
@@ -327,10 +300,9 @@ class ConvTransposeKernel : public Kernel {
     const std::vector<int64_t> y_shape =
         ops::ref::ConvTransposeOutputShape(x.shape, w_shape_, state->params);
     if (!reference_) state->op = op_ ? op_ : Build(state->params);
-    if (state->op && state->op->OutputDims(x.shape) != y_shape) {
-      throw InvalidArgumentError("oneDNN ConvTranspose computes " +
-                                 ShapeToString(state->op->OutputDims(x.shape)) +
-                                 ", the reference " + ShapeToString(y_shape));
+    if (state->op) {
+      CheckOutputDims("oneDNN ConvTranspose", state->op->OutputDims(x.shape),
+                      y_shape);
     }
     KernelPlan plan;
     plan.outputs = {{DataType::kFloat32, y_shape}};
@@ -365,13 +337,9 @@ class ConvTransposeKernel : public Kernel {
     attrs.pads_end = params.conv.pads_end;
     attrs.output_padding = params.output_padding;
     attrs.groups = params.conv.groups;
-    try {
+    return BuildOrNull(label_, "ConvTranspose", [&] {
       return MakeOp<ops::ConvTranspose>(w_, std::move(attrs), act_);
-    } catch (const UnsupportedError& e) {
-      Logger().debug("node '{}' (ConvTranspose) runs the reference kernel: {}",
-                     label_, e.message());
-      return nullptr;
-    }
+    });
   }
 
   // Empty once op_ is built (which then holds the weights).
@@ -385,19 +353,16 @@ class ConvTransposeKernel : public Kernel {
   std::shared_ptr<const ops::ConvTranspose> op_;
 };
 
-std::unique_ptr<Kernel> CreateConvTranspose(const KernelBuildContext& ctx) {
-  return std::make_unique<ConvTransposeKernel>(ctx);
-}
-
 }  // namespace
 
 void RegisterConvKernels(OpRegistry* registry) {
   // Every activation: a oneDNN post-op, or ApplyActivation on the
   // reference path.
   const auto any_activation = [](ops::Activation::Kind) { return true; };
-  registry->AddKernel("Conv", "default", CreateConv).fuses_activation =
-      any_activation;
-  registry->AddKernel("ConvTranspose", "default", CreateConvTranspose)
+  registry->AddKernel("Conv", "default", NewKernel<ConvKernel>)
+      .fuses_activation = any_activation;
+  registry
+      ->AddKernel("ConvTranspose", "default", NewKernel<ConvTransposeKernel>)
       .fuses_activation = any_activation;
 }
 
