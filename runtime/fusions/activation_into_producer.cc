@@ -29,22 +29,12 @@ class ActivationIntoProducerFusion : public RuntimeFusion {
       return std::nullopt;
     }
     const graph::Node* consumer = uses[0].node;
-    if (!ctx.Needed(*consumer) || consumer->num_outputs() == 0 ||
-        consumer->output(0).empty()) {
-      return std::nullopt;
-    }
     ops::Activation activation;
-    if (!FusibleActivation(*consumer, ctx.opset(),
-                           ctx.InputConstants(*consumer), &activation) ||
-        !KernelFusesActivation(node.op_type(), activation.kind)) {
+    if (!FusibleActivationAfter(node, *consumer, ctx, &activation)) {
       return std::nullopt;
     }
-    FusedStep fused;
-    fused.activation = activation;
-    fused.absorbed = {consumer};
-    fused.output_node = consumer;
-    fused.op = node.op_type() + "+" + consumer->op_type();
-    return fused;
+    return EpilogueStep(node.op_type() + "+" + consumer->op_type(), activation,
+                        {consumer});
   }
 };
 

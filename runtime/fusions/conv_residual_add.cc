@@ -49,10 +49,8 @@ class ConvResidualAddFusion : public RuntimeFusion {
     if (r == y || ctx.Constant(r, context) != nullptr || !ctx.Computed(r)) {
       return std::nullopt;
     }
-    FusedStep fused;
-    fused.absorbed = {add};
-    fused.output_node = add;
-    fused.op = conv.op_type() + "+Add";
+    FusedStep fused =
+        EpilogueStep(conv.op_type() + "+Add", ops::Activation::None(), {add});
     fused.residual = r;
     // An activation after the Add, unless the sum is itself read elsewhere.
     const std::string& sum = add->output(0);
@@ -63,17 +61,11 @@ class ConvResidualAddFusion : public RuntimeFusion {
     }
     const graph::Node* act = sum_uses[0].node;
     ops::Activation activation;
-    if (!ctx.Needed(*act) || act->num_outputs() == 0 ||
-        act->output(0).empty() ||
-        !FusibleActivation(*act, ctx.opset(), ctx.InputConstants(*act),
-                           &activation) ||
-        !KernelFusesActivation(conv.op_type(), activation.kind)) {
-      return fused;
-    }
+    if (!FusibleActivationAfter(conv, *act, ctx, &activation)) return fused;
     fused.activation = activation;
     fused.absorbed.push_back(act);
     fused.output_node = act;
-    fused.op = conv.op_type() + "+Add+" + act->op_type();
+    fused.op += "+" + act->op_type();
     return fused;
   }
 };

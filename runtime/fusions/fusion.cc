@@ -1,11 +1,35 @@
 #include "runtime/fusions/fusion.h"
 
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace foldrt::runtime {
 
 bool OutputMayBeFused(const graph::Node& producer, const graph::Graph& graph) {
   return graph::IsDefaultDomain(producer.domain()) &&
          producer.num_outputs() != 0 && !producer.output(0).empty() &&
          !graph.IsGraphOutput(producer.output(0));
+}
+
+bool FusibleActivationAfter(const graph::Node& producer,
+                            const graph::Node& reader, FusionContext& ctx,
+                            ops::Activation* activation) {
+  return ctx.Needed(reader) && reader.num_outputs() != 0 &&
+         !reader.output(0).empty() &&
+         FusibleActivation(reader, ctx.opset(), ctx.InputConstants(reader),
+                           activation) &&
+         KernelFusesActivation(producer.op_type(), activation->kind);
+}
+
+FusedStep EpilogueStep(std::string op, ops::Activation activation,
+                       std::vector<const graph::Node*> absorbed) {
+  FusedStep fused;
+  fused.op = std::move(op);
+  fused.activation = activation;
+  fused.output_node = absorbed.back();
+  fused.absorbed = std::move(absorbed);
+  return fused;
 }
 
 const graph::Node* SwishMul(const graph::Node& sigmoid, FusionContext& ctx) {

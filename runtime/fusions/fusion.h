@@ -108,6 +108,19 @@ const std::vector<std::unique_ptr<const RuntimeFusion>>& RuntimeFusions();
 // caller would miss the value the fused step never writes).
 bool OutputMayBeFused(const graph::Node& producer, const graph::Graph& graph);
 
+// Whether `reader`, a reader of `producer`'s output, is an activation the
+// producer's kernel can apply as its epilogue: needed, with an output 0, a
+// ReLU / Clip with constant bounds / Sigmoid (FusibleActivation) of a kind
+// KernelFusesActivation allows for the producer's op. Sets *activation.
+bool FusibleActivationAfter(const graph::Node& producer,
+                            const graph::Node& reader, FusionContext& ctx,
+                            ops::Activation* activation);
+
+// An epilogue step `op` applying `activation`, absorbing `absorbed` (in
+// order; the last one's output 0 is what the step writes).
+FusedStep EpilogueStep(std::string op, ops::Activation activation,
+                       std::vector<const graph::Node*> absorbed);
+
 // The Mul of SiLU written as Sigmoid -> Mul: `sigmoid` reads x as its only
 // input, and its output s (not a graph output) has exactly one reader, a
 // Mul of {x, s} in either order. The Mul, or null.

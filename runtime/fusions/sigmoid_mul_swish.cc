@@ -23,12 +23,7 @@ class SigmoidMulSwishFusion : public RuntimeFusion {
                                  FusionContext& ctx) const override {
     const graph::Node* mul = SwishMul(node, ctx);
     if (mul == nullptr) return std::nullopt;
-    FusedStep fused;
-    fused.activation = ops::Activation::Swish();
-    fused.absorbed = {mul};
-    fused.output_node = mul;
-    fused.op = "Swish";
-    return fused;
+    return EpilogueStep("Swish", ops::Activation::Swish(), {mul});
   }
 };
 

@@ -31,12 +31,8 @@ class SwishIntoProducerFusion : public RuntimeFusion {
                                  ops::Activation::Kind::kSwish)) {
         continue;
       }
-      FusedStep fused;
-      fused.activation = ops::Activation::Swish();
-      fused.absorbed = {sigmoid, mul};
-      fused.output_node = mul;
-      fused.op = node.op_type() + "+Swish";
-      return fused;
+      return EpilogueStep(node.op_type() + "+Swish", ops::Activation::Swish(),
+                          {sigmoid, mul});
     }
     return std::nullopt;
   }
