@@ -1,9 +1,10 @@
 // The op registry: every op foldrt runs is registered once (default ONNX
 // domain, op type, opset range), and the two sides that implement it
 // register against that one entry:
-//  - the runtime's kernels (runtime/kernels/*.cc, one Register*Kernels per
-//    op family): an ordered list of implementations, the first whose factory
-//    accepts the node wins (as oneDNN picks among its implementations);
+//  - the runtime's kernels (runtime/kernels/*.cc, one Register<Family>Kernels
+//    per op family, named in op_registry.cc's list): an ordered list of
+//    implementations, the first whose factory accepts the node wins (as oneDNN
+//    picks among its implementations);
 //  - the reference (runtime/reference/*.cc, one Register*References per op
 //    family), which the reference evaluator (runtime/reference_evaluator.h)
 //    runs: the plain-loop implementation that tests and `foldrt fold
@@ -87,21 +88,9 @@ class OpRegistry {
   std::map<std::string, OpRegistration> ops_;
 };
 
-// One per op family, each at the end of runtime/kernels/<family>_kernels.cc
-// (batch_norm_kernel.cc, cast_kernel.cc for the single-op families).
-void RegisterConvKernels(OpRegistry* registry);
-void RegisterLinearKernels(OpRegistry* registry);
-void RegisterPoolKernels(OpRegistry* registry);
-void RegisterBatchNormKernels(OpRegistry* registry);
-void RegisterActivationKernels(OpRegistry* registry);
-void RegisterBinaryKernels(OpRegistry* registry);
-void RegisterReductionKernels(OpRegistry* registry);
-void RegisterShapeKernels(OpRegistry* registry);
-void RegisterStridedCopyKernels(OpRegistry* registry);
-void RegisterDataMovementKernels(OpRegistry* registry);
-void RegisterCastKernels(OpRegistry* registry);
 // The references of every family (runtime/reference/reference_ops.cc, which
 // calls one Register*References per family file in runtime/reference/).
+// The kernel families' Register<Family>Kernels are listed in op_registry.cc.
 void RegisterReferences(OpRegistry* registry);
 
 }  // namespace foldrt::runtime

@@ -15,33 +15,27 @@
 namespace foldrt::runtime {
 namespace {
 
-class ActivationIntoProducerFusion : public RuntimeFusion {
- public:
-  const char* name() const override { return "activation_into_producer"; }
-
-  std::optional<FusedStep> Match(const graph::Node& node,
-                                 FusionContext& ctx) const override {
-    const graph::Graph& graph = ctx.graph();
-    if (!OutputMayBeFused(node, graph)) return std::nullopt;
-    const std::vector<graph::Use>& uses = graph.Uses(node.output(0));
-    if (uses.size() != 1 || uses[0].node->op_type() == "Add" ||
-        uses[0].input_index != 0) {
-      return std::nullopt;
-    }
-    const graph::Node* consumer = uses[0].node;
-    ops::Activation activation;
-    if (!FusibleActivationAfter(node, *consumer, ctx, &activation)) {
-      return std::nullopt;
-    }
-    return EpilogueStep(node.op_type() + "+" + consumer->op_type(), activation,
-                        {consumer});
+std::optional<FusedStep> Match(const graph::Node& node, FusionContext& ctx) {
+  const graph::Graph& graph = ctx.graph();
+  if (!OutputMayBeFused(node, graph)) return std::nullopt;
+  const std::vector<graph::Use>& uses = graph.Uses(node.output(0));
+  if (uses.size() != 1 || uses[0].node->op_type() == "Add" ||
+      uses[0].input_index != 0) {
+    return std::nullopt;
   }
-};
+  const graph::Node* consumer = uses[0].node;
+  ops::Activation activation;
+  if (!FusibleActivationAfter(node, *consumer, ctx, &activation)) {
+    return std::nullopt;
+  }
+  return EpilogueStep(node.op_type() + "+" + consumer->op_type(), activation,
+                      {consumer});
+}
 
 }  // namespace
 
 std::unique_ptr<const RuntimeFusion> NewActivationIntoProducerFusion() {
-  return std::make_unique<ActivationIntoProducerFusion>();
+  return MakeFusion("activation_into_producer", Match);
 }
 
 }  // namespace foldrt::runtime

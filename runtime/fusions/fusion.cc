@@ -1,10 +1,35 @@
 #include "runtime/fusions/fusion.h"
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace foldrt::runtime {
+namespace {
+
+class FunctionFusion : public RuntimeFusion {
+ public:
+  FunctionFusion(const char* name, FusionMatch match)
+      : name_(name), match_(match) {}
+  const char* name() const override { return name_; }
+  std::optional<FusedStep> Match(const graph::Node& node,
+                                 FusionContext& ctx) const override {
+    return match_(node, ctx);
+  }
+
+ private:
+  const char* name_;
+  FusionMatch match_;
+};
+
+}  // namespace
+
+std::unique_ptr<const RuntimeFusion> MakeFusion(const char* name,
+                                                FusionMatch match) {
+  return std::make_unique<FunctionFusion>(name, match);
+}
 
 bool OutputMayBeFused(const graph::Node& producer, const graph::Graph& graph) {
   return graph::IsDefaultDomain(producer.domain()) &&

@@ -5,8 +5,8 @@
 // Sigmoid -> Mul pair as one Swish, a channel shuffle as one permutation.
 //
 // Each fusion is one file in this folder: its pattern and preconditions in a
-// comment on top, one RuntimeFusion whose Match looks at the node being
-// compiled. runtime/fusions/fusion_list.cc orders them; the compiler tries
+// comment on top, one Match function that looks at the node being compiled
+// (MakeFusion makes it a RuntimeFusion). runtime/fusions/fusion_list.cc orders them; the compiler tries
 // them on every node some output depends on, in that order, and the first
 // that matches wins.
 #ifndef FOLDRT_RUNTIME_FUSIONS_FUSION_H_
@@ -97,6 +97,15 @@ class RuntimeFusion {
   virtual std::optional<FusedStep> Match(const graph::Node& node,
                                          FusionContext& ctx) const = 0;
 };
+
+// A fusion's Match: the step `node` and the nodes after it become, as
+// RuntimeFusion::Match.
+using FusionMatch = std::optional<FusedStep> (*)(const graph::Node& node,
+                                                 FusionContext& ctx);
+// The RuntimeFusion named `name` (for messages and the list) whose Match is
+// `match`: what each fusion file's New<Name>Fusion returns.
+std::unique_ptr<const RuntimeFusion> MakeFusion(const char* name,
+                                                FusionMatch match);
 
 // The fusions in the order the compiler tries them (fusion_list.cc).
 const std::vector<std::unique_ptr<const RuntimeFusion>>& RuntimeFusions();

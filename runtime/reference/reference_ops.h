@@ -161,6 +161,19 @@ class NodeContext {
                                        : static_cast<double>(t.i64[0]);
   }
 
+  // The node's `axis` attribute (default 0) made non-negative for `t`;
+  // Invalid, naming t as `what` ("input", "data"), when out of range.
+  int64_t AxisFor(const RefTensor& t, const std::string& what) const {
+    const int64_t attr_axis = node_.GetInt("axis", 0);
+    const int64_t axis =
+        NormalizeAxis(attr_axis, static_cast<int64_t>(t.shape.size()));
+    if (axis < 0) {
+      Invalid("axis " + std::to_string(attr_axis) + " is out of range for " +
+              what + " " + Describe(t));
+    }
+    return axis;
+  }
+
   // Whether anything reads output `index`: a node of the graph, or the
   // caller as a graph output.
   bool OutputUsed(size_t index) const {

@@ -32,12 +32,7 @@ void EvalConcat(const NodeContext& ctx) {
   if (parts.empty()) ctx.Invalid("needs at least one input");
   const RefTensor& first = *parts[0];
   const int64_t rank = static_cast<int64_t>(first.shape.size());
-  const int64_t attr_axis = ctx.node().GetInt("axis", 0);
-  const int64_t axis = NormalizeAxis(attr_axis, rank);
-  if (axis < 0) {
-    ctx.Invalid("axis " + std::to_string(attr_axis) +
-                " is out of range for input " + Describe(first));
-  }
+  const int64_t axis = ctx.AxisFor(first, "input");
   std::vector<int64_t> y_shape = first.shape;
   y_shape[axis] = 0;
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -77,13 +72,7 @@ void EvalGather(const NodeContext& ctx) {
     ctx.Invalid("indices are " + Describe(indices) +
                 "; expected an integer tensor");
   }
-  const int64_t rank = static_cast<int64_t>(data.shape.size());
-  const int64_t attr_axis = ctx.node().GetInt("axis", 0);
-  const int64_t axis = NormalizeAxis(attr_axis, rank);
-  if (axis < 0) {
-    ctx.Invalid("axis " + std::to_string(attr_axis) +
-                " is out of range for data " + Describe(data));
-  }
+  const int64_t axis = ctx.AxisFor(data, "data");
   const int64_t axis_size = data.shape[axis];
   const int64_t outer = ShapeProduct(data.shape, 0, axis);
   const int64_t inner = ShapeProduct(data.shape, axis + 1, data.shape.size());
