@@ -21,20 +21,12 @@ using graph::Node;
 
 RefTensor RefTensor::Float(std::vector<int64_t> shape,
                            std::vector<float> data) {
-  RefTensor t;
-  t.dtype = DataType::kFloat;
-  t.shape = std::move(shape);
-  t.f32 = std::move(data);
-  return t;
+  return {DataType::kFloat, std::move(shape), std::move(data), {}};
 }
 
 RefTensor RefTensor::Int64(std::vector<int64_t> shape,
                            std::vector<int64_t> data) {
-  RefTensor t;
-  t.dtype = DataType::kInt64;
-  t.shape = std::move(shape);
-  t.i64 = std::move(data);
-  return t;
+  return {DataType::kInt64, std::move(shape), {}, std::move(data)};
 }
 
 int64_t RefTensor::NumElements() const { return ShapeNumElements(shape); }

@@ -16,14 +16,11 @@ namespace foldrt::runtime {
 namespace {
 
 std::optional<FusedStep> Match(const graph::Node& node, FusionContext& ctx) {
-  const graph::Graph& graph = ctx.graph();
-  if (!OutputMayBeFused(node, graph)) return std::nullopt;
-  const std::vector<graph::Use>& uses = graph.Uses(node.output(0));
-  if (uses.size() != 1 || uses[0].node->op_type() == "Add" ||
-      uses[0].input_index != 0) {
-    return std::nullopt;
-  }
-  const graph::Node* consumer = uses[0].node;
+  const std::vector<graph::Use>* readers = FusibleOutputUses(node, ctx.graph());
+  if (readers == nullptr || readers->size() != 1) return std::nullopt;
+  const graph::Use& use = readers->front();
+  if (use.node->op_type() == "Add" || use.input_index != 0) return std::nullopt;
+  const graph::Node* consumer = use.node;
   ops::Activation activation;
   if (!FusibleActivationAfter(node, *consumer, ctx, &activation)) {
     return std::nullopt;

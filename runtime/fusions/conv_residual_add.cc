@@ -21,12 +21,13 @@ namespace {
 
 std::optional<FusedStep> Match(const graph::Node& conv, FusionContext& ctx) {
   const graph::Graph& graph = ctx.graph();
-  if (!OutputMayBeFused(conv, graph)) return std::nullopt;
-  const std::string& y = conv.output(0);
-  const std::vector<graph::Use>& uses = graph.Uses(y);
-  if (uses.size() != 1 || uses[0].node->op_type() != "Add") {
+  const std::vector<graph::Use>* readers = FusibleOutputUses(conv, graph);
+  if (readers == nullptr || readers->size() != 1 ||
+      (*readers)[0].node->op_type() != "Add") {
     return std::nullopt;
   }
+  const std::vector<graph::Use>& uses = *readers;
+  const std::string& y = conv.output(0);
   if (conv.op_type() != "Conv" ||
       !KernelFusesActivation(conv.op_type(), ops::Activation::Kind::kRelu)) {
     return std::nullopt;

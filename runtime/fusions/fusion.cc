@@ -37,6 +37,12 @@ bool OutputMayBeFused(const graph::Node& producer, const graph::Graph& graph) {
          !graph.IsGraphOutput(producer.output(0));
 }
 
+const std::vector<graph::Use>* FusibleOutputUses(const graph::Node& producer,
+                                                 const graph::Graph& graph) {
+  if (!OutputMayBeFused(producer, graph)) return nullptr;
+  return &graph.Uses(producer.output(0));
+}
+
 bool FusibleActivationAfter(const graph::Node& producer,
                             const graph::Node& reader, FusionContext& ctx,
                             ops::Activation* activation) {

@@ -6,9 +6,9 @@
 //
 // Each fusion is one file in this folder: its pattern and preconditions in a
 // comment on top, one Match function that looks at the node being compiled
-// (MakeFusion makes it a RuntimeFusion). runtime/fusions/fusion_list.cc orders them; the compiler tries
-// them on every node some output depends on, in that order, and the first
-// that matches wins.
+// (MakeFusion makes it a RuntimeFusion). runtime/fusions/fusion_list.cc orders
+// them; the compiler tries them on every node some output depends on, in that
+// order, and the first that matches wins.
 #ifndef FOLDRT_RUNTIME_FUSIONS_FUSION_H_
 #define FOLDRT_RUNTIME_FUSIONS_FUSION_H_
 
@@ -116,6 +116,9 @@ const std::vector<std::unique_ptr<const RuntimeFusion>>& RuntimeFusions();
 // default-domain node whose output 0 exists and is no graph output (the
 // caller would miss the value the fused step never writes).
 bool OutputMayBeFused(const graph::Node& producer, const graph::Graph& graph);
+// The uses of `producer`'s output 0 when OutputMayBeFused, else null.
+const std::vector<graph::Use>* FusibleOutputUses(const graph::Node& producer,
+                                                 const graph::Graph& graph);
 
 // Whether `reader`, a reader of `producer`'s output, is an activation the
 // producer's kernel can apply as its epilogue: needed, with an output 0, a

@@ -13,10 +13,9 @@ namespace foldrt::runtime {
 namespace {
 
 std::optional<FusedStep> Match(const graph::Node& node, FusionContext& ctx) {
-  const graph::Graph& graph = ctx.graph();
-  if (!OutputMayBeFused(node, graph)) return std::nullopt;
-  const std::vector<graph::Use>& uses = graph.Uses(node.output(0));
-  if (uses.size() != 2) return std::nullopt;
+  const std::vector<graph::Use>* readers = FusibleOutputUses(node, ctx.graph());
+  if (readers == nullptr || readers->size() != 2) return std::nullopt;
+  const std::vector<graph::Use>& uses = *readers;
   for (size_t i = 0; i < 2; ++i) {
     const graph::Node* sigmoid = uses[i].node;
     const graph::Node* mul = uses[1 - i].node;

@@ -40,11 +40,9 @@ KernelPlan PlanUnary(const std::vector<const PlanInput*>& inputs) {
   state->layout = x.layout;
   if (IsBlocked(state->layout)) state->shape = ops::SplitChannelShape(x.shape);
   state->count = BufferElementCount(x.shape, state->layout);
-  KernelPlan plan;
-  plan.outputs = {{DataType::kFloat32, x.shape, state->layout}};
-  plan.input_layouts = FirstInputIn(state->layout, inputs);
-  plan.state = std::move(state);
-  return plan;
+  const ops::Layout layout = state->layout;
+  return OneOutputPlan({DataType::kFloat32, x.shape, layout}, std::move(state),
+                       FirstInputIn(layout, inputs));
 }
 
 // After y = f(x) over a whole blocked buffer: padding back to zero.

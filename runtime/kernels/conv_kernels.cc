@@ -304,10 +304,7 @@ class ConvTransposeKernel : public Kernel {
       CheckOutputDims("oneDNN ConvTranspose", state->op->OutputDims(x.shape),
                       y_shape);
     }
-    KernelPlan plan;
-    plan.outputs = {{DataType::kFloat32, y_shape}};
-    plan.state = std::move(state);
-    return plan;
+    return OneOutputPlan({DataType::kFloat32, y_shape}, std::move(state));
   }
 
   void Run(const KernelArgs& args) const override {

@@ -230,10 +230,7 @@ class GatherKernel : public Kernel {
     state->outer = ShapeProduct(data.shape, 0, axis);
     state->axis_size = data.shape[axis];
     state->inner = ShapeProduct(data.shape, axis + 1, data.shape.size());
-    KernelPlan plan;
-    plan.outputs = {{data.dtype, shape}};
-    plan.state = std::move(state);
-    return plan;
+    return OneOutputPlan({data.dtype, shape}, std::move(state));
   }
 
   void Run(const KernelArgs& args) const override {
@@ -310,10 +307,7 @@ class PadKernel : public Kernel {
       shape[axis] = static_cast<int64_t>(source[axis].size());
     }
     state->source = std::move(source);
-    KernelPlan plan;
-    plan.outputs = {{x.dtype, shape}};
-    plan.state = std::move(state);
-    return plan;
+    return OneOutputPlan({x.dtype, shape}, std::move(state));
   }
 
   void Run(const KernelArgs& args) const override {

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -72,6 +73,18 @@ void ParallelFor(int64_t n, int threads, int64_t grain, const Body& body);
 // activation (the optimized ops apply it as a post-op).
 void ApplyActivationInPlace(const ops::Activation& act, float* y, int64_t n,
                             int threads);
+
+// The plan of a kernel with one output: its type, Run's state, and the
+// layouts Run wants the inputs in (empty: every input plain).
+inline KernelPlan OneOutputPlan(ValueType output,
+                                std::unique_ptr<const KernelState> state,
+                                std::vector<ops::Layout> input_layouts = {}) {
+  KernelPlan plan;
+  plan.outputs = {std::move(output)};
+  plan.input_layouts = std::move(input_layouts);
+  plan.state = std::move(state);
+  return plan;
+}
 
 // Per-shape state for kernels that only need their output types.
 struct NoState : KernelState {};

@@ -135,11 +135,9 @@ class GlobalAveragePoolKernel : public Kernel {
       CheckOutputDims("oneDNN pooling", op_->OutputDims(x.shape), y_shape);
     auto state = std::make_unique<PoolState>();
     state->layout = PoolLayout(op_.get(), x);
-    KernelPlan plan;
-    plan.outputs = {{DataType::kFloat32, y_shape, state->layout}};
-    plan.input_layouts = FirstInputIn(state->layout, inputs);
-    plan.state = std::move(state);
-    return plan;
+    const ops::Layout layout = state->layout;
+    return OneOutputPlan({DataType::kFloat32, y_shape, layout},
+                         std::move(state), FirstInputIn(layout, inputs));
   }
 
   void Run(const KernelArgs& args) const override {

@@ -31,10 +31,7 @@ class SoftmaxKernel : public Kernel {
     const PlanInput& x = RequiredFloatInput(inputs, 0);
     auto state = std::make_unique<SoftmaxState>();
     state->geometry = SoftmaxGeometryFor(axis_, opset_, x.shape);
-    KernelPlan plan;
-    plan.outputs = {{DataType::kFloat32, x.shape}};
-    plan.state = std::move(state);
-    return plan;
+    return OneOutputPlan({DataType::kFloat32, x.shape}, std::move(state));
   }
 
   void Run(const KernelArgs& args) const override {
@@ -143,10 +140,7 @@ class ReduceMeanKernel : public Kernel {
       state->reduced = ShapeProduct(x.shape, first, last + 1);
       state->inner = ShapeProduct(x.shape, last + 1, rank);
     }
-    KernelPlan plan;
-    plan.outputs = {{DataType::kFloat32, out_shape}};
-    plan.state = std::move(state);
-    return plan;
+    return OneOutputPlan({DataType::kFloat32, out_shape}, std::move(state));
   }
 
   void Run(const KernelArgs& args) const override {

@@ -36,10 +36,7 @@ class TransposeKernel : public Kernel {
       shape[i] = x.shape[perm[i]];
       state->strides.push_back(in_strides[perm[i]]);
     }
-    KernelPlan plan;
-    plan.outputs = {{x.dtype, shape}};
-    plan.state = std::move(state);
-    return plan;
+    return OneOutputPlan({x.dtype, shape}, std::move(state));
   }
 
   void Run(const KernelArgs& args) const override { RunStridedCopy(args); }
