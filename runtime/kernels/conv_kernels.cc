@@ -75,6 +75,53 @@ bool PadsDependOnInputShape(const WindowAttributes& window) {
          window.auto_pad == ops::ref::AutoPad::kSameLower;
 }
 
+// What Conv and ConvTranspose share: the checked weights and bias (let go
+// of once the oneDNN op holds them, so that the plain weights are freed
+// when it packed them: ReleasesConstantInput), their shape, the fused
+// activation, and the oneDNN op (`Op`) built at load when the pads do not
+// depend on the input shape.
+template <typename Op>
+class WeightedKernel : public Kernel {
+ public:
+  bool ReleasesConstantInput(size_t index) const override {
+    return op_ != nullptr && (index == 1 || index == 2);
+  }
+
+ protected:
+  // `op_type`: "Conv" or "ConvTranspose", for messages.
+  WeightedKernel(const KernelBuildContext& ctx, const char* op_type)
+      : w_(ReadConvWeights(ctx)),
+        w_shape_(w_.weights.shape()),
+        act_(ctx.fused_activation()),
+        reference_(ctx.options().reference_kernels),
+        label_(ctx.node().Label()),
+        op_type_(op_type) {}
+
+  // The oneDNN op with these attributes, or null (reference path) where
+  // oneDNN refuses the configuration.
+  template <typename Attributes>
+  std::shared_ptr<const Op> BuildOp(Attributes attrs) const {
+    return BuildOrNull(label_, op_type_,
+                       [&] { return MakeOp<Op>(w_, std::move(attrs), act_); });
+  }
+
+  // Once op_ is built it holds the weights (until it packed them) and a
+  // copy of the bias; Plan reads only the shape.
+  void ReleaseWeightsIfBuilt() {
+    if (op_) w_ = ConvWeights{};
+  }
+
+  ConvWeights w_;  // empty once op_ is built
+  std::vector<int64_t> w_shape_;
+  ops::Activation act_;
+  bool reference_;
+  std::string label_;
+  std::shared_ptr<const Op> op_;  // when the pads are fixed
+
+ private:
+  const char* op_type_;
+};
+
 // ------------------------------------------------------ Conv
 
 struct ConvState : KernelState {
@@ -94,34 +141,23 @@ struct ConvState : KernelState {
 // W and the optional B).
 constexpr size_t kResidualInput = 3;
 
-class ConvKernel : public Kernel {
+class ConvKernel : public WeightedKernel<ops::Conv> {
  public:
   explicit ConvKernel(const KernelBuildContext& ctx)
-      : w_(ReadConvWeights(ctx)),
-        w_shape_(w_.weights.shape()),
+      : WeightedKernel(ctx, "Conv"),
         attrs_(ReadConvAttributes(ctx.node(), w_.weights.rank() - 2)),
-        act_(ctx.fused_activation()),
-        reference_(ctx.options().reference_kernels),
         conv_layout_(ctx.options().conv_layout),
         winograd_(ctx.options().winograd),
         threads_(ctx.options().threads),
-        residual_(ctx.fused_residual()),
-        label_(ctx.node().Label()) {
+        residual_(ctx.fused_residual()) {
     CheckBias(ctx, w_.bias, w_.weights.shape()[0]);
     if (!reference_ && !PadsDependOnInputShape(attrs_.window)) {
       ops::ref::ConvParams params;
       SetFixedWindow(attrs_.window, &params);
       params.groups = attrs_.groups;
-      conv_ = BuildConv(params);
+      op_ = BuildConv(params);
     }
-    // The op holds the weights (until it packed them) and a copy of the
-    // bias; Plan reads only the shape. Let go of ours, so that the plain
-    // weights are freed once packed (ReleasesConstantInput).
-    if (conv_) w_ = ConvWeights{};
-  }
-
-  bool ReleasesConstantInput(size_t index) const override {
-    return conv_ != nullptr && (index == 1 || index == 2);
+    ReleaseWeightsIfBuilt();
   }
 
   KernelPlan Plan(const std::vector<const PlanInput*>& inputs) const override {
@@ -131,7 +167,7 @@ class ConvKernel : public Kernel {
     const std::vector<int64_t> y_shape =
         ops::ref::ConvOutputShape(x.shape, w_shape_, state->params);
     if (!reference_) {
-      state->conv = conv_ ? conv_ : BuildConv(state->params);
+      state->conv = op_ ? op_ : BuildConv(state->params);
     }
     if (state->conv) {
       CheckOutputDims("oneDNN Conv", state->conv->OutputDims(x.shape), y_shape);
@@ -224,9 +260,7 @@ class ConvKernel : public Kernel {
     attrs.groups = params.groups;
     attrs.accumulate = residual_;
     attrs.winograd = winograd_;
-    return BuildOrNull(label_, "Conv", [&] {
-      return MakeOp<ops::Conv>(w_, std::move(attrs), act_);
-    });
+    return BuildOp(std::move(attrs));
   }
 
   // The residual r (input 3) against the convolution's output y: the same
@@ -247,18 +281,11 @@ class ConvKernel : public Kernel {
     state->residual_strides = BroadcastStrides(r.shape, y_shape);
   }
 
-  // Empty once conv_ is built (which then holds the weights).
-  ConvWeights w_;
-  std::vector<int64_t> w_shape_;
   ConvAttributes attrs_;
-  ops::Activation act_;
-  bool reference_;
   std::optional<ops::Layout> conv_layout_;
   bool winograd_;
   int threads_;  // the session's: Winograd is timed under it
   bool residual_;
-  std::string label_;
-  std::shared_ptr<const ops::Conv> conv_;  // when pads are fixed
 };
 
 // ------------------------------------------------------ ConvTranspose
@@ -268,15 +295,11 @@ struct ConvTransposeState : KernelState {
   std::shared_ptr<const ops::ConvTranspose> op;  // null: reference path
 };
 
-class ConvTransposeKernel : public Kernel {
+class ConvTransposeKernel : public WeightedKernel<ops::ConvTranspose> {
  public:
   explicit ConvTransposeKernel(const KernelBuildContext& ctx)
-      : w_(ReadConvWeights(ctx)),
-        w_shape_(w_.weights.shape()),
-        attrs_(ReadConvTransposeAttributes(ctx.node(), w_.weights.rank() - 2)),
-        act_(ctx.fused_activation()),
-        reference_(ctx.options().reference_kernels),
-        label_(ctx.node().Label()) {
+      : WeightedKernel(ctx, "ConvTranspose"),
+        attrs_(ReadConvTransposeAttributes(ctx.node(), w_.weights.rank() - 2)) {
     CheckBias(ctx, w_.bias, w_.weights.shape()[1] * attrs_.groups);
     if (!reference_ && !attrs_.output_shape) {
       ops::ref::ConvTransposeParams params;
@@ -285,12 +308,7 @@ class ConvTransposeKernel : public Kernel {
       params.output_padding = attrs_.output_padding;
       op_ = Build(params);
     }
-    // As in ConvKernel: the op holds the weights, Plan needs the shape.
-    if (op_) w_ = ConvWeights{};
-  }
-
-  bool ReleasesConstantInput(size_t index) const override {
-    return op_ != nullptr && (index == 1 || index == 2);
+    ReleaseWeightsIfBuilt();
   }
 
   KernelPlan Plan(const std::vector<const PlanInput*>& inputs) const override {
@@ -334,20 +352,11 @@ class ConvTransposeKernel : public Kernel {
     attrs.pads_end = params.conv.pads_end;
     attrs.output_padding = params.output_padding;
     attrs.groups = params.conv.groups;
-    return BuildOrNull(label_, "ConvTranspose", [&] {
-      return MakeOp<ops::ConvTranspose>(w_, std::move(attrs), act_);
-    });
+    return BuildOp(std::move(attrs));
   }
 
-  // Empty once op_ is built (which then holds the weights).
-  ConvWeights w_;
-  std::vector<int64_t> w_shape_;
+  // op_ is built at load when there is no output_shape.
   ConvTransposeAttributes attrs_;
-  ops::Activation act_;
-  bool reference_;
-  std::string label_;
-  // When the pads do not depend on the input shape (no output_shape).
-  std::shared_ptr<const ops::ConvTranspose> op_;
 };
 
 }  // namespace
