@@ -1,5 +1,7 @@
-// Helpers the kernel sources share: input checks for Plan, strided copies,
-// and a parallel loop over the OpenMP runtime the oneDNN ops use.
+// Helpers the kernel sources share: input checks for Plan, one-output plans,
+// kernel factories, the fall back from an optimized op to the reference
+// path, strided copies (strides from runtime/op_attributes.h), and the
+// parallel loop over the OpenMP runtime the oneDNN ops use.
 #ifndef FOLDRT_RUNTIME_KERNELS_KERNEL_UTIL_H_
 #define FOLDRT_RUNTIME_KERNELS_KERNEL_UTIL_H_
 
