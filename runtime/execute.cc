@@ -99,22 +99,21 @@ std::map<std::string, Tensor> ExecutePlan(
     KernelArgs args;
     args.state = planned.state.get();
     args.threads = threads;
-    for (int id : planned.inputs) {
-      if (id < 0) {
-        args.inputs.push_back(nullptr);
-        continue;
+    // A view per value id (null for an absent one), kept in `views`, which
+    // was reserved so that the pointers stay valid.
+    const auto bind = [&](const std::vector<int>& ids,
+                          std::vector<Tensor>* views, auto* pointers) {
+      for (int id : ids) {
+        if (id < 0) {
+          pointers->push_back(nullptr);
+          continue;
+        }
+        views->push_back(view(id));
+        pointers->push_back(&views->back());
       }
-      input_views.push_back(view(id));
-      args.inputs.push_back(&input_views.back());
-    }
-    for (int id : planned.outputs) {
-      if (id < 0) {
-        args.outputs.push_back(nullptr);
-        continue;
-      }
-      output_views.push_back(view(id));
-      args.outputs.push_back(&output_views.back());
-    }
+    };
+    bind(planned.inputs, &input_views, &args.inputs);
+    bind(planned.outputs, &output_views, &args.outputs);
     InContext(program.source, step.node, step.op,
               [&] { step.kernel->Run(args); });
     if (profiling) step_seconds[p] = SecondsSince(step_start);

@@ -4,12 +4,11 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/tensor.h"
 
 namespace foldrt::runtime {
 
 using graph::Node;
-using ops::ref::ShapeElementCount;
-using ops::ref::ShapeToString;
 
 int64_t NormalizeAxis(int64_t axis, int64_t rank, bool inclusive) {
   const int64_t upper = inclusive ? rank : rank - 1;
@@ -47,8 +46,27 @@ std::vector<int64_t> BroadcastShapes(const std::vector<int64_t>& a,
 
 int64_t ShapeProduct(const std::vector<int64_t>& shape, size_t from,
                      size_t to) {
-  return ShapeElementCount(
+  return ShapeNumElements(
       std::vector<int64_t>(shape.begin() + from, shape.begin() + to));
+}
+
+std::vector<int64_t> ContiguousStrides(const std::vector<int64_t>& shape) {
+  std::vector<int64_t> strides(shape.size(), 1);
+  for (size_t i = shape.size(); i-- > 1;) {
+    strides[i - 1] = strides[i] * shape[i];
+  }
+  return strides;
+}
+
+std::vector<int64_t> BroadcastStrides(const std::vector<int64_t>& shape,
+                                      const std::vector<int64_t>& out) {
+  const size_t lead = out.size() - shape.size();
+  const std::vector<int64_t> contiguous = ContiguousStrides(shape);
+  std::vector<int64_t> strides(out.size(), 0);
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] != 1) strides[lead + i] = contiguous[i];
+  }
+  return strides;
 }
 
 // --------------------------------------------------- windowed ops
@@ -276,7 +294,7 @@ std::vector<int64_t> ReshapeOutputShape(const std::vector<int64_t>& x_shape,
     shape[i] = d;
     known *= d;
   }
-  const int64_t count = ShapeElementCount(x_shape);
+  const int64_t count = ShapeNumElements(x_shape);
   if (inferred_axis >= 0) {
     if (known == 0 || count % known != 0) {
       throw InvalidArgumentError("cannot reshape " + ShapeToString(x_shape) +
@@ -284,7 +302,7 @@ std::vector<int64_t> ReshapeOutputShape(const std::vector<int64_t>& x_shape,
     }
     shape[inferred_axis] = count / known;
   }
-  if (ShapeElementCount(shape) != count) {
+  if (ShapeNumElements(shape) != count) {
     throw InvalidArgumentError("cannot reshape " + ShapeToString(x_shape) +
                                " to " + ShapeToString(target));
   }
@@ -398,8 +416,7 @@ SliceGeometry ResolveSlice(const std::vector<int64_t>& x_shape,
                            const std::vector<int64_t>& ends,
                            const std::optional<std::vector<int64_t>>& axes,
                            const std::optional<std::vector<int64_t>>& steps) {
-  if (ends.size() != starts.size() ||
-      (axes && axes->size() != starts.size()) ||
+  if (ends.size() != starts.size() || (axes && axes->size() != starts.size()) ||
       (steps && steps->size() != starts.size())) {
     throw InvalidArgumentError(
         "starts, ends, axes and steps must have the same length");
@@ -446,9 +463,9 @@ std::vector<int64_t> ResolveSplitSizes(
   const int64_t parts = static_cast<int64_t>(num_outputs);
   if (!sizes) {
     if (dim % parts != 0) {
-      throw InvalidArgumentError(
-          "axis " + std::to_string(axis) + " of " + what +
-          " does not split evenly into " + std::to_string(parts) + " parts");
+      throw InvalidArgumentError("axis " + std::to_string(axis) + " of " +
+                                 what + " does not split evenly into " +
+                                 std::to_string(parts) + " parts");
     }
     return std::vector<int64_t>(num_outputs, dim / parts);
   }
@@ -458,11 +475,10 @@ std::vector<int64_t> ResolveSplitSizes(
     total += size;
   }
   if (sizes->size() != num_outputs || total != dim) {
-    throw InvalidArgumentError("split " + ops::ref::ShapeToString(*sizes) +
-                               " does not divide axis " +
-                               std::to_string(axis) + " of " + what +
-                               " into " + std::to_string(num_outputs) +
-                               " outputs");
+    throw InvalidArgumentError("split " + ShapeToString(*sizes) +
+                               " does not divide axis " + std::to_string(axis) +
+                               " of " + what + " into " +
+                               std::to_string(num_outputs) + " outputs");
   }
   return *sizes;
 }
@@ -512,8 +528,8 @@ std::vector<std::vector<int64_t>> PadSourceIndices(
   const size_t rank = x_shape.size();
   if (pads.size() != 2 * rank) {
     throw InvalidArgumentError("pads has " + std::to_string(pads.size()) +
-                               " values, expected " +
-                               std::to_string(2 * rank) + " for " + what);
+                               " values, expected " + std::to_string(2 * rank) +
+                               " for " + what);
   }
   std::vector<std::vector<int64_t>> source;
   for (size_t axis = 0; axis < rank; ++axis) {
@@ -521,7 +537,7 @@ std::vector<std::vector<int64_t>> PadSourceIndices(
     const int64_t before = pads[axis];
     const int64_t out = dim + before + pads[axis + rank];
     if (out < 0) {
-      throw InvalidArgumentError("pads " + ops::ref::ShapeToString(pads) +
+      throw InvalidArgumentError("pads " + ShapeToString(pads) +
                                  " crop more than " + what + " has");
     }
     if (mode != PadMode::kConstant && dim == 0 && out > 0) {

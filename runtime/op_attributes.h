@@ -41,6 +41,15 @@ std::vector<int64_t> BroadcastShapes(const std::vector<int64_t>& a,
 // Product of shape[from, to).
 int64_t ShapeProduct(const std::vector<int64_t>& shape, size_t from, size_t to);
 
+// Row-major element strides of `shape`.
+std::vector<int64_t> ContiguousStrides(const std::vector<int64_t>& shape);
+
+// Element strides for reading a C-order tensor of `shape` as if broadcast
+// to `out` (0 on broadcast axes, so that a strided read repeats it).
+// `shape` must broadcast to `out`.
+std::vector<int64_t> BroadcastStrides(const std::vector<int64_t>& shape,
+                                      const std::vector<int64_t>& out);
+
 // --------------------------------------------------- windowed ops
 
 // The window attributes Conv, ConvTranspose and the pools share, with ONNX

@@ -6,20 +6,41 @@
 
 namespace foldrt::runtime {
 
+// FAMILY(Name) per kernel family: Register<Name>Kernels, defined at the end
+// of runtime/kernels/<family>_kernels.cc (batch_norm_kernel.cc and
+// cast_kernel.cc for the single-op families). Written once, read twice
+// below: to declare each function and to call it. Adding a family is one
+// line here.
+#define FOLDRT_KERNEL_FAMILIES(FAMILY) \
+  FAMILY(Conv)                         \
+  FAMILY(Linear)                       \
+  FAMILY(Pool)                         \
+  FAMILY(BatchNorm)                    \
+  FAMILY(Activation)                   \
+  FAMILY(Binary)                       \
+  FAMILY(Reduction)                    \
+  FAMILY(Shape)                        \
+  FAMILY(StridedCopy)                  \
+  FAMILY(DataMovement)                 \
+  FAMILY(Cast)
+
+#define FOLDRT_DECLARE_FAMILY(name) void Register##name##Kernels(OpRegistry*);
+FOLDRT_KERNEL_FAMILIES(FOLDRT_DECLARE_FAMILY)
+#undef FOLDRT_DECLARE_FAMILY
+
 const OpRegistry& OpRegistry::Get() {
   static const OpRegistry* const registry = [] {
     auto* r = new OpRegistry;
-    RegisterConvKernels(r);
-    RegisterLinearKernels(r);
-    RegisterPoolKernels(r);
-    RegisterBatchNormKernels(r);
-    RegisterElementwiseKernels(r);
-    RegisterTensorKernels(r);
+#define FOLDRT_REGISTER_FAMILY(name) Register##name##Kernels(r);
+    FOLDRT_KERNEL_FAMILIES(FOLDRT_REGISTER_FAMILY)
+#undef FOLDRT_REGISTER_FAMILY
     RegisterReferences(r);
     return r;
   }();
   return *registry;
 }
+
+#undef FOLDRT_KERNEL_FAMILIES
 
 const OpRegistration* OpRegistry::Find(const std::string& op_type) const {
   const auto it = ops_.find(op_type);

@@ -1,11 +1,14 @@
 // The op registry: every op foldrt runs is registered once (default ONNX
 // domain, op type, opset range), and the two sides that implement it
 // register against that one entry:
-//  - the runtime's kernels (runtime/kernels/*.cc, one Register*Kernels per
-//    op family): an ordered list of implementations, the first whose factory
-//    accepts the node wins (as oneDNN picks among its implementations);
-//  - the reference evaluator (runtime/reference_evaluator.cc): the plain-loop
-//    implementation that tests and `foldrt fold --verify` compare against.
+//  - the runtime's kernels (runtime/kernels/*.cc, one Register<Family>Kernels
+//    per op family, named in op_registry.cc's list): an ordered list of
+//    implementations, the first whose factory accepts the node wins (as oneDNN
+//    picks among its implementations);
+//  - the reference (runtime/reference/*.cc, one Register*References per op
+//    family), which the reference evaluator (runtime/reference_evaluator.h)
+//    runs: the plain-loop implementation that tests and `foldrt fold
+//    --verify` compare against.
 // What both read from a node (attribute defaults and checks, output-shape
 // rules) lives in runtime/op_attributes.h, so the two cannot disagree on it.
 //
@@ -85,15 +88,9 @@ class OpRegistry {
   std::map<std::string, OpRegistration> ops_;
 };
 
-// One per op family, each in the kernel source of that family.
-void RegisterConvKernels(OpRegistry* registry);       // conv_kernels.cc
-void RegisterLinearKernels(OpRegistry* registry);     // linear_kernels.cc
-void RegisterPoolKernels(OpRegistry* registry);       // pool_kernels.cc
-void RegisterBatchNormKernels(OpRegistry* registry);  // batch_norm_kernel.cc
-void RegisterElementwiseKernels(
-    OpRegistry* registry);                         // elementwise_kernels.cc
-void RegisterTensorKernels(OpRegistry* registry);  // tensor_kernels.cc
-// The references of every family: reference_evaluator.cc.
+// The references of every family (runtime/reference/reference_ops.cc, which
+// calls one Register*References per family file in runtime/reference/).
+// The kernel families' Register<Family>Kernels are listed in op_registry.cc.
 void RegisterReferences(OpRegistry* registry);
 
 }  // namespace foldrt::runtime

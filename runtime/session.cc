@@ -5,10 +5,10 @@
 #include <optional>
 #include <utility>
 
-#include "graph/onnx_io.h"
-#include "graph/passes/batch_norm_fold.h"
 #include "core/error.h"
 #include "core/logging.h"
+#include "graph/onnx_io.h"
+#include "graph/passes/batch_norm_fold.h"
 #include "runtime/program.h"
 
 namespace foldrt::runtime {
@@ -288,23 +288,25 @@ std::shared_ptr<const Plan> Session::PlanFor(
   return plans_.emplace(std::move(key), std::move(plan)).first->second;
 }
 
+void CheckValueName(const std::string& name,
+                    const std::vector<ValueInfo>& values,
+                    const std::string& role, const ErrorContext& context) {
+  std::string names;
+  for (const ValueInfo& info : values) {
+    if (info.name == name) return;
+    names += (names.empty() ? "'" : ", '") + info.name + "'";
+  }
+  throw InvalidArgumentError("'" + name + "' is not an " + role +
+                                 " of the model (its " + role + "s: " + names +
+                                 ")",
+                             context);
+}
+
 std::map<std::string, Tensor> Session::Run(
     const std::map<std::string, Tensor>& inputs) const {
   const ErrorContext context{source_, "", ""};
   for (const auto& [name, tensor] : inputs) {
-    bool known = false;
-    for (const ValueInfo& info : inputs_) known = known || info.name == name;
-    if (!known) {
-      std::string names;
-      for (const ValueInfo& info : inputs_) {
-        names += (names.empty() ? "'" : ", '") + info.name + "'";
-      }
-      throw InvalidArgumentError("'" + name +
-                                     "' is not an input of the model (its "
-                                     "inputs: " +
-                                     names + ")",
-                                 context);
-    }
+    CheckValueName(name, inputs_, "input", context);
   }
   std::vector<const Tensor*> ordered;
   std::vector<std::vector<int64_t>> shapes;

@@ -31,10 +31,11 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
+#include "core/tensor.h"
 #include "graph/graph.h"
 #include "graph/passes/fold_report.h"
 #include "ops/batch_norm.h"
-#include "core/tensor.h"
 
 namespace foldrt::runtime {
 
@@ -100,6 +101,14 @@ struct ValueInfo {
   // "(N, 3, 224, 224)", or "(unknown rank)".
   std::string ShapeString() const;
 };
+
+// Throws InvalidArgumentError "'x' is not an input of the model (its
+// inputs: 'a', 'b')" unless `name` is one of `values` (`role`: "input" or
+// "output"), with `context`. Run checks its inputs so; the Python module
+// checks the output names it is asked for.
+void CheckValueName(const std::string& name,
+                    const std::vector<ValueInfo>& values,
+                    const std::string& role, const ErrorContext& context);
 
 struct Program;
 struct Plan;

@@ -15,43 +15,24 @@
 namespace foldrt::runtime {
 namespace {
 
-class ActivationIntoProducerFusion : public RuntimeFusion {
- public:
-  const char* name() const override { return "activation_into_producer"; }
-
-  std::optional<FusedStep> Match(const graph::Node& node,
-                                 FusionContext& ctx) const override {
-    const graph::Graph& graph = ctx.graph();
-    if (!OutputMayBeFused(node, graph)) return std::nullopt;
-    const std::vector<graph::Use>& uses = graph.Uses(node.output(0));
-    if (uses.size() != 1 || uses[0].node->op_type() == "Add" ||
-        uses[0].input_index != 0) {
-      return std::nullopt;
-    }
-    const graph::Node* consumer = uses[0].node;
-    if (!ctx.Needed(*consumer) || consumer->num_outputs() == 0 ||
-        consumer->output(0).empty()) {
-      return std::nullopt;
-    }
-    ops::Activation activation;
-    if (!FusibleActivation(*consumer, ctx.opset(),
-                           ctx.InputConstants(*consumer), &activation) ||
-        !KernelFusesActivation(node.op_type(), activation.kind)) {
-      return std::nullopt;
-    }
-    FusedStep fused;
-    fused.activation = activation;
-    fused.absorbed = {consumer};
-    fused.output_node = consumer;
-    fused.op = node.op_type() + "+" + consumer->op_type();
-    return fused;
+std::optional<FusedStep> Match(const graph::Node& node, FusionContext& ctx) {
+  const std::vector<graph::Use>* readers = FusibleOutputUses(node, ctx.graph());
+  if (readers == nullptr || readers->size() != 1) return std::nullopt;
+  const graph::Use& use = readers->front();
+  if (use.node->op_type() == "Add" || use.input_index != 0) return std::nullopt;
+  const graph::Node* consumer = use.node;
+  ops::Activation activation;
+  if (!FusibleActivationAfter(node, *consumer, ctx, &activation)) {
+    return std::nullopt;
   }
-};
+  return EpilogueStep(node.op_type() + "+" + consumer->op_type(), activation,
+                      {consumer});
+}
 
 }  // namespace
 
 std::unique_ptr<const RuntimeFusion> NewActivationIntoProducerFusion() {
-  return std::make_unique<ActivationIntoProducerFusion>();
+  return MakeFusion("activation_into_producer", Match);
 }
 
 }  // namespace foldrt::runtime

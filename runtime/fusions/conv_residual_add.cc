@@ -19,69 +19,55 @@
 namespace foldrt::runtime {
 namespace {
 
-class ConvResidualAddFusion : public RuntimeFusion {
- public:
-  const char* name() const override { return "conv_residual_add"; }
-
-  std::optional<FusedStep> Match(const graph::Node& conv,
-                                 FusionContext& ctx) const override {
-    const graph::Graph& graph = ctx.graph();
-    if (!OutputMayBeFused(conv, graph)) return std::nullopt;
-    const std::string& y = conv.output(0);
-    const std::vector<graph::Use>& uses = graph.Uses(y);
-    if (uses.size() != 1 || uses[0].node->op_type() != "Add") {
-      return std::nullopt;
-    }
-    if (conv.op_type() != "Conv" ||
-        !KernelFusesActivation(conv.op_type(), ops::Activation::Kind::kRelu)) {
-      return std::nullopt;
-    }
-    if (uses[0].input_index < 0) return std::nullopt;
-    const graph::Node* add = uses[0].node;
-    if (add->op_type() != "Add" || !graph::IsDefaultDomain(add->domain()) ||
-        add->num_inputs() != 2 || !add->has_input(0) || !add->has_input(1) ||
-        add->num_outputs() != 1 || add->output(0).empty() ||
-        !ctx.Needed(*add)) {
-      return std::nullopt;
-    }
-    const std::string& r = add->input(1 - uses[0].input_index);
-    const ErrorContext context = graph::NodeErrorContext(*add, ctx.file());
-    if (r == y || ctx.Constant(r, context) != nullptr || !ctx.Computed(r)) {
-      return std::nullopt;
-    }
-    FusedStep fused;
-    fused.absorbed = {add};
-    fused.output_node = add;
-    fused.op = conv.op_type() + "+Add";
-    fused.residual = r;
-    // An activation after the Add, unless the sum is itself read elsewhere.
-    const std::string& sum = add->output(0);
-    const std::vector<graph::Use>& sum_uses = graph.Uses(sum);
-    if (graph.IsGraphOutput(sum) || sum_uses.size() != 1 ||
-        sum_uses[0].input_index != 0) {
-      return fused;
-    }
-    const graph::Node* act = sum_uses[0].node;
-    ops::Activation activation;
-    if (!ctx.Needed(*act) || act->num_outputs() == 0 ||
-        act->output(0).empty() ||
-        !FusibleActivation(*act, ctx.opset(), ctx.InputConstants(*act),
-                           &activation) ||
-        !KernelFusesActivation(conv.op_type(), activation.kind)) {
-      return fused;
-    }
-    fused.activation = activation;
-    fused.absorbed.push_back(act);
-    fused.output_node = act;
-    fused.op = conv.op_type() + "+Add+" + act->op_type();
+std::optional<FusedStep> Match(const graph::Node& conv, FusionContext& ctx) {
+  const graph::Graph& graph = ctx.graph();
+  const std::vector<graph::Use>* readers = FusibleOutputUses(conv, graph);
+  if (readers == nullptr || readers->size() != 1 ||
+      (*readers)[0].node->op_type() != "Add") {
+    return std::nullopt;
+  }
+  const std::vector<graph::Use>& uses = *readers;
+  const std::string& y = conv.output(0);
+  if (conv.op_type() != "Conv" ||
+      !KernelFusesActivation(conv.op_type(), ops::Activation::Kind::kRelu)) {
+    return std::nullopt;
+  }
+  if (uses[0].input_index < 0) return std::nullopt;
+  const graph::Node* add = uses[0].node;
+  if (add->op_type() != "Add" || !graph::IsDefaultDomain(add->domain()) ||
+      add->num_inputs() != 2 || !add->has_input(0) || !add->has_input(1) ||
+      add->num_outputs() != 1 || add->output(0).empty() || !ctx.Needed(*add)) {
+    return std::nullopt;
+  }
+  const std::string& r = add->input(1 - uses[0].input_index);
+  const ErrorContext context = graph::NodeErrorContext(*add, ctx.file());
+  if (r == y || ctx.Constant(r, context) != nullptr || !ctx.Computed(r)) {
+    return std::nullopt;
+  }
+  FusedStep fused =
+      EpilogueStep(conv.op_type() + "+Add", ops::Activation::None(), {add});
+  fused.residual = r;
+  // An activation after the Add, unless the sum is itself read elsewhere.
+  const std::string& sum = add->output(0);
+  const std::vector<graph::Use>& sum_uses = graph.Uses(sum);
+  if (graph.IsGraphOutput(sum) || sum_uses.size() != 1 ||
+      sum_uses[0].input_index != 0) {
     return fused;
   }
-};
+  const graph::Node* act = sum_uses[0].node;
+  ops::Activation activation;
+  if (!FusibleActivationAfter(conv, *act, ctx, &activation)) return fused;
+  fused.activation = activation;
+  fused.absorbed.push_back(act);
+  fused.output_node = act;
+  fused.op += "+" + act->op_type();
+  return fused;
+}
 
 }  // namespace
 
 std::unique_ptr<const RuntimeFusion> NewConvResidualAddFusion() {
-  return std::make_unique<ConvResidualAddFusion>();
+  return MakeFusion("conv_residual_add", Match);
 }
 
 }  // namespace foldrt::runtime

@@ -1,11 +1,66 @@
 #include "runtime/fusions/fusion.h"
 
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace foldrt::runtime {
+namespace {
+
+class FunctionFusion : public RuntimeFusion {
+ public:
+  FunctionFusion(const char* name, FusionMatch match)
+      : name_(name), match_(match) {}
+  const char* name() const override { return name_; }
+  std::optional<FusedStep> Match(const graph::Node& node,
+                                 FusionContext& ctx) const override {
+    return match_(node, ctx);
+  }
+
+ private:
+  const char* name_;
+  FusionMatch match_;
+};
+
+}  // namespace
+
+std::unique_ptr<const RuntimeFusion> MakeFusion(const char* name,
+                                                FusionMatch match) {
+  return std::make_unique<FunctionFusion>(name, match);
+}
 
 bool OutputMayBeFused(const graph::Node& producer, const graph::Graph& graph) {
   return graph::IsDefaultDomain(producer.domain()) &&
          producer.num_outputs() != 0 && !producer.output(0).empty() &&
          !graph.IsGraphOutput(producer.output(0));
+}
+
+const std::vector<graph::Use>* FusibleOutputUses(const graph::Node& producer,
+                                                 const graph::Graph& graph) {
+  if (!OutputMayBeFused(producer, graph)) return nullptr;
+  return &graph.Uses(producer.output(0));
+}
+
+bool FusibleActivationAfter(const graph::Node& producer,
+                            const graph::Node& reader, FusionContext& ctx,
+                            ops::Activation* activation) {
+  return ctx.Needed(reader) && reader.num_outputs() != 0 &&
+         !reader.output(0).empty() &&
+         FusibleActivation(reader, ctx.opset(), ctx.InputConstants(reader),
+                           activation) &&
+         KernelFusesActivation(producer.op_type(), activation->kind);
+}
+
+FusedStep EpilogueStep(std::string op, ops::Activation activation,
+                       std::vector<const graph::Node*> absorbed) {
+  FusedStep fused;
+  fused.op = std::move(op);
+  fused.activation = activation;
+  fused.output_node = absorbed.back();
+  fused.absorbed = std::move(absorbed);
+  return fused;
 }
 
 const graph::Node* SwishMul(const graph::Node& sigmoid, FusionContext& ctx) {

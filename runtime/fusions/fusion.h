@@ -5,10 +5,10 @@
 // Sigmoid -> Mul pair as one Swish, a channel shuffle as one permutation.
 //
 // Each fusion is one file in this folder: its pattern and preconditions in a
-// comment on top, one RuntimeFusion whose Match looks at the node being
-// compiled. runtime/fusions/fusion_list.cc orders them; the compiler tries
-// them on every node some output depends on, in that order, and the first
-// that matches wins.
+// comment on top, one Match function that looks at the node being compiled
+// (MakeFusion makes it a RuntimeFusion). runtime/fusions/fusion_list.cc orders
+// them; the compiler tries them on every node some output depends on, in that
+// order, and the first that matches wins.
 #ifndef FOLDRT_RUNTIME_FUSIONS_FUSION_H_
 #define FOLDRT_RUNTIME_FUSIONS_FUSION_H_
 
@@ -98,6 +98,15 @@ class RuntimeFusion {
                                          FusionContext& ctx) const = 0;
 };
 
+// A fusion's Match: the step `node` and the nodes after it become, as
+// RuntimeFusion::Match.
+using FusionMatch = std::optional<FusedStep> (*)(const graph::Node& node,
+                                                 FusionContext& ctx);
+// The RuntimeFusion named `name` (for messages and the list) whose Match is
+// `match`: what each fusion file's New<Name>Fusion returns.
+std::unique_ptr<const RuntimeFusion> MakeFusion(const char* name,
+                                                FusionMatch match);
+
 // The fusions in the order the compiler tries them (fusion_list.cc).
 const std::vector<std::unique_ptr<const RuntimeFusion>>& RuntimeFusions();
 
@@ -107,6 +116,22 @@ const std::vector<std::unique_ptr<const RuntimeFusion>>& RuntimeFusions();
 // default-domain node whose output 0 exists and is no graph output (the
 // caller would miss the value the fused step never writes).
 bool OutputMayBeFused(const graph::Node& producer, const graph::Graph& graph);
+// The uses of `producer`'s output 0 when OutputMayBeFused, else null.
+const std::vector<graph::Use>* FusibleOutputUses(const graph::Node& producer,
+                                                 const graph::Graph& graph);
+
+// Whether `reader`, a reader of `producer`'s output, is an activation the
+// producer's kernel can apply as its epilogue: needed, with an output 0, a
+// ReLU / Clip with constant bounds / Sigmoid (FusibleActivation) of a kind
+// KernelFusesActivation allows for the producer's op. Sets *activation.
+bool FusibleActivationAfter(const graph::Node& producer,
+                            const graph::Node& reader, FusionContext& ctx,
+                            ops::Activation* activation);
+
+// An epilogue step `op` applying `activation`, absorbing `absorbed` (in
+// order; the last one's output 0 is what the step writes).
+FusedStep EpilogueStep(std::string op, ops::Activation activation,
+                       std::vector<const graph::Node*> absorbed);
 
 // The Mul of SiLU written as Sigmoid -> Mul: `sigmoid` reads x as its only
 // input, and its output s (not a graph output) has exactly one reader, a

@@ -2,9 +2,10 @@
 // (runtime/compile.cc); the first that matches wins.
 //
 // Adding a fusion is one file and one line: write
-// runtime/fusions/<name>.cc (pattern and preconditions on top, one
-// RuntimeFusion, a factory std::unique_ptr<const RuntimeFusion>
-// New<Name>Fusion(); any file here is the template), then add its line
+// runtime/fusions/<name>.cc (pattern and preconditions on top, its Match
+// function, and a factory std::unique_ptr<const RuntimeFusion>
+// New<Name>Fusion() returning MakeFusion("<name>", Match); any file here is
+// the template), then add its line
 // FUSION(New<Name>Fusion) to the list below where it should be tried. (The
 // file also goes into runtime/CMakeLists.txt, whose source lists are
 // explicit.)

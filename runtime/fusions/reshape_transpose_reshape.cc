@@ -37,49 +37,41 @@ const graph::Node* SoleReader(const graph::Node& node,
   return reader;
 }
 
-class ReshapeTransposeReshapeFusion : public RuntimeFusion {
- public:
-  const char* name() const override { return "reshape_transpose_reshape"; }
-
-  std::optional<FusedStep> Match(const graph::Node& first,
-                                 FusionContext& ctx) const override {
-    if (first.op_type() != "Reshape" ||
-        !graph::IsDefaultDomain(first.domain()) || first.num_inputs() < 2 ||
-        !first.has_input(1)) {
-      return std::nullopt;
-    }
-    const graph::Node* transpose = SoleReader(first, "Transpose", ctx);
-    const graph::Node* second =
-        transpose != nullptr ? SoleReader(*transpose, "Reshape", ctx) : nullptr;
-    if (second == nullptr || second->num_inputs() < 2 ||
-        !second->has_input(1)) {
-      return std::nullopt;
-    }
-    // Each node checked as it would be alone.
-    ctx.Create(ctx.BuildContext(first));
-    ctx.Create(ctx.BuildContext(*transpose));
-    ctx.Create(ctx.BuildContext(*second));
-    FusedStep fused;
-    fused.op = "Reshape+Transpose+Reshape";
-    fused.absorbed = {transpose};
-    FusedStep::OwnKernel& own = fused.own_kernel.emplace();
-    own.at = second;
-    own.inputs = {first.input(0), first.input(1), second->input(1)};
-    own.outputs = {second->output(0)};
-    own.create = [&first, transpose, second](FusionContext& at) {
-      const KernelBuildContext first_context = at.BuildContext(first);
-      const KernelBuildContext second_context = at.BuildContext(*second);
-      return CreateReshapeTransposeReshape(first_context, *transpose,
-                                           second_context);
-    };
-    return fused;
+std::optional<FusedStep> Match(const graph::Node& first, FusionContext& ctx) {
+  if (first.op_type() != "Reshape" || !graph::IsDefaultDomain(first.domain()) ||
+      first.num_inputs() < 2 || !first.has_input(1)) {
+    return std::nullopt;
   }
-};
+  const graph::Node* transpose = SoleReader(first, "Transpose", ctx);
+  const graph::Node* second =
+      transpose != nullptr ? SoleReader(*transpose, "Reshape", ctx) : nullptr;
+  if (second == nullptr || second->num_inputs() < 2 || !second->has_input(1)) {
+    return std::nullopt;
+  }
+  // Each node checked as it would be alone.
+  ctx.Create(ctx.BuildContext(first));
+  ctx.Create(ctx.BuildContext(*transpose));
+  ctx.Create(ctx.BuildContext(*second));
+  FusedStep fused;
+  fused.op = "Reshape+Transpose+Reshape";
+  fused.absorbed = {transpose};
+  FusedStep::OwnKernel& own = fused.own_kernel.emplace();
+  own.at = second;
+  own.inputs = {first.input(0), first.input(1), second->input(1)};
+  own.outputs = {second->output(0)};
+  own.create = [&first, transpose, second](FusionContext& at) {
+    const KernelBuildContext first_context = at.BuildContext(first);
+    const KernelBuildContext second_context = at.BuildContext(*second);
+    return CreateReshapeTransposeReshape(first_context, *transpose,
+                                         second_context);
+  };
+  return fused;
+}
 
 }  // namespace
 
 std::unique_ptr<const RuntimeFusion> NewReshapeTransposeReshapeFusion() {
-  return std::make_unique<ReshapeTransposeReshapeFusion>();
+  return MakeFusion("reshape_transpose_reshape", Match);
 }
 
 }  // namespace foldrt::runtime

@@ -15,27 +15,16 @@
 namespace foldrt::runtime {
 namespace {
 
-class SigmoidMulSwishFusion : public RuntimeFusion {
- public:
-  const char* name() const override { return "sigmoid_mul_swish"; }
-
-  std::optional<FusedStep> Match(const graph::Node& node,
-                                 FusionContext& ctx) const override {
-    const graph::Node* mul = SwishMul(node, ctx);
-    if (mul == nullptr) return std::nullopt;
-    FusedStep fused;
-    fused.activation = ops::Activation::Swish();
-    fused.absorbed = {mul};
-    fused.output_node = mul;
-    fused.op = "Swish";
-    return fused;
-  }
-};
+std::optional<FusedStep> Match(const graph::Node& node, FusionContext& ctx) {
+  const graph::Node* mul = SwishMul(node, ctx);
+  if (mul == nullptr) return std::nullopt;
+  return EpilogueStep("Swish", ops::Activation::Swish(), {mul});
+}
 
 }  // namespace
 
 std::unique_ptr<const RuntimeFusion> NewSigmoidMulSwishFusion() {
-  return std::make_unique<SigmoidMulSwishFusion>();
+  return MakeFusion("sigmoid_mul_swish", Match);
 }
 
 }  // namespace foldrt::runtime

@@ -12,40 +12,28 @@
 namespace foldrt::runtime {
 namespace {
 
-class SwishIntoProducerFusion : public RuntimeFusion {
- public:
-  const char* name() const override { return "swish_into_producer"; }
-
-  std::optional<FusedStep> Match(const graph::Node& node,
-                                 FusionContext& ctx) const override {
-    const graph::Graph& graph = ctx.graph();
-    if (!OutputMayBeFused(node, graph)) return std::nullopt;
-    const std::vector<graph::Use>& uses = graph.Uses(node.output(0));
-    if (uses.size() != 2) return std::nullopt;
-    for (size_t i = 0; i < 2; ++i) {
-      const graph::Node* sigmoid = uses[i].node;
-      const graph::Node* mul = uses[1 - i].node;
-      if (uses[i].input_index != 0 || mul == sigmoid ||
-          SwishMul(*sigmoid, ctx) != mul ||
-          !KernelFusesActivation(node.op_type(),
-                                 ops::Activation::Kind::kSwish)) {
-        continue;
-      }
-      FusedStep fused;
-      fused.activation = ops::Activation::Swish();
-      fused.absorbed = {sigmoid, mul};
-      fused.output_node = mul;
-      fused.op = node.op_type() + "+Swish";
-      return fused;
+std::optional<FusedStep> Match(const graph::Node& node, FusionContext& ctx) {
+  const std::vector<graph::Use>* readers = FusibleOutputUses(node, ctx.graph());
+  if (readers == nullptr || readers->size() != 2) return std::nullopt;
+  const std::vector<graph::Use>& uses = *readers;
+  for (size_t i = 0; i < 2; ++i) {
+    const graph::Node* sigmoid = uses[i].node;
+    const graph::Node* mul = uses[1 - i].node;
+    if (uses[i].input_index != 0 || mul == sigmoid ||
+        SwishMul(*sigmoid, ctx) != mul ||
+        !KernelFusesActivation(node.op_type(), ops::Activation::Kind::kSwish)) {
+      continue;
     }
-    return std::nullopt;
+    return EpilogueStep(node.op_type() + "+Swish", ops::Activation::Swish(),
+                        {sigmoid, mul});
   }
-};
+  return std::nullopt;
+}
 
 }  // namespace
 
 std::unique_ptr<const RuntimeFusion> NewSwishIntoProducerFusion() {
-  return std::make_unique<SwishIntoProducerFusion>();
+  return MakeFusion("swish_into_producer", Match);
 }
 
 }  // namespace foldrt::runtime

@@ -7,10 +7,10 @@
 #include <utility>
 #include <vector>
 
-#include "ops/batch_norm.h"
-#include "ops/layout.h"
 #include "core/batch_norm_affine.h"
 #include "core/error.h"
+#include "ops/batch_norm.h"
+#include "ops/layout.h"
 #include "runtime/kernels/kernel.h"
 #include "runtime/kernels/kernel_util.h"
 #include "runtime/op_registry.h"
@@ -111,11 +111,6 @@ class BatchNormKernel : public Kernel {
   size_t num_outputs_;
 };
 
-std::unique_ptr<Kernel> CreateBatchNormalization(
-    const KernelBuildContext& ctx) {
-  return std::make_unique<BatchNormKernel>(ctx);
-}
-
 }  // namespace
 
 void RegisterBatchNormKernels(OpRegistry* registry) {
@@ -123,7 +118,7 @@ void RegisterBatchNormKernels(OpRegistry* registry) {
   // (ops::BatchNormImpl, measured per layout in bench/ops), so the
   // registry holds one implementation.
   registry
-      ->AddKernel("BatchNormalization", "default", CreateBatchNormalization)
+      ->AddKernel("BatchNormalization", "default", NewKernel<BatchNormKernel>)
       .fuses_activation = ops::BatchNormSupportsActivation;
 }
 

@@ -10,16 +10,15 @@
 #include <utility>
 #include <vector>
 
+#include "core/error.h"
 #include "ops/conv.h"
 #include "ops/conv_transpose.h"
 #include "ops/ref/conv_ref.h"
 #include "ops/ref/conv_transpose_ref.h"
-#include "core/error.h"
-#include "core/logging.h"
 #include "runtime/kernels/kernel.h"
 #include "runtime/kernels/kernel_util.h"
-#include "runtime/op_registry.h"
 #include "runtime/op_attributes.h"
+#include "runtime/op_registry.h"
 
 namespace foldrt::runtime {
 namespace {
@@ -76,6 +75,53 @@ bool PadsDependOnInputShape(const WindowAttributes& window) {
          window.auto_pad == ops::ref::AutoPad::kSameLower;
 }
 
+// What Conv and ConvTranspose share: the checked weights and bias (let go
+// of once the oneDNN op holds them, so that the plain weights are freed
+// when it packed them: ReleasesConstantInput), their shape, the fused
+// activation, and the oneDNN op (`Op`) built at load when the pads do not
+// depend on the input shape.
+template <typename Op>
+class WeightedKernel : public Kernel {
+ public:
+  bool ReleasesConstantInput(size_t index) const override {
+    return op_ != nullptr && (index == 1 || index == 2);
+  }
+
+ protected:
+  // `op_type`: "Conv" or "ConvTranspose", for messages.
+  WeightedKernel(const KernelBuildContext& ctx, const char* op_type)
+      : w_(ReadConvWeights(ctx)),
+        w_shape_(w_.weights.shape()),
+        act_(ctx.fused_activation()),
+        reference_(ctx.options().reference_kernels),
+        label_(ctx.node().Label()),
+        op_type_(op_type) {}
+
+  // The oneDNN op with these attributes, or null (reference path) where
+  // oneDNN refuses the configuration.
+  template <typename Attributes>
+  std::shared_ptr<const Op> BuildOp(Attributes attrs) const {
+    return BuildOrNull(label_, op_type_,
+                       [&] { return MakeOp<Op>(w_, std::move(attrs), act_); });
+  }
+
+  // Once op_ is built it holds the weights (until it packed them) and a
+  // copy of the bias; Plan reads only the shape.
+  void ReleaseWeightsIfBuilt() {
+    if (op_) w_ = ConvWeights{};
+  }
+
+  ConvWeights w_;  // empty once op_ is built
+  std::vector<int64_t> w_shape_;
+  ops::Activation act_;
+  bool reference_;
+  std::string label_;
+  std::shared_ptr<const Op> op_;  // when the pads are fixed
+
+ private:
+  const char* op_type_;
+};
+
 // ------------------------------------------------------ Conv
 
 struct ConvState : KernelState {
@@ -95,42 +141,23 @@ struct ConvState : KernelState {
 // W and the optional B).
 constexpr size_t kResidualInput = 3;
 
-class ConvKernel : public Kernel {
+class ConvKernel : public WeightedKernel<ops::Conv> {
  public:
   explicit ConvKernel(const KernelBuildContext& ctx)
-      : w_(ReadConvWeights(ctx)),
-        w_shape_(w_.weights.shape()),
+      : WeightedKernel(ctx, "Conv"),
         attrs_(ReadConvAttributes(ctx.node(), w_.weights.rank() - 2)),
-        act_(ctx.fused_activation()),
-        reference_(ctx.options().reference_kernels),
         conv_layout_(ctx.options().conv_layout),
         winograd_(ctx.options().winograd),
         threads_(ctx.options().threads),
-        residual_(ctx.fused_residual()),
-        label_(ctx.node().Label()) {
+        residual_(ctx.fused_residual()) {
     CheckBias(ctx, w_.bias, w_.weights.shape()[0]);
     if (!reference_ && !PadsDependOnInputShape(attrs_.window)) {
-      // VALID means no padding; NOTSET keeps the explicit pads.
       ops::ref::ConvParams params;
-      params.strides = attrs_.window.strides;
-      params.dilations = attrs_.window.dilations;
-      params.pads_begin = attrs_.window.pads_begin;
-      params.pads_end = attrs_.window.pads_end;
-      if (attrs_.window.auto_pad == ops::ref::AutoPad::kValid) {
-        params.pads_begin.assign(params.strides.size(), 0);
-        params.pads_end.assign(params.strides.size(), 0);
-      }
+      SetFixedWindow(attrs_.window, &params);
       params.groups = attrs_.groups;
-      conv_ = BuildConv(params);
+      op_ = BuildConv(params);
     }
-    // The op holds the weights (until it packed them) and a copy of the
-    // bias; Plan reads only the shape. Let go of ours, so that the plain
-    // weights are freed once packed (ReleasesConstantInput).
-    if (conv_) w_ = ConvWeights{};
-  }
-
-  bool ReleasesConstantInput(size_t index) const override {
-    return conv_ != nullptr && (index == 1 || index == 2);
+    ReleaseWeightsIfBuilt();
   }
 
   KernelPlan Plan(const std::vector<const PlanInput*>& inputs) const override {
@@ -140,13 +167,10 @@ class ConvKernel : public Kernel {
     const std::vector<int64_t> y_shape =
         ops::ref::ConvOutputShape(x.shape, w_shape_, state->params);
     if (!reference_) {
-      state->conv = conv_ ? conv_ : BuildConv(state->params);
+      state->conv = op_ ? op_ : BuildConv(state->params);
     }
-    if (state->conv && state->conv->OutputDims(x.shape) != y_shape) {
-      throw InvalidArgumentError(
-          "oneDNN Conv computes " +
-          ShapeToString(state->conv->OutputDims(x.shape)) + ", the reference " +
-          ShapeToString(y_shape));
+    if (state->conv) {
+      CheckOutputDims("oneDNN Conv", state->conv->OutputDims(x.shape), y_shape);
     }
     KernelPlan plan;
     if (state->conv && x.shape.size() >= 3 && x.shape.size() <= 5) {
@@ -236,13 +260,7 @@ class ConvKernel : public Kernel {
     attrs.groups = params.groups;
     attrs.accumulate = residual_;
     attrs.winograd = winograd_;
-    try {
-      return MakeOp<ops::Conv>(w_, std::move(attrs), act_);
-    } catch (const UnsupportedError& e) {
-      Logger().debug("node '{}' (Conv) runs the reference kernel: {}", label_,
-                     e.message());
-      return nullptr;
-    }
+    return BuildOp(std::move(attrs));
   }
 
   // The residual r (input 3) against the convolution's output y: the same
@@ -263,23 +281,12 @@ class ConvKernel : public Kernel {
     state->residual_strides = BroadcastStrides(r.shape, y_shape);
   }
 
-  // Empty once conv_ is built (which then holds the weights).
-  ConvWeights w_;
-  std::vector<int64_t> w_shape_;
   ConvAttributes attrs_;
-  ops::Activation act_;
-  bool reference_;
   std::optional<ops::Layout> conv_layout_;
   bool winograd_;
   int threads_;  // the session's: Winograd is timed under it
   bool residual_;
-  std::string label_;
-  std::shared_ptr<const ops::Conv> conv_;  // when pads are fixed
 };
-
-std::unique_ptr<Kernel> CreateConv(const KernelBuildContext& ctx) {
-  return std::make_unique<ConvKernel>(ctx);
-}
 
 // ------------------------------------------------------ ConvTranspose
 
@@ -288,36 +295,20 @@ struct ConvTransposeState : KernelState {
   std::shared_ptr<const ops::ConvTranspose> op;  // null: reference path
 };
 
-class ConvTransposeKernel : public Kernel {
+class ConvTransposeKernel : public WeightedKernel<ops::ConvTranspose> {
  public:
   explicit ConvTransposeKernel(const KernelBuildContext& ctx)
-      : w_(ReadConvWeights(ctx)),
-        w_shape_(w_.weights.shape()),
-        attrs_(ReadConvTransposeAttributes(ctx.node(), w_.weights.rank() - 2)),
-        act_(ctx.fused_activation()),
-        reference_(ctx.options().reference_kernels),
-        label_(ctx.node().Label()) {
+      : WeightedKernel(ctx, "ConvTranspose"),
+        attrs_(ReadConvTransposeAttributes(ctx.node(), w_.weights.rank() - 2)) {
     CheckBias(ctx, w_.bias, w_.weights.shape()[1] * attrs_.groups);
     if (!reference_ && !attrs_.output_shape) {
       ops::ref::ConvTransposeParams params;
-      params.conv.strides = attrs_.window.strides;
-      params.conv.dilations = attrs_.window.dilations;
-      params.conv.pads_begin = attrs_.window.pads_begin;
-      params.conv.pads_end = attrs_.window.pads_end;
-      if (attrs_.window.auto_pad == ops::ref::AutoPad::kValid) {
-        params.conv.pads_begin.assign(params.conv.strides.size(), 0);
-        params.conv.pads_end.assign(params.conv.strides.size(), 0);
-      }
+      SetFixedWindow(attrs_.window, &params.conv);
       params.conv.groups = attrs_.groups;
       params.output_padding = attrs_.output_padding;
       op_ = Build(params);
     }
-    // As in ConvKernel: the op holds the weights, Plan needs the shape.
-    if (op_) w_ = ConvWeights{};
-  }
-
-  bool ReleasesConstantInput(size_t index) const override {
-    return op_ != nullptr && (index == 1 || index == 2);
+    ReleaseWeightsIfBuilt();
   }
 
   KernelPlan Plan(const std::vector<const PlanInput*>& inputs) const override {
@@ -327,15 +318,11 @@ class ConvTransposeKernel : public Kernel {
     const std::vector<int64_t> y_shape =
         ops::ref::ConvTransposeOutputShape(x.shape, w_shape_, state->params);
     if (!reference_) state->op = op_ ? op_ : Build(state->params);
-    if (state->op && state->op->OutputDims(x.shape) != y_shape) {
-      throw InvalidArgumentError("oneDNN ConvTranspose computes " +
-                                 ShapeToString(state->op->OutputDims(x.shape)) +
-                                 ", the reference " + ShapeToString(y_shape));
+    if (state->op) {
+      CheckOutputDims("oneDNN ConvTranspose", state->op->OutputDims(x.shape),
+                      y_shape);
     }
-    KernelPlan plan;
-    plan.outputs = {{DataType::kFloat32, y_shape}};
-    plan.state = std::move(state);
-    return plan;
+    return OneOutputPlan({DataType::kFloat32, y_shape}, std::move(state));
   }
 
   void Run(const KernelArgs& args) const override {
@@ -365,29 +352,12 @@ class ConvTransposeKernel : public Kernel {
     attrs.pads_end = params.conv.pads_end;
     attrs.output_padding = params.output_padding;
     attrs.groups = params.conv.groups;
-    try {
-      return MakeOp<ops::ConvTranspose>(w_, std::move(attrs), act_);
-    } catch (const UnsupportedError& e) {
-      Logger().debug("node '{}' (ConvTranspose) runs the reference kernel: {}",
-                     label_, e.message());
-      return nullptr;
-    }
+    return BuildOp(std::move(attrs));
   }
 
-  // Empty once op_ is built (which then holds the weights).
-  ConvWeights w_;
-  std::vector<int64_t> w_shape_;
+  // op_ is built at load when there is no output_shape.
   ConvTransposeAttributes attrs_;
-  ops::Activation act_;
-  bool reference_;
-  std::string label_;
-  // When the pads do not depend on the input shape (no output_shape).
-  std::shared_ptr<const ops::ConvTranspose> op_;
 };
-
-std::unique_ptr<Kernel> CreateConvTranspose(const KernelBuildContext& ctx) {
-  return std::make_unique<ConvTransposeKernel>(ctx);
-}
 
 }  // namespace
 
@@ -395,9 +365,10 @@ void RegisterConvKernels(OpRegistry* registry) {
   // Every activation: a oneDNN post-op, or ApplyActivation on the
   // reference path.
   const auto any_activation = [](ops::Activation::Kind) { return true; };
-  registry->AddKernel("Conv", "default", CreateConv).fuses_activation =
-      any_activation;
-  registry->AddKernel("ConvTranspose", "default", CreateConvTranspose)
+  registry->AddKernel("Conv", "default", NewKernel<ConvKernel>)
+      .fuses_activation = any_activation;
+  registry
+      ->AddKernel("ConvTranspose", "default", NewKernel<ConvTransposeKernel>)
       .fuses_activation = any_activation;
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/logging.h"
 #include "runtime/kernels/kernel_util.h"
 #include "runtime/op_registry.h"
 
@@ -132,12 +133,19 @@ double KnownScalarInput(const std::vector<const PlanInput*>& inputs,
              : static_cast<double>(input.value->data<int64_t>()[0]);
 }
 
-std::vector<int64_t> ContiguousStrides(const std::vector<int64_t>& shape) {
-  std::vector<int64_t> strides(shape.size(), 1);
-  for (size_t i = shape.size(); i-- > 1;) {
-    strides[i - 1] = strides[i] * shape[i];
+void CheckOutputDims(const std::string& op, const std::vector<int64_t>& dims,
+                     const std::vector<int64_t>& reference_dims) {
+  if (dims != reference_dims) {
+    throw InvalidArgumentError(op + " computes " + ShapeToString(dims) +
+                               ", the reference " +
+                               ShapeToString(reference_dims));
   }
-  return strides;
+}
+
+void LogReferenceFallback(const std::string& label, const std::string& op,
+                          const UnsupportedError& refusal) {
+  Logger().debug("node '{}' ({}) runs the reference kernel: {}", label, op,
+                 refusal.message());
 }
 
 void ApplyActivationInPlace(const ops::Activation& act, float* y, int64_t n,

@@ -20,11 +20,11 @@
 #include <utility>
 #include <vector>
 
+#include "core/tensor.h"
 #include "graph/graph.h"
 #include "ops/activation.h"
 #include "ops/batch_norm.h"
 #include "ops/layout.h"
-#include "core/tensor.h"
 
 namespace foldrt::runtime {
 

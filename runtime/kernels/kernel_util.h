@@ -1,5 +1,7 @@
-// Helpers the kernel sources share: input checks for Plan, strided copies,
-// and a parallel loop over the OpenMP runtime the oneDNN ops use.
+// Helpers the kernel sources share: input checks for Plan, one-output plans,
+// kernel factories, the fall back from an optimized op to the reference
+// path, strided copies (strides from runtime/op_attributes.h), and the
+// parallel loop over the OpenMP runtime the oneDNN ops use.
 #ifndef FOLDRT_RUNTIME_KERNELS_KERNEL_UTIL_H_
 #define FOLDRT_RUNTIME_KERNELS_KERNEL_UTIL_H_
 
@@ -8,12 +10,15 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "core/error.h"
+#include "core/tensor.h"
 #include "graph/tensor.h"
 #include "ops/activation.h"
-#include "core/tensor.h"
 #include "runtime/kernels/kernel.h"
+#include "runtime/op_attributes.h"
 
 namespace foldrt::runtime {
 
@@ -48,23 +53,6 @@ std::vector<int64_t> KnownInt64Input(
 double KnownScalarInput(const std::vector<const PlanInput*>& inputs,
                         size_t index, const std::string& what);
 
-// Row-major element strides of `shape`.
-std::vector<int64_t> ContiguousStrides(const std::vector<int64_t>& shape);
-
-// Element strides for reading a C-order tensor of `shape` as if broadcast
-// to `out` (0 on broadcast axes, so StridedCopy repeats it). `shape` must
-// broadcast to `out`.
-inline std::vector<int64_t> BroadcastStrides(const std::vector<int64_t>& shape,
-                                             const std::vector<int64_t>& out) {
-  const size_t lead = out.size() - shape.size();
-  const std::vector<int64_t> contiguous = ContiguousStrides(shape);
-  std::vector<int64_t> strides(out.size(), 0);
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (shape[i] != 1) strides[lead + i] = contiguous[i];
-  }
-  return strides;
-}
-
 // dst (C order, `out_shape`) = src read at base + sum(index[axis] *
 // src_strides[axis]) (strides in elements, may be 0 or negative). Transpose,
 // Slice and broadcasting copies are all this.
@@ -72,6 +60,10 @@ template <typename T>
 void StridedCopy(const T* src, int64_t base,
                  const std::vector<int64_t>& src_strides,
                  const std::vector<int64_t>& out_shape, T* dst, int threads);
+
+// Elements per thread below which splitting an elementwise loop costs more
+// than it saves (the grain of the activation, binary and reduction loops).
+constexpr int64_t kElementwiseGrain = 1 << 14;
 
 // Calls body(begin, end) on disjoint ranges covering [0, n), on up to
 // `threads` OpenMP threads, each range at least `grain` long. `body` must
@@ -84,8 +76,65 @@ void ParallelFor(int64_t n, int threads, int64_t grain, const Body& body);
 void ApplyActivationInPlace(const ops::Activation& act, float* y, int64_t n,
                             int threads);
 
+// The plan of a kernel with one output: its type, Run's state, and the
+// layouts Run wants the inputs in (empty: every input plain).
+inline KernelPlan OneOutputPlan(ValueType output,
+                                std::unique_ptr<const KernelState> state,
+                                std::vector<ops::Layout> input_layouts = {}) {
+  KernelPlan plan;
+  plan.outputs = {std::move(output)};
+  plan.input_layouts = std::move(input_layouts);
+  plan.state = std::move(state);
+  return plan;
+}
+
 // Per-shape state for kernels that only need their output types.
 struct NoState : KernelState {};
+
+// The factory of a kernel class built from its node alone, for
+// OpRegistry::AddKernel: NewKernel<GemmKernel>.
+template <typename K>
+std::unique_ptr<Kernel> NewKernel(const KernelBuildContext& ctx) {
+  return std::make_unique<K>(ctx);
+}
+
+// InvalidArgumentError unless the optimized op (`op`: "oneDNN Conv")
+// computes the output dims the reference shape rule gives.
+void CheckOutputDims(const std::string& op, const std::vector<int64_t>& dims,
+                     const std::vector<int64_t>& reference_dims);
+
+// Logs (debug) that node `label` (`op`) runs the reference kernel because
+// the optimized op refused its configuration.
+void LogReferenceFallback(const std::string& label, const std::string& op,
+                          const UnsupportedError& refusal);
+
+// build(), or null when the optimized op it builds refuses this
+// configuration (UnsupportedError): the kernel then runs the reference.
+template <typename Build>
+auto BuildOrNull(const std::string& label, const std::string& op, Build&& build)
+    -> decltype(build()) {
+  try {
+    return build();
+  } catch (const UnsupportedError& e) {
+    LogReferenceFallback(label, op, e);
+    return nullptr;
+  }
+}
+
+// A window whose pads do not depend on the input shape (auto_pad NOTSET:
+// the explicit pads; VALID: none) into the ops::ref parameters of Conv,
+// ConvTranspose (params.conv) or pooling.
+template <typename Params>
+void SetFixedWindow(const WindowAttributes& window, Params* params) {
+  params->strides = window.strides;
+  params->dilations = window.dilations;
+  params->pads_begin = window.pads_begin;
+  params->pads_end = window.pads_end;
+  if (window.auto_pad == ops::ref::AutoPad::kValid) {
+    params->pads_begin.assign(window.strides.size(), 0);
+    params->pads_end.assign(window.strides.size(), 0);
+  }
+}
 
 // Layout helpers for kernels that keep activations blocked.
 inline bool IsBlocked(ops::Layout layout) {

@@ -5,14 +5,13 @@
 #include <utility>
 #include <vector>
 
+#include "core/error.h"
 #include "ops/pool.h"
 #include "ops/ref/pool_ref.h"
-#include "core/error.h"
-#include "core/logging.h"
 #include "runtime/kernels/kernel.h"
 #include "runtime/kernels/kernel_util.h"
-#include "runtime/op_registry.h"
 #include "runtime/op_attributes.h"
+#include "runtime/op_registry.h"
 
 namespace foldrt::runtime {
 namespace {
@@ -48,14 +47,7 @@ class WindowPoolKernel : public Kernel {
         attrs_.window.auto_pad == ops::ref::AutoPad::kValid;
     if (!reference_ && pads_fixed) {
       ops::ref::PoolParams params = ops::ref::DefaultPoolParams(attrs_.kernel);
-      params.strides = attrs_.window.strides;
-      params.dilations = attrs_.window.dilations;
-      params.pads_begin = attrs_.window.pads_begin;
-      params.pads_end = attrs_.window.pads_end;
-      if (attrs_.window.auto_pad == ops::ref::AutoPad::kValid) {
-        params.pads_begin.assign(attrs_.kernel.size(), 0);
-        params.pads_end.assign(attrs_.kernel.size(), 0);
-      }
+      SetFixedWindow(attrs_.window, &params);
       op_ = Build(params);
     }
   }
@@ -67,10 +59,9 @@ class WindowPoolKernel : public Kernel {
     const std::vector<int64_t> y_shape =
         ops::ref::PoolOutputShape(x.shape, state->params);
     if (!reference_) state->op = op_ ? op_ : Build(state->params);
-    if (state->op && state->op->OutputDims(x.shape) != y_shape) {
-      throw InvalidArgumentError("oneDNN pooling computes " +
-                                 ShapeToString(state->op->OutputDims(x.shape)) +
-                                 ", the reference " + ShapeToString(y_shape));
+    if (state->op) {
+      CheckOutputDims("oneDNN pooling", state->op->OutputDims(x.shape),
+                      y_shape);
     }
     KernelPlan plan;
     // MaxPool's Indices output is refused at load when used; unused, it
@@ -113,13 +104,9 @@ class WindowPoolKernel : public Kernel {
     attrs.pads_end = params.pads_end;
     attrs.ceil_mode = attrs_.ceil_mode;
     attrs.count_include_pad = attrs_.count_include_pad;
-    try {
+    return BuildOrNull(label_, "pooling", [&] {
       return std::make_shared<const ops::Pool>(attrs);
-    } catch (const UnsupportedError& e) {
-      Logger().debug("node '{}' (pooling) runs the reference kernel: {}",
-                     label_, e.message());
-      return nullptr;
-    }
+    });
   }
 
   ops::PoolKind kind_;
@@ -144,18 +131,13 @@ class GlobalAveragePoolKernel : public Kernel {
     const PlanInput& x = RequiredFloatInput(inputs, 0);
     const std::vector<int64_t> y_shape =
         ops::ref::GlobalPoolOutputShape(x.shape);
-    if (op_ && op_->OutputDims(x.shape) != y_shape) {
-      throw InvalidArgumentError("oneDNN pooling computes " +
-                                 ShapeToString(op_->OutputDims(x.shape)) +
-                                 ", the reference " + ShapeToString(y_shape));
-    }
+    if (op_)
+      CheckOutputDims("oneDNN pooling", op_->OutputDims(x.shape), y_shape);
     auto state = std::make_unique<PoolState>();
     state->layout = PoolLayout(op_.get(), x);
-    KernelPlan plan;
-    plan.outputs = {{DataType::kFloat32, y_shape, state->layout}};
-    plan.input_layouts = FirstInputIn(state->layout, inputs);
-    plan.state = std::move(state);
-    return plan;
+    const ops::Layout layout = state->layout;
+    return OneOutputPlan({DataType::kFloat32, y_shape, layout},
+                         std::move(state), FirstInputIn(layout, inputs));
   }
 
   void Run(const KernelArgs& args) const override {
@@ -181,15 +163,13 @@ std::unique_ptr<Kernel> CreateMaxPool(const KernelBuildContext& ctx) {
 std::unique_ptr<Kernel> CreateAveragePool(const KernelBuildContext& ctx) {
   return std::make_unique<WindowPoolKernel>(ctx, ops::PoolKind::kAverage);
 }
-std::unique_ptr<Kernel> CreateGlobalAveragePool(const KernelBuildContext& ctx) {
-  return std::make_unique<GlobalAveragePoolKernel>(ctx);
-}
 
 }  // namespace
 
 void RegisterPoolKernels(OpRegistry* registry) {
   registry->AddKernel("AveragePool", "default", CreateAveragePool);
-  registry->AddKernel("GlobalAveragePool", "default", CreateGlobalAveragePool);
+  registry->AddKernel("GlobalAveragePool", "default",
+                      NewKernel<GlobalAveragePoolKernel>);
   registry->AddKernel("MaxPool", "default", CreateMaxPool);
 }
 

@@ -1,14 +1,12 @@
 #include "runtime/reference/reference_ops.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "ops/ref/shape_util.h"
+#include "core/tensor.h"
 
 namespace foldrt::runtime::reference {
-
-using ops::ref::ShapeElementCount;
-using ops::ref::ShapeToString;
 
 // "float (3, 4)": a tensor as messages show it.
 std::string Describe(const RefTensor& t) {
@@ -21,7 +19,7 @@ std::string Describe(const RefTensor& t) {
 // broadcast axis, permuted strides for a transpose).
 std::vector<int64_t> StridedOffsets(const std::vector<int64_t>& out_shape,
                                     const std::vector<int64_t>& strides) {
-  const int64_t count = ShapeElementCount(out_shape);
+  const int64_t count = ShapeNumElements(out_shape);
   const size_t rank = out_shape.size();
   std::vector<int64_t> offsets(static_cast<size_t>(count));
   std::vector<int64_t> index(rank, 0);
@@ -39,13 +37,18 @@ std::vector<int64_t> StridedOffsets(const std::vector<int64_t>& out_shape,
   return offsets;
 }
 
-// Row-major element strides of `shape`.
-std::vector<int64_t> ContiguousStrides(const std::vector<int64_t>& shape) {
-  std::vector<int64_t> strides(shape.size(), 1);
-  for (size_t i = shape.size(); i-- > 1;) {
-    strides[i - 1] = strides[i] * shape[i];
-  }
-  return strides;
+RefTensor ZeroFloats(const std::vector<int64_t>& shape) {
+  return RefTensor::Float(
+      shape, std::vector<float>(static_cast<size_t>(ShapeNumElements(shape))));
+}
+
+RefTensor Gathered(const RefTensor& x, std::vector<int64_t> shape,
+                   const std::vector<int64_t>& offsets) {
+  return MakeTensor(x.dtype, std::move(shape), [&](auto tag, auto& out) {
+    const std::vector<decltype(tag)>& in = Elements<decltype(tag)>(x);
+    out.reserve(offsets.size());
+    for (int64_t offset : offsets) out.push_back(in[offset]);
+  });
 }
 
 // Converts an initializer or Constant value. Float stays float; integer and
@@ -73,4 +76,16 @@ RefTensor FromGraphTensor(const graph::Tensor& tensor,
                              "integer tensors only");
   }
 }
+
 }  // namespace foldrt::runtime::reference
+
+namespace foldrt::runtime {
+
+void RegisterReferences(OpRegistry* registry) {
+  reference::RegisterElementwiseReferences(registry);
+  reference::RegisterLayerReferences(registry);
+  reference::RegisterShapeReferences(registry);
+  reference::RegisterTensorOpReferences(registry);
+}
+
+}  // namespace foldrt::runtime

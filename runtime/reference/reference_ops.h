@@ -2,6 +2,8 @@
 // node's evaluation reads its inputs from and writes its outputs to, and
 // the small tensor helpers. Private to runtime/ (reference_evaluator.cc and
 // the runtime/reference/*.cc op families); users call EvaluateReference.
+// Strides come from runtime/op_attributes.h (ContiguousStrides,
+// BroadcastStrides), which the kernels read too.
 #ifndef FOLDRT_RUNTIME_REFERENCE_REFERENCE_OPS_H_
 #define FOLDRT_RUNTIME_REFERENCE_REFERENCE_OPS_H_
 
@@ -15,6 +17,7 @@
 #include "core/error.h"
 #include "graph/graph.h"
 #include "graph/tensor.h"
+#include "runtime/op_attributes.h"
 #include "runtime/op_registry.h"
 #include "runtime/reference_evaluator.h"
 
@@ -58,8 +61,27 @@ auto DispatchDtype(DataType dtype, F&& f) {
 std::vector<int64_t> StridedOffsets(const std::vector<int64_t>& out_shape,
                                     const std::vector<int64_t>& strides);
 
-// Row-major element strides of `shape`.
-std::vector<int64_t> ContiguousStrides(const std::vector<int64_t>& shape);
+// A float tensor of `shape`, zero-filled: the output buffer of an op that
+// ops/ref computes.
+RefTensor ZeroFloats(const std::vector<int64_t>& shape);
+
+// A tensor of `dtype` and `shape` whose elements fill(T{}, out) appends to
+// `out`, the std::vector<T> of that dtype's element type T (f32 or i64).
+template <typename F>
+RefTensor MakeTensor(DataType dtype, std::vector<int64_t> shape, F&& fill) {
+  RefTensor y;
+  y.dtype = dtype;
+  y.shape = std::move(shape);
+  DispatchDtype(dtype, [&](auto tag) {
+    fill(tag, Elements<decltype(tag)>(y));
+    return 0;
+  });
+  return y;
+}
+
+// y (of `shape`, x's dtype) = x read at `offsets`, one per element of y.
+RefTensor Gathered(const RefTensor& x, std::vector<int64_t> shape,
+                   const std::vector<int64_t>& offsets);
 
 // Converts an initializer or Constant value. Float stays float; integer and
 // bool types widen to int64 (exact); anything else would need a conversion
@@ -139,6 +161,19 @@ class NodeContext {
                                        : static_cast<double>(t.i64[0]);
   }
 
+  // The node's `axis` attribute (default 0) made non-negative for `t`;
+  // Invalid, naming t as `what` ("input", "data"), when out of range.
+  int64_t AxisFor(const RefTensor& t, const std::string& what) const {
+    const int64_t attr_axis = node_.GetInt("axis", 0);
+    const int64_t axis =
+        NormalizeAxis(attr_axis, static_cast<int64_t>(t.shape.size()));
+    if (axis < 0) {
+      Invalid("axis " + std::to_string(attr_axis) + " is out of range for " +
+              what + " " + Describe(t));
+    }
+    return axis;
+  }
+
   // Whether anything reads output `index`: a node of the graph, or the
   // caller as a graph output.
   bool OutputUsed(size_t index) const {
@@ -186,8 +221,11 @@ class NodeContext {
   std::map<std::string, RefTensor>* values_;
 };
 
-// One per op family.
-void RegisterTensorOpReferences(OpRegistry* registry);  // tensor_ops.cc
+// One per op family; RegisterReferences (op_registry.h) calls them.
+void RegisterElementwiseReferences(OpRegistry* registry);  // elementwise_ops.cc
+void RegisterLayerReferences(OpRegistry* registry);        // layer_ops.cc
+void RegisterShapeReferences(OpRegistry* registry);        // shape_ops.cc
+void RegisterTensorOpReferences(OpRegistry* registry);     // tensor_ops.cc
 
 }  // namespace foldrt::runtime::reference
 

@@ -1,20 +1,18 @@
-// References of the data movement and reduction ops that read their
-// geometry from runtime/op_attributes.h (Slice, Split, Pad, ReduceMean) and
-// of Cast: element loops over the shared rules, so that they and the
-// kernels can differ only in how they move the data.
+// References of the data movement ops (Concat, Gather, and Slice, Split and
+// Pad, which read their geometry from runtime/op_attributes.h), ReduceMean
+// and Cast: element loops over the rules the kernels share, so that they and
+// the kernels can differ only in how they move the data.
 #include <limits>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "ops/ref/shape_util.h"
+#include "core/tensor.h"
 #include "runtime/op_attributes.h"
 #include "runtime/reference/reference_ops.h"
 
 namespace foldrt::runtime::reference {
 namespace {
-
-using ops::ref::ShapeElementCount;
 
 // Input `index` when the node has it, else nullopt.
 std::optional<std::vector<int64_t>> OptionalInt64Input(const NodeContext& ctx,
@@ -23,21 +21,84 @@ std::optional<std::vector<int64_t>> OptionalInt64Input(const NodeContext& ctx,
   return ctx.Int64Input(index);
 }
 
-// y = x read through `offsets` (one per element of y).
-RefTensor Gathered(const RefTensor& x, std::vector<int64_t> shape,
-                   const std::vector<int64_t>& offsets) {
-  RefTensor y;
-  y.dtype = x.dtype;
-  y.shape = std::move(shape);
-  DispatchDtype(x.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    const std::vector<T>& in = Elements<T>(x);
-    std::vector<T>& out = Elements<T>(y);
-    out.reserve(offsets.size());
-    for (int64_t offset : offsets) out.push_back(in[offset]);
-    return 0;
-  });
-  return y;
+void EvalConcat(const NodeContext& ctx) {
+  if (!ctx.node().HasAttribute("axis")) {
+    ctx.Invalid("the axis attribute is required");
+  }
+  std::vector<const RefTensor*> parts;
+  for (size_t i = 0; i < ctx.node().num_inputs(); ++i) {
+    parts.push_back(&ctx.Input(i));
+  }
+  if (parts.empty()) ctx.Invalid("needs at least one input");
+  const RefTensor& first = *parts[0];
+  const int64_t rank = static_cast<int64_t>(first.shape.size());
+  const int64_t axis = ctx.AxisFor(first, "input");
+  std::vector<int64_t> y_shape = first.shape;
+  y_shape[axis] = 0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const RefTensor& part = *parts[i];
+    bool fits =
+        part.dtype == first.dtype && part.shape.size() == first.shape.size();
+    for (int64_t d = 0; fits && d < rank; ++d) {
+      fits = d == axis || part.shape[d] == first.shape[d];
+    }
+    if (!fits) {
+      ctx.Invalid("input " + std::to_string(i) + " is " + Describe(part) +
+                  ", which does not concatenate with input 0 " +
+                  Describe(first) + " along axis " + std::to_string(axis));
+    }
+    y_shape[axis] += part.shape[axis];
+  }
+  const int64_t outer = ShapeProduct(first.shape, 0, axis);
+  const int64_t inner = ShapeProduct(first.shape, axis + 1, first.shape.size());
+  const int64_t count = ShapeNumElements(y_shape);
+  ctx.SetOutput(0, MakeTensor(first.dtype, y_shape, [&](auto tag, auto& out) {
+                  using T = decltype(tag);
+                  out.reserve(count);
+                  for (int64_t o = 0; o < outer; ++o) {
+                    for (const RefTensor* part : parts) {
+                      const int64_t chunk = part->shape[axis] * inner;
+                      const T* src = Elements<T>(*part).data() + o * chunk;
+                      out.insert(out.end(), src, src + chunk);
+                    }
+                  }
+                }));
+}
+
+void EvalGather(const NodeContext& ctx) {
+  const RefTensor& data = ctx.Input(0);
+  const RefTensor& indices = ctx.Input(1);
+  if (indices.dtype != DataType::kInt64) {
+    ctx.Invalid("indices are " + Describe(indices) +
+                "; expected an integer tensor");
+  }
+  const int64_t axis = ctx.AxisFor(data, "data");
+  const int64_t axis_size = data.shape[axis];
+  const int64_t outer = ShapeProduct(data.shape, 0, axis);
+  const int64_t inner = ShapeProduct(data.shape, axis + 1, data.shape.size());
+  std::vector<int64_t> y_shape(data.shape.begin(), data.shape.begin() + axis);
+  y_shape.insert(y_shape.end(), indices.shape.begin(), indices.shape.end());
+  y_shape.insert(y_shape.end(), data.shape.begin() + axis + 1,
+                 data.shape.end());
+  const int64_t count = ShapeNumElements(y_shape);
+  ctx.SetOutput(
+      0, MakeTensor(data.dtype, y_shape, [&](auto tag, auto& out) {
+        using T = decltype(tag);
+        const std::vector<T>& in = Elements<T>(data);
+        out.reserve(count);
+        for (int64_t o = 0; o < outer; ++o) {
+          for (int64_t raw : indices.i64) {
+            const int64_t index = raw < 0 ? raw + axis_size : raw;
+            if (index < 0 || index >= axis_size) {
+              ctx.Invalid("index " + std::to_string(raw) +
+                          " is out of range for axis " + std::to_string(axis) +
+                          " of " + Describe(data));
+            }
+            const T* src = in.data() + (o * axis_size + index) * inner;
+            out.insert(out.end(), src, src + inner);
+          }
+        }
+      }));
 }
 
 void EvalSlice(const NodeContext& ctx) {
@@ -120,34 +181,28 @@ void EvalPad(const NodeContext& ctx) {
     shape[axis] = static_cast<int64_t>(source[axis].size());
   }
   const std::vector<int64_t> x_strides = ContiguousStrides(x.shape);
-  RefTensor y;
-  y.dtype = x.dtype;
-  y.shape = shape;
-  DispatchDtype(x.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    const std::vector<T>& in = Elements<T>(x);
-    std::vector<T>& out = Elements<T>(y);
-    const T fill =
-        constant != nullptr ? Elements<T>(*constant)[0] : static_cast<T>(value);
-    const int64_t count = ShapeElementCount(shape);
-    std::vector<int64_t> index(rank, 0);
-    for (int64_t e = 0; e < count; ++e) {
-      int64_t offset = 0;
-      bool padded = false;
-      for (size_t axis = 0; axis < rank; ++axis) {
-        const int64_t i = source[axis][index[axis]];
-        if (i < 0) padded = true;
-        offset += i * x_strides[axis];
-      }
-      out.push_back(padded ? fill : in[offset]);
-      for (size_t axis = rank; axis-- > 0;) {
-        if (++index[axis] < shape[axis]) break;
-        index[axis] = 0;
-      }
-    }
-    return 0;
-  });
-  ctx.SetOutput(0, std::move(y));
+  ctx.SetOutput(0, MakeTensor(x.dtype, shape, [&](auto tag, auto& out) {
+                  using T = decltype(tag);
+                  const std::vector<T>& in = Elements<T>(x);
+                  const T fill = constant != nullptr ? Elements<T>(*constant)[0]
+                                                     : static_cast<T>(value);
+                  const int64_t count = ShapeNumElements(shape);
+                  std::vector<int64_t> index(rank, 0);
+                  for (int64_t e = 0; e < count; ++e) {
+                    int64_t offset = 0;
+                    bool padded = false;
+                    for (size_t axis = 0; axis < rank; ++axis) {
+                      const int64_t i = source[axis][index[axis]];
+                      if (i < 0) padded = true;
+                      offset += i * x_strides[axis];
+                    }
+                    out.push_back(padded ? fill : in[offset]);
+                    for (size_t axis = rank; axis-- > 0;) {
+                      if (++index[axis] < shape[axis]) break;
+                      index[axis] = 0;
+                    }
+                  }
+                }));
 }
 
 void EvalReduceMean(const NodeContext& ctx) {
@@ -174,7 +229,7 @@ void EvalReduceMean(const NodeContext& ctx) {
     strides[i] = reduced[i] ? 0 : kept_strides[i];
   }
   const std::vector<int64_t> targets = StridedOffsets(x.shape, strides);
-  std::vector<double> sums(static_cast<size_t>(ShapeElementCount(kept_shape)),
+  std::vector<double> sums(static_cast<size_t>(ShapeNumElements(kept_shape)),
                            0.0);
   for (size_t e = 0; e < targets.size(); ++e) sums[targets[e]] += x.f32[e];
   std::vector<float> y(sums.size());
@@ -207,6 +262,8 @@ void EvalCast(const NodeContext& ctx) {
 
 void RegisterTensorOpReferences(OpRegistry* registry) {
   registry->SetReference("Cast", EvalCast);
+  registry->SetReference("Concat", EvalConcat);
+  registry->SetReference("Gather", EvalGather);
   registry->SetReference("Pad", EvalPad);
   registry->SetReference("ReduceMean", EvalReduceMean);
   registry->SetReference("Slice", EvalSlice);

@@ -16,12 +16,12 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
+#include "core/tensor.h"
 #include "graph/graph.h"
 #include "graph/tensor.h"
 #include "ops/activation.h"
 #include "ops/batch_norm.h"
-#include "core/error.h"
-#include "core/tensor.h"
 #include "runtime/program.h"
 #include "runtime/session.h"
 #include "tests/runtime/session_test_util.h"
@@ -64,6 +64,15 @@ std::map<std::string, Tensor> ConvInput() {
                                    SeededValues(2 * 3 * 36, 99, -3.0f, 3.0f))}};
 }
 
+// The model `b` builds compiles to steps `ops`, in order, and every session
+// variant on it matches the reference evaluator on ConvInput().
+void ExpectStepsMatchReference(ModelBuilder& b,
+                               const std::vector<std::string>& ops) {
+  const graph::Model model = b.Build();
+  EXPECT_EQ(StepOps(model), ops);
+  ExpectSessionMatchesReference(model, ConvInput());
+}
+
 TEST(ActivationFusionTest, SiluFusesIntoConvInBothMulOrders) {
   for (const bool sigmoid_first : {false, true}) {
     SCOPED_TRACE(sigmoid_first ? "Mul(sigmoid, y)" : "Mul(y, sigmoid)");
@@ -75,9 +84,7 @@ TEST(ActivationFusionTest, SiluFusesIntoConvInBothMulOrders) {
                              : std::vector<std::string>{"y", "s"},
                {"z"}, "mul"));
     b.Output("z");
-    const graph::Model model = b.Build();
-    EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv+Swish"}));
-    ExpectSessionMatchesReference(model, ConvInput());
+    ExpectStepsMatchReference(b, {"Conv+Swish"});
   }
 }
 
@@ -93,10 +100,7 @@ TEST(ActivationFusionTest, SiluChainFusesTwice) {
   b.Add(Node("Sigmoid", {"y2"}, {"s2"}, "sigmoid2"));
   b.Add(Node("Mul", {"s2", "y2"}, {"z2"}, "mul2"));
   b.Output("z2");
-  const graph::Model model = b.Build();
-  EXPECT_EQ(StepOps(model),
-            (std::vector<std::string>{"Conv+Swish", "Conv+Swish"}));
-  ExpectSessionMatchesReference(model, ConvInput());
+  ExpectStepsMatchReference(b, {"Conv+Swish", "Conv+Swish"});
 }
 
 TEST(ActivationFusionTest, SigmoidFusesIntoConv) {
@@ -104,9 +108,7 @@ TEST(ActivationFusionTest, SigmoidFusesIntoConv) {
   b.Input("x", {2, 3, 6, 6}).Conv("x", "y");
   b.Add(Node("Sigmoid", {"y"}, {"s"}, "sigmoid"));
   b.Output("s");
-  const graph::Model model = b.Build();
-  EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv+Sigmoid"}));
-  ExpectSessionMatchesReference(model, ConvInput());
+  ExpectStepsMatchReference(b, {"Conv+Sigmoid"});
 }
 
 TEST(ActivationFusionTest, SqueezeExcitationGateFusesSigmoidOnly) {
@@ -118,9 +120,7 @@ TEST(ActivationFusionTest, SqueezeExcitationGateFusesSigmoidOnly) {
   b.Constant("other", {2, 4, 6, 6}, -2.0f, 2.0f);
   b.Add(Node("Mul", {"other", "s"}, {"z"}, "mul"));
   b.Output("z");
-  const graph::Model model = b.Build();
-  EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv+Sigmoid", "Mul"}));
-  ExpectSessionMatchesReference(model, ConvInput());
+  ExpectStepsMatchReference(b, {"Conv+Sigmoid", "Mul"});
 }
 
 TEST(ActivationFusionTest, GemmMatMulAndConvTransposeTakeSigmoidAndSwish) {
@@ -236,10 +236,7 @@ TEST(ActivationFusionTest, SigmoidOutputReadElsewhereDoesNotFuse) {
   b.Add(Node("Mul", {"y", "s"}, {"z"}, "mul"));
   b.Add(Node("Add", {"z", "s"}, {"w"}, "add"));
   b.Output("w");
-  const graph::Model model = b.Build();
-  EXPECT_EQ(StepOps(model),
-            (std::vector<std::string>{"Conv", "Sigmoid", "Mul", "Add"}));
-  ExpectSessionMatchesReference(model, ConvInput());
+  ExpectStepsMatchReference(b, {"Conv", "Sigmoid", "Mul", "Add"});
 }
 
 TEST(ActivationFusionTest, ConvOutputReadByAThirdNodeRunsAStandaloneSwish) {
@@ -249,10 +246,7 @@ TEST(ActivationFusionTest, ConvOutputReadByAThirdNodeRunsAStandaloneSwish) {
   b.Add(Node("Mul", {"y", "s"}, {"z"}, "mul"));
   b.Add(Node("Relu", {"y"}, {"r"}, "relu"));
   b.Output("z").Output("r");
-  const graph::Model model = b.Build();
-  EXPECT_EQ(StepOps(model),
-            (std::vector<std::string>{"Conv", "Swish", "Relu"}));
-  ExpectSessionMatchesReference(model, ConvInput());
+  ExpectStepsMatchReference(b, {"Conv", "Swish", "Relu"});
 }
 
 TEST(ActivationFusionTest, GraphOutputsInTheMiddleDoNotFuseIntoTheConv) {
@@ -263,9 +257,7 @@ TEST(ActivationFusionTest, GraphOutputsInTheMiddleDoNotFuseIntoTheConv) {
     b.Add(Node("Sigmoid", {"y"}, {"s"}, "sigmoid"));
     b.Add(Node("Mul", {"y", "s"}, {"z"}, "mul"));
     b.Output("z").Output("y");
-    const graph::Model model = b.Build();
-    EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv", "Swish"}));
-    ExpectSessionMatchesReference(model, ConvInput());
+    ExpectStepsMatchReference(b, {"Conv", "Swish"});
   }
   {
     SCOPED_TRACE("the Sigmoid output is a graph output");
@@ -274,10 +266,7 @@ TEST(ActivationFusionTest, GraphOutputsInTheMiddleDoNotFuseIntoTheConv) {
     b.Add(Node("Sigmoid", {"y"}, {"s"}, "sigmoid"));
     b.Add(Node("Mul", {"s", "y"}, {"z"}, "mul"));
     b.Output("s").Output("z");
-    const graph::Model model = b.Build();
-    EXPECT_EQ(StepOps(model),
-              (std::vector<std::string>{"Conv", "Sigmoid", "Mul"}));
-    ExpectSessionMatchesReference(model, ConvInput());
+    ExpectStepsMatchReference(b, {"Conv", "Sigmoid", "Mul"});
   }
   {
     SCOPED_TRACE("Conv -> Sigmoid with the Conv output a graph output");
@@ -285,9 +274,7 @@ TEST(ActivationFusionTest, GraphOutputsInTheMiddleDoNotFuseIntoTheConv) {
     b.Input("x", {2, 3, 6, 6}).Conv("x", "y");
     b.Add(Node("Sigmoid", {"y"}, {"s"}, "sigmoid"));
     b.Output("s").Output("y");
-    const graph::Model model = b.Build();
-    EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv", "Sigmoid"}));
-    ExpectSessionMatchesReference(model, ConvInput());
+    ExpectStepsMatchReference(b, {"Conv", "Sigmoid"});
   }
 }
 
@@ -298,19 +285,14 @@ TEST(ActivationFusionTest, MulOfTheSigmoidWithItselfIsNoSwish) {
   b.Add(Node("Sigmoid", {"y"}, {"s"}, "sigmoid"));
   b.Add(Node("Mul", {"s", "s"}, {"z"}, "mul"));
   b.Output("z");
-  const graph::Model model = b.Build();
-  EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv+Sigmoid", "Mul"}));
-  ExpectSessionMatchesReference(model, ConvInput());
+  ExpectStepsMatchReference(b, {"Conv+Sigmoid", "Mul"});
 
   ModelBuilder b2;
   b2.Input("x", {2, 3, 6, 6}).Conv("x", "y");
   b2.Add(Node("Sigmoid", {"y"}, {"s"}, "sigmoid"));
   b2.Add(Node("Mul", {"y", "y"}, {"z"}, "mul"));
   b2.Output("z").Output("s");
-  const graph::Model model2 = b2.Build();
-  EXPECT_EQ(StepOps(model2),
-            (std::vector<std::string>{"Conv", "Sigmoid", "Mul"}));
-  ExpectSessionMatchesReference(model2, ConvInput());
+  ExpectStepsMatchReference(b2, {"Conv", "Sigmoid", "Mul"});
 }
 
 }  // namespace
@@ -340,10 +322,7 @@ TEST(ResidualFusionTest, AddAndReluFuseIntoTheConvThatRunsLast) {
   b.Add(Node("Add", {"a", "c"}, {"sum"}, "add"));
   b.Add(Node("Relu", {"sum"}, {"out"}, "relu"));
   b.Output("out");
-  const graph::Model model = b.Build();
-  EXPECT_EQ(StepOps(model),
-            (std::vector<std::string>{"Conv", "Conv+Add+Relu"}));
-  ExpectSessionMatchesReference(model, ConvInput());
+  ExpectStepsMatchReference(b, {"Conv", "Conv+Add+Relu"});
 }
 
 TEST(ResidualFusionTest, ResNetBlockWithTheIdentityReadByTheAdd) {
@@ -365,11 +344,8 @@ TEST(ResidualFusionTest, ResNetBlockWithTheIdentityReadByTheAdd) {
   b.Add(Node("Add", {"c4", "h2"}, {"s4"}, "add4"));
   b.Add(Node("Mul", {"s4", "h2"}, {"out"}, "mul"));
   b.Output("out");
-  const graph::Model model = b.Build();
-  EXPECT_EQ(StepOps(model),
-            (std::vector<std::string>{"Conv+Relu", "Conv+Add+Relu",
-                                      "Conv+Add+Relu", "Conv+Add", "Mul"}));
-  ExpectSessionMatchesReference(model, ConvInput());
+  ExpectStepsMatchReference(
+      b, {"Conv+Relu", "Conv+Add+Relu", "Conv+Add+Relu", "Conv+Add", "Mul"});
 }
 
 TEST(ResidualFusionTest, ConvOfItsOwnResidual) {
@@ -381,9 +357,7 @@ TEST(ResidualFusionTest, ConvOfItsOwnResidual) {
   AddConv(b, "h", "c", 3, 3);
   b.Add(Node("Add", {"c", "h"}, {"out"}, "add"));
   b.Output("out");
-  const graph::Model model = b.Build();
-  EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv", "Conv+Add"}));
-  ExpectSessionMatchesReference(model, ConvInput());
+  ExpectStepsMatchReference(b, {"Conv", "Conv+Add"});
 }
 
 TEST(ResidualFusionTest, BroadcastResidualRunsPlain) {
@@ -396,10 +370,7 @@ TEST(ResidualFusionTest, BroadcastResidualRunsPlain) {
   b.Add(Node("Add", {"pooled", "c"}, {"sum"}, "add"));
   b.Add(Node("Relu", {"sum"}, {"out"}, "relu"));
   b.Output("out");
-  const graph::Model model = b.Build();
-  EXPECT_EQ(StepOps(model), (std::vector<std::string>{
-                                "Conv", "GlobalAveragePool", "Conv+Add+Relu"}));
-  ExpectSessionMatchesReference(model, ConvInput());
+  ExpectStepsMatchReference(b, {"Conv", "GlobalAveragePool", "Conv+Add+Relu"});
 }
 
 TEST(ResidualFusionTest, DoesNotFuse) {
@@ -411,9 +382,7 @@ TEST(ResidualFusionTest, DoesNotFuse) {
     b.Constant("k", {4, 1, 1}, -1.0f, 1.0f);
     b.Add(Node("Add", {"c", "k"}, {"out"}, "add"));
     b.Output("out");
-    const graph::Model model = b.Build();
-    EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv", "Add"}));
-    ExpectSessionMatchesReference(model, ConvInput());
+    ExpectStepsMatchReference(b, {"Conv", "Add"});
   }
   {
     SCOPED_TRACE("the Conv output is read by another node too");
@@ -423,9 +392,7 @@ TEST(ResidualFusionTest, DoesNotFuse) {
     b.Add(Node("Add", {"c", "x"}, {"sum"}, "add"));
     b.Add(Node("Mul", {"sum", "c"}, {"out"}, "mul"));
     b.Output("out");
-    const graph::Model model = b.Build();
-    EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv", "Add", "Mul"}));
-    ExpectSessionMatchesReference(model, ConvInput());
+    ExpectStepsMatchReference(b, {"Conv", "Add", "Mul"});
   }
   {
     SCOPED_TRACE("Add of the Conv output with itself");
@@ -434,9 +401,7 @@ TEST(ResidualFusionTest, DoesNotFuse) {
     AddConv(b, "x", "c", 3, 3);
     b.Add(Node("Add", {"c", "c"}, {"out"}, "add"));
     b.Output("out");
-    const graph::Model model = b.Build();
-    EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv", "Add"}));
-    ExpectSessionMatchesReference(model, ConvInput());
+    ExpectStepsMatchReference(b, {"Conv", "Add"});
   }
   {
     SCOPED_TRACE("the sum is a graph output: the ReLU stays apart");
@@ -446,9 +411,7 @@ TEST(ResidualFusionTest, DoesNotFuse) {
     b.Add(Node("Add", {"x", "c"}, {"sum"}, "add"));
     b.Add(Node("Relu", {"sum"}, {"out"}, "relu"));
     b.Output("sum").Output("out");
-    const graph::Model model = b.Build();
-    EXPECT_EQ(StepOps(model), (std::vector<std::string>{"Conv+Add", "Relu"}));
-    ExpectSessionMatchesReference(model, ConvInput());
+    ExpectStepsMatchReference(b, {"Conv+Add", "Relu"});
   }
 }
 

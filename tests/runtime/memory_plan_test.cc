@@ -31,32 +31,34 @@ void ExpectValid(const std::vector<BufferLifetime>& buffers,
   }
 }
 
+// The total size of the arena PlanArena lays out for `buffers`, which
+// ExpectValid checks.
+size_t ValidArenaBytes(const std::vector<BufferLifetime>& buffers) {
+  const ArenaLayout layout = PlanArena(buffers);
+  ExpectValid(buffers, layout);
+  return layout.total_bytes;
+}
+
 TEST(MemoryPlanTest, ChainReusesMemory) {
   // a -> b -> c -> d: each buffer dies when the next one is written, so two
   // slots suffice however long the chain.
   const std::vector<BufferLifetime> buffers = {
       {1000, 0, 1}, {1000, 1, 2}, {1000, 2, 3}, {1000, 3, 4}, {1000, 4, 4}};
-  const ArenaLayout layout = PlanArena(buffers);
-  ExpectValid(buffers, layout);
-  EXPECT_EQ(layout.total_bytes, 2 * 1024u);
+  EXPECT_EQ(ValidArenaBytes(buffers), 2 * 1024u);
 }
 
 TEST(MemoryPlanTest, ResidualKeepsTheSkipAlive) {
   // x (0..3) is read again by the Add at step 3: three buffers live at once.
   const std::vector<BufferLifetime> buffers = {
       {4096, 0, 3}, {4096, 1, 2}, {4096, 2, 3}, {4096, 3, 3}};
-  const ArenaLayout layout = PlanArena(buffers);
-  ExpectValid(buffers, layout);
-  EXPECT_EQ(layout.total_bytes, 3 * 4096u);
+  EXPECT_EQ(ValidArenaBytes(buffers), 3 * 4096u);
 }
 
 TEST(MemoryPlanTest, BestFitFillsGaps) {
   // A small buffer fits into the hole a dead large one left.
   const std::vector<BufferLifetime> buffers = {
       {8192, 0, 1}, {8192, 0, 5}, {1024, 3, 4}, {2048, 2, 5}};
-  const ArenaLayout layout = PlanArena(buffers);
-  ExpectValid(buffers, layout);
-  EXPECT_EQ(layout.total_bytes, 2 * 8192u);
+  EXPECT_EQ(ValidArenaBytes(buffers), 2 * 8192u);
 }
 
 TEST(MemoryPlanTest, RandomLifetimesNeverOverlap) {
@@ -72,9 +74,7 @@ TEST(MemoryPlanTest, RandomLifetimesNeverOverlap) {
       peak_bound +=
           (bytes + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
     }
-    const ArenaLayout layout = PlanArena(buffers);
-    ExpectValid(buffers, layout);
-    EXPECT_LE(layout.total_bytes, peak_bound);
+    EXPECT_LE(ValidArenaBytes(buffers), peak_bound);
   }
 }
 

@@ -20,11 +20,12 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
+#include "core/npy.h"
 #include "graph/graph.h"
 #include "graph/onnx_io.h"
 #include "graph/tensor.h"
-#include "core/error.h"
-#include "core/npy.h"
+#include "tests/runtime/session_test_util.h"
 #include "tests/runtime/test_models.h"
 
 namespace foldrt::runtime {
@@ -197,16 +198,7 @@ TEST(ReferenceEvaluatorTest, ShapeArithmeticChain) {
   // Shape -> Gather(0) -> Unsqueeze -> Concat with [-1] -> Reshape.
   Graph g;
   g.mutable_inputs()->push_back(FloatInput("x", Known({2, 3, 2})));
-  g.AddInitializer(Tensor::FromInt64s("zero", {}, {0}));
-  g.AddInitializer(Tensor::FromInt64s("minus_one", {1}, {-1}));
-  g.AddInitializer(Tensor::FromInt64s("axes", {1}, {0}));
-  g.AddNode(Node("Shape", {"x"}, {"shape"}, "shape"));
-  g.AddNode(Node("Gather", {"shape", "zero"}, {"batch"}, "gather"));
-  g.AddNode(Node("Unsqueeze", {"batch", "axes"}, {"batch_1d"}, "unsqueeze"));
-  Node concat("Concat", {"batch_1d", "minus_one"}, {"target"}, "concat");
-  concat.SetAttribute(Attribute::Int("axis", 0));
-  g.AddNode(std::move(concat));
-  g.AddNode(Node("Reshape", {"x", "target"}, {"flat"}, "reshape"));
+  foldrt::testing::AddBatchFlatten(&g, "x", "target", "flat");
   Node flatten("Flatten", {"x"}, {"flattened"}, "flatten");
   flatten.SetAttribute(Attribute::Int("axis", -1));
   g.AddNode(std::move(flatten));

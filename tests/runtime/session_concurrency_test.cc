@@ -4,6 +4,9 @@
 // output must equal, bit for bit, what a second session with the same
 // options computed for that variant from one calling thread before.
 //
+// Also six threads cycling through batch sizes of one model whose plans
+// they create concurrently, against a session run from one thread.
+//
 // tools/dev.sh tsan runs this under ThreadSanitizer. Each run uses
 // FOLDRT_CONCURRENCY_TEST_THREADS OpenMP threads (default 2; 1 keeps every
 // run on its calling thread, should the uninstrumented libgomp ever produce
@@ -59,6 +62,30 @@ bool SameBits(const Tensor& a, const Tensor& b) {
          std::memcmp(a.raw_data(), b.raw_data(), a.ByteSize()) == 0;
 }
 
+// Runs run(t) for t in [0, threads) on that many threads at once; each
+// returns how many of its outputs differed from the expected ones. Expects
+// none, and no exception, per thread.
+template <typename Run>
+void ExpectEveryThreadMatches(int threads, const Run& run) {
+  std::vector<int> mismatches(threads, 0);
+  std::vector<std::string> errors(threads);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      try {
+        mismatches[t] = run(t);
+      } catch (const std::exception& e) {
+        errors[t] = e.what();
+      }
+    });
+  }
+  for (std::thread& worker : workers) worker.join();
+  for (int t = 0; t < threads; ++t) {
+    EXPECT_EQ(mismatches[t], 0) << "thread " << t;
+    EXPECT_EQ(errors[t], "") << "thread " << t;
+  }
+}
+
 struct ModelCase {
   std::string model;
   bool fold;
@@ -97,36 +124,22 @@ TEST_P(SessionConcurrencyTest, EightThreadsMatchOneThread) {
   const std::unique_ptr<Session> reference = Session::Load(model, options);
   for (Case& c : cases) c.expected = reference->Run(c.inputs);
 
-  std::vector<int> mismatches(kThreads, 0);
-  std::vector<std::string> errors(kThreads);
-  std::vector<std::thread> workers;
-  for (int t = 0; t < kThreads; ++t) {
-    workers.emplace_back([&, t] {
-      try {
-        for (int round = 0; round < kRounds; ++round) {
-          for (size_t i = 0; i < cases.size(); ++i) {
-            // Thread t starts at variant t: all signatures are planned at
-            // once in the first round, cached in the second.
-            const Case& c = cases[(i + t) % cases.size()];
-            const std::map<std::string, Tensor> got = session->Run(c.inputs);
-            for (const auto& [name, want] : c.expected) {
-              const auto it = got.find(name);
-              if (it == got.end() || !SameBits(it->second, want)) {
-                ++mismatches[t];
-              }
-            }
-          }
+  ExpectEveryThreadMatches(kThreads, [&](int t) {
+    int mismatches = 0;
+    for (int round = 0; round < kRounds; ++round) {
+      for (size_t i = 0; i < cases.size(); ++i) {
+        // Thread t starts at variant t: all signatures are planned at once
+        // in the first round, cached in the second.
+        const Case& c = cases[(i + t) % cases.size()];
+        const std::map<std::string, Tensor> got = session->Run(c.inputs);
+        for (const auto& [name, want] : c.expected) {
+          const auto it = got.find(name);
+          if (it == got.end() || !SameBits(it->second, want)) ++mismatches;
         }
-      } catch (const std::exception& e) {
-        errors[t] = e.what();
       }
-    });
-  }
-  for (std::thread& worker : workers) worker.join();
-  for (int t = 0; t < kThreads; ++t) {
-    EXPECT_EQ(mismatches[t], 0) << "thread " << t;
-    EXPECT_EQ(errors[t], "") << "thread " << t;
-  }
+    }
+    return mismatches;
+  });
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -138,6 +151,39 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<ModelCase>& info) {
       return info.param.model + (info.param.fold ? "_folded" : "_unfolded");
     });
+
+TEST(SessionTest, ConcurrentRunsEqualSequentialRuns) {
+  // Several threads, each cycling through batch sizes, on one session
+  // whose plans they create concurrently.
+  const std::string model = TestDataPath("efficientnet_mbconv_se.onnx");
+  const NpyArrayF32 base =
+      ReadNpyF32(TestDataPath("efficientnet_mbconv_se.input.npy"));
+  const std::vector<int64_t> batches = {1, 2, 3, 5};
+  SessionOptions options;
+  options.threads = 2;
+  std::vector<Tensor> expected;
+  {
+    const std::unique_ptr<Session> sequential = Session::Load(model, options);
+    for (int64_t batch : batches) {
+      expected.push_back(
+          sequential->Run({{"input", Variant(base, batch, 0.0f)}})
+              .at("output"));
+    }
+  }
+  const std::unique_ptr<Session> session = Session::Load(model, options);
+  constexpr int kIterations = 8;
+  ExpectEveryThreadMatches(/*threads=*/6, [&](int t) {
+    int mismatches = 0;
+    for (int i = 0; i < kIterations; ++i) {
+      const size_t which = (t + i) % batches.size();
+      const Tensor got =
+          session->Run({{"input", Variant(base, batches[which], 0.0f)}})
+              .at("output");
+      if (!SameBits(got, expected[which])) ++mismatches;
+    }
+    return mismatches;
+  });
+}
 
 }  // namespace
 }  // namespace foldrt::runtime

@@ -6,12 +6,79 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <utility>
 
 namespace foldrt::testing {
 
 using runtime::RefTensor;
 using runtime::Session;
 using runtime::SessionOptions;
+
+std::vector<graph::Dim> Dims(const std::vector<int64_t>& dims) {
+  std::vector<graph::Dim> out;
+  for (int64_t d : dims) {
+    out.push_back(d < 0 ? graph::Dim::Symbolic("N") : graph::Dim::Known(d));
+  }
+  return out;
+}
+
+graph::ValueInfo FloatValue(const std::string& name,
+                            std::vector<graph::Dim> dims) {
+  return graph::ValueInfo::ForTensor(name, graph::DataType::kFloat,
+                                     std::move(dims));
+}
+
+graph::ValueInfo UntypedOutput(const std::string& name) {
+  return graph::ValueInfo::ForTensor(name, graph::DataType::kFloat,
+                                     std::nullopt);
+}
+
+graph::Model ModelOf(graph::Graph g, int64_t opset) {
+  graph::Model model;
+  model.opset_imports.push_back({"", opset});
+  model.graph = std::move(g);
+  model.source = "hand_built.onnx";
+  return model;
+}
+
+graph::Model OneNodeModel(graph::Node node, const std::vector<int64_t>& x_dims,
+                          std::vector<graph::Tensor> initializers,
+                          int64_t opset) {
+  graph::Graph g;
+  g.mutable_inputs()->push_back(FloatValue("x", Dims(x_dims)));
+  for (graph::Tensor& t : initializers) g.AddInitializer(std::move(t));
+  g.AddNode(std::move(node));
+  g.mutable_outputs()->push_back(UntypedOutput("y"));
+  return ModelOf(std::move(g), opset);
+}
+
+std::vector<float> Iota(size_t count, float start, float step) {
+  std::vector<float> values(count);
+  for (size_t i = 0; i < count; ++i) values[i] = start + step * i;
+  return values;
+}
+
+graph::Node CastNode(const std::string& name, const std::string& x,
+                     const std::string& y, graph::DataType to) {
+  graph::Node cast("Cast", {x}, {y}, name);
+  cast.SetAttribute(graph::Attribute::Int("to", static_cast<int64_t>(to)));
+  return cast;
+}
+
+void AddBatchFlatten(graph::Graph* g, const std::string& x,
+                     const std::string& target, const std::string& flat) {
+  g->AddInitializer(graph::Tensor::FromInt64s("zero", {}, {0}));
+  g->AddInitializer(graph::Tensor::FromInt64s("minus_one", {1}, {-1}));
+  g->AddInitializer(graph::Tensor::FromInt64s("axes", {1}, {0}));
+  g->AddNode(graph::Node("Shape", {x}, {"shape"}, "shape"));
+  g->AddNode(graph::Node("Gather", {"shape", "zero"}, {"batch"}, "gather"));
+  g->AddNode(
+      graph::Node("Unsqueeze", {"batch", "axes"}, {"batch_1d"}, "unsqueeze"));
+  graph::Node concat("Concat", {"batch_1d", "minus_one"}, {target}, "concat");
+  concat.SetAttribute(graph::Attribute::Int("axis", 0));
+  g->AddNode(std::move(concat));
+  g->AddNode(graph::Node("Reshape", {x, target}, {flat}, "reshape"));
+}
 
 std::vector<SessionVariant> AllSessionVariants() {
   using Layouts = SessionOptions::Layouts;

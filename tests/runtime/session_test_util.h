@@ -13,9 +13,9 @@
 #include <utility>
 #include <vector>
 
+#include "core/tensor.h"
 #include "graph/graph.h"
 #include "graph/tensor.h"
-#include "core/tensor.h"
 #include "runtime/reference_evaluator.h"
 #include "runtime/session.h"
 
@@ -39,6 +39,32 @@ std::string Describe(const SessionVariant& variant);
 std::vector<float> SeededValues(size_t count, uint32_t seed, float lo,
                                 float hi);
 
+// ------------------------------------------------ hand-built graphs
+
+// Dims of a declared shape: -1 is the symbolic "N".
+std::vector<graph::Dim> Dims(const std::vector<int64_t>& dims);
+// A float32 value declared with `dims`.
+graph::ValueInfo FloatValue(const std::string& name,
+                            std::vector<graph::Dim> dims);
+// A float32 output whose shape the model does not declare.
+graph::ValueInfo UntypedOutput(const std::string& name);
+// The model of `g`, importing ai.onnx `opset`, named "hand_built.onnx".
+graph::Model ModelOf(graph::Graph g, int64_t opset = 13);
+// A model with input x of `x_dims` (-1 = symbolic N), one node, output y.
+graph::Model OneNodeModel(graph::Node node, const std::vector<int64_t>& x_dims,
+                          std::vector<graph::Tensor> initializers = {},
+                          int64_t opset = 13);
+// start, start + step, ... (`count` values).
+std::vector<float> Iota(size_t count, float start = 0.0f, float step = 1.0f);
+// A Cast node from `x` to `y` with element type `to`.
+graph::Node CastNode(const std::string& name, const std::string& x,
+                     const std::string& y, graph::DataType to);
+// x.view(x.size(0), -1) as exporters write it, reading `x`: Shape ->
+// Gather(0) -> Unsqueeze -> Concat with [-1] (the int64 `target`) ->
+// Reshape (`flat`), with the initializers zero, minus_one and axes.
+void AddBatchFlatten(graph::Graph* g, const std::string& x,
+                     const std::string& target, const std::string& flat);
+
 // A hand-built float graph, fluent: the tests derive their own builders
 // (Derived adds the node helpers they need) from this CRTP base.
 template <class Derived>
@@ -46,17 +72,11 @@ class GraphBuilderBase {
  public:
   // A float32 graph input; -1 dims are the symbolic "N".
   Derived& Input(const std::string& name, const std::vector<int64_t>& dims) {
-    std::vector<graph::Dim> out;
-    for (int64_t d : dims) {
-      out.push_back(d < 0 ? graph::Dim::Symbolic("N") : graph::Dim::Known(d));
-    }
-    graph_.mutable_inputs()->push_back(graph::ValueInfo::ForTensor(
-        name, graph::DataType::kFloat, std::move(out)));
+    graph_.mutable_inputs()->push_back(FloatValue(name, Dims(dims)));
     return self();
   }
   Derived& Output(const std::string& name) {
-    graph_.mutable_outputs()->push_back(graph::ValueInfo::ForTensor(
-        name, graph::DataType::kFloat, std::nullopt));
+    graph_.mutable_outputs()->push_back(UntypedOutput(name));
     return self();
   }
   // A float initializer of SeededValues in [lo, hi), a new seed each.
@@ -80,9 +100,7 @@ class GraphBuilderBase {
   }
   // The model (opset 13), named `source` in messages.
   graph::Model Build(const std::string& source) {
-    graph::Model model;
-    model.opset_imports.push_back({"", 13});
-    model.graph = std::move(graph_);
+    graph::Model model = ModelOf(std::move(graph_));
     model.source = source;
     return model;
   }

@@ -238,21 +238,7 @@ py::list RunSession(const runtime::Session& session,
                              py::repr(item).cast<std::string>());
       }
       const std::string name = py::cast<std::string>(item);
-      bool known = false;
-      for (const runtime::ValueInfo& info : session.outputs()) {
-        known = known || info.name == name;
-      }
-      if (!known) {
-        std::string all;
-        for (const runtime::ValueInfo& info : session.outputs()) {
-          all += (all.empty() ? "'" : ", '") + info.name + "'";
-        }
-        throw InvalidArgumentError("'" + name +
-                                       "' is not an output of the model (its "
-                                       "outputs: " +
-                                       all + ")",
-                                   context);
-      }
+      runtime::CheckValueName(name, session.outputs(), "output", context);
       names.push_back(name);
     }
   }

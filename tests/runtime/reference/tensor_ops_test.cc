@@ -20,6 +20,7 @@
 namespace foldrt::runtime {
 namespace {
 
+using foldrt::testing::CastNode;
 using foldrt::testing::ExpectSessionMatchesReference;
 using foldrt::testing::GraphBuilderBase;
 using foldrt::testing::SeededValues;
@@ -174,13 +175,9 @@ TEST(TensorOpReferencesTest, SessionMatchesAttributeForms) {
 
 TEST(TensorOpReferencesTest, CastTruncatesTowardZeroAndSaturates) {
   Builder b;
-  Node to_int("Cast", {"x"}, {"i"}, "to_int");
-  to_int.SetAttribute(
-      Attribute::Int("to", static_cast<int64_t>(graph::DataType::kInt64)));
-  Node to_float("Cast", {"i"}, {"y"}, "to_float");
-  to_float.SetAttribute(
-      Attribute::Int("to", static_cast<int64_t>(graph::DataType::kFloat)));
-  b.Input("x", {8}).Add(std::move(to_int)).Add(std::move(to_float));
+  b.Input("x", {8})
+      .Add(CastNode("to_int", "x", "i", graph::DataType::kInt64))
+      .Add(CastNode("to_float", "i", "y", graph::DataType::kFloat));
   b.Output("i").Output("y");
   const graph::Model model = b.Build("cast.onnx");
   const std::vector<float> x = {1.7f,   -1.7f, 2.5f,   -0.4f,
