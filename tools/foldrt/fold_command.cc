@@ -20,6 +20,7 @@
 #include "graph/onnx_io.h"
 #include "graph/passes/batch_norm_fold.h"
 #include "graph/passes/fold_report.h"
+#include "runtime/reference_evaluator.h"
 #include "runtime/session.h"
 #include "tools/foldrt/cli.h"
 #include "tools/foldrt/model_check.h"
@@ -96,23 +97,43 @@ void CommitFile(const std::string& temp, const std::string& path) {
   }
 }
 
-// --verify: both models run with every BN standalone in the original (no
-// folding at load) on the same seeded random inputs, batch 1 for symbolic
-// dims. Throws FormatError, so nothing is written, when an output differs
-// beyond the whole-model tolerance; prints the worst deviation otherwise.
+// The reference evaluator's tensors to and from the Session's.
+runtime::RefTensor ToReferenceTensor(const Tensor& t) {
+  return t.dtype() == DataType::kFloat32
+             ? runtime::RefTensor::Float(t.shape(), t.ToVector<float>())
+             : runtime::RefTensor::Int64(t.shape(), t.ToVector<int64_t>());
+}
+Tensor FromReferenceTensor(const runtime::RefTensor& t) {
+  return t.dtype == graph::DataType::kFloat
+             ? Tensor::FromFloats(t.shape, t.f32)
+             : Tensor::FromInt64s(t.shape, t.i64);
+}
+
+// --verify: the folded model runs in the Session and the original on the
+// reference evaluator (runtime/reference_evaluator.h: the scalar references,
+// double accumulation), on the same seeded random inputs, batch 1 for
+// symbolic dims. So a fold that changes what the model computes fails, and
+// so does a kernel that disagrees with the reference on this model. Throws
+// FormatError, so nothing is written, when an output differs beyond the
+// whole-model tolerance; prints the worst deviation otherwise.
 void VerifyFold(const graph::Model& original, const graph::Model& folded) {
   runtime::SessionOptions options;
   options.fold = false;
-  options.winograd = false;  // one run each: the direct algorithm is cheaper
-  const auto before = runtime::Session::FromModel(original, options);
+  options.winograd = false;  // one run: the direct algorithm is cheaper
   const auto after = runtime::Session::FromModel(folded, options);
   std::map<std::string, Tensor> inputs;
+  std::map<std::string, runtime::RefTensor> reference_inputs;
   uint32_t seed = 1;
-  for (const runtime::ValueInfo& info : before->inputs()) {
-    inputs.emplace(info.name,
-                   RandomInput(info, seed++, options.max_tensor_elements));
+  for (const runtime::ValueInfo& info : after->inputs()) {
+    Tensor input = RandomInput(info, seed++, options.max_tensor_elements);
+    reference_inputs.emplace(info.name, ToReferenceTensor(input));
+    inputs.emplace(info.name, std::move(input));
   }
-  const std::map<std::string, Tensor> want = before->Run(inputs);
+  std::map<std::string, Tensor> want;
+  for (const auto& [name, value] :
+       runtime::EvaluateReference(original, reference_inputs)) {
+    want.emplace(name, FromReferenceTensor(value));
+  }
   const std::map<std::string, Tensor> got = after->Run(inputs);
   double worst = 0.0;
   for (const auto& [name, reference] : want) {
