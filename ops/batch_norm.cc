@@ -11,6 +11,7 @@
 #include "ops/batch_norm_onednn.h"
 #include "ops/ref/batch_norm_ref.h"
 #include "core/error.h"
+#include "core/tensor.h"
 #include "core/logging.h"
 
 namespace foldrt::ops {
@@ -121,14 +122,6 @@ BatchNormImpl BatchNorm::SelectImpl(const std::vector<int64_t>& dims,
 
 namespace {
 
-std::string ShapeString(const std::vector<int64_t>& dims) {
-  std::string s = "(";
-  for (size_t i = 0; i < dims.size(); ++i) {
-    s += (i ? ", " : "") + std::to_string(dims[i]);
-  }
-  return s + ")";
-}
-
 bool Overlap(const float* a, size_t a_size, const float* b, size_t b_size) {
   // std::less gives a total order even for unrelated pointers.
   std::less<const float*> lt;
@@ -144,7 +137,7 @@ void BatchNorm::Run(const float* x, size_t x_size, float* y, size_t y_size,
   if (shape.channels != channels()) {
     throw InvalidArgumentError(
         "BatchNormalization has " + std::to_string(channels()) +
-        " channels but the input shape " + ShapeString(dims) + " has " +
+        " channels but the input shape " + ShapeToString(dims) + " has " +
         std::to_string(shape.channels) + " on axis 1");
   }
   if (x_channels == 0) x_channels = shape.channels;
@@ -152,7 +145,7 @@ void BatchNorm::Run(const float* x, size_t x_size, float* y, size_t y_size,
     throw InvalidArgumentError(
         "the input buffer holds " + std::to_string(x_channels) +
         " channels, fewer than the " + std::to_string(shape.channels) +
-        " of shape " + ShapeString(dims));
+        " of shape " + ShapeToString(dims));
   }
   const bool strided = x_channels != shape.channels;
   const size_t expected = BufferElements(shape, layout);
@@ -164,7 +157,7 @@ void BatchNorm::Run(const float* x, size_t x_size, float* y, size_t y_size,
                       " floats (" + std::to_string(x_channels) +
                       " channels) and an output of " + std::to_string(expected)
                 : "buffers of " + std::to_string(expected);
-    throw InvalidArgumentError("shape " + ShapeString(dims) + " in layout " +
+    throw InvalidArgumentError("shape " + ShapeToString(dims) + " in layout " +
                                LayoutName(layout) + " needs " + needs +
                                " floats, got input " + std::to_string(x_size) +
                                " and output " + std::to_string(y_size));

@@ -13,11 +13,12 @@
 #include <unordered_map>
 #include <utility>
 
+#include "core/error.h"
+#include "core/tensor.h"
 #include "ops/batch_norm.h"
 #include "ops/onednn_util.h"
 #include "ops/ref/conv_ref.h"
 #include "ops/ref/shape_util.h"
-#include "core/error.h"
 
 namespace foldrt::ops {
 namespace {
@@ -149,11 +150,10 @@ struct Conv::Impl {
                       const std::vector<int64_t>& y_dims, int threads) const {
     if (!winograd) return false;
     std::string key =
-        onednn::DimsToString(x_dims) + "w" + onednn::DimsToString(weight_dims) +
-        "p" + onednn::DimsToString(params.pads_begin) +
-        onednn::DimsToString(params.pads_end) + "a" + act.ToString() +
-        (accumulate ? "+sum" : "") + (bias.empty() ? "" : "+bias") + "t" +
-        std::to_string(threads);
+        ShapeToString(x_dims) + "w" + ShapeToString(weight_dims) + "p" +
+        ShapeToString(params.pads_begin) + ShapeToString(params.pads_end) +
+        "a" + act.ToString() + (accumulate ? "+sum" : "") +
+        (bias.empty() ? "" : "+bias") + "t" + std::to_string(threads);
     AlgorithmChoices& choices = Choices();
     {
       std::lock_guard<std::mutex> lock(choices.mu);
@@ -279,7 +279,7 @@ Conv::Conv(const float* weights, std::vector<int64_t> weight_dims,
 
 Conv::Conv(SharedFloats weights, std::vector<int64_t> weight_dims,
            const float* bias, ConvAttributes attrs, Activation act) {
-  const std::string what = "Conv with W " + ref::ShapeToString(weight_dims);
+  const std::string what = "Conv with W " + ShapeToString(weight_dims);
   if (weights.data == nullptr) {
     throw InvalidArgumentError(what + ": no weights");
   }
@@ -291,7 +291,7 @@ Conv::Conv(SharedFloats weights, std::vector<int64_t> weight_dims,
   for (int64_t d : weight_dims) {
     if (d < 1) throw InvalidArgumentError(what + ": W has an empty axis");
   }
-  ref::ShapeElementCount(weight_dims);
+  ShapeNumElements(weight_dims);
   const size_t spatial_rank = weight_dims.size() - 2;
   auto impl = std::make_unique<Impl>();
   impl->accumulate = attrs.accumulate;
@@ -361,8 +361,8 @@ void Conv::Run(const float* x, const std::vector<int64_t>& x_dims, float* y,
     if (prim != nullptr) prim->Execute(x, y);
   } catch (const dnnl::error& e) {
     onednn::ThrowOneDnnError("oneDNN Conv with W " +
-                                 onednn::DimsToString(impl_->weight_dims) +
-                                 " on x " + onednn::DimsToString(x_dims),
+                                 ShapeToString(impl_->weight_dims) + " on x " +
+                                 ShapeToString(x_dims),
                              e);
   }
 }
@@ -424,8 +424,8 @@ void Conv::RunOrPrepare(const float* x, const std::vector<int64_t>& x_dims,
     if (prim != nullptr && x != nullptr) prim->Execute(x, y);
   } catch (const dnnl::error& e) {
     onednn::ThrowOneDnnError("oneDNN Conv with W " +
-                                 onednn::DimsToString(impl_->weight_dims) +
-                                 " on x " + onednn::DimsToString(x_dims),
+                                 ShapeToString(impl_->weight_dims) + " on x " +
+                                 ShapeToString(x_dims),
                              e);
   }
 }

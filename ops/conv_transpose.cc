@@ -8,6 +8,7 @@
 #include "ops/ref/conv_transpose_ref.h"
 #include "ops/ref/shape_util.h"
 #include "core/error.h"
+#include "core/tensor.h"
 
 namespace foldrt::ops {
 namespace {
@@ -164,7 +165,7 @@ ConvTranspose::ConvTranspose(SharedFloats weights,
                              const float* bias, ConvTransposeAttributes attrs,
                              Activation act) {
   const std::string what =
-      "ConvTranspose with W " + ref::ShapeToString(weight_dims);
+      "ConvTranspose with W " + ShapeToString(weight_dims);
   if (weights.data == nullptr) {
     throw InvalidArgumentError(what + ": no weights");
   }
@@ -176,7 +177,7 @@ ConvTranspose::ConvTranspose(SharedFloats weights,
   for (int64_t d : weight_dims) {
     if (d < 1) throw InvalidArgumentError(what + ": W has an empty axis");
   }
-  ref::ShapeElementCount(weight_dims);
+  ShapeNumElements(weight_dims);
   const size_t spatial_rank = weight_dims.size() - 2;
   auto impl = std::make_unique<Impl>();
   impl->params = MakeParams(what, std::move(attrs), spatial_rank);
@@ -191,9 +192,9 @@ ConvTranspose::ConvTranspose(SharedFloats weights,
   for (size_t i = 0; i < spatial_rank; ++i) {
     if (impl->params.output_padding[i] - conv.pads_end[i] >= conv.strides[i]) {
       throw UnsupportedError(what + ": output_padding " +
-                             ref::ShapeToString(impl->params.output_padding) +
+                             ShapeToString(impl->params.output_padding) +
                              " minus pad_end must stay below the stride " +
-                             ref::ShapeToString(conv.strides) + " for oneDNN");
+                             ShapeToString(conv.strides) + " for oneDNN");
     }
   }
   impl->act = act;
@@ -238,8 +239,8 @@ void ConvTranspose::Run(const float* x, const std::vector<int64_t>& x_dims,
     if (prim != nullptr) prim->Execute(x, y);
   } catch (const dnnl::error& e) {
     onednn::ThrowOneDnnError("oneDNN ConvTranspose with W " +
-                                 onednn::DimsToString(impl_->weight_dims) +
-                                 " on x " + onednn::DimsToString(x_dims),
+                                 ShapeToString(impl_->weight_dims) +
+                                 " on x " + ShapeToString(x_dims),
                              e);
   }
 }

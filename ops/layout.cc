@@ -6,23 +6,15 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/tensor.h"
 
 namespace foldrt::ops {
 namespace {
 
-std::string DimsToString(const std::vector<int64_t>& dims) {
-  std::string s = "(";
-  for (size_t i = 0; i < dims.size(); ++i) {
-    if (i) s += ", ";
-    s += std::to_string(dims[i]);
-  }
-  return s + ")";
-}
-
 // a * b, throwing instead of wrapping around.
 size_t CheckedMul(size_t a, size_t b, const std::vector<int64_t>& dims) {
   if (a != 0 && b > std::numeric_limits<size_t>::max() / a) {
-    throw InvalidArgumentError("element count of shape " + DimsToString(dims) +
+    throw InvalidArgumentError("element count of shape " + ShapeToString(dims) +
                                " overflows");
   }
   return a * b;
@@ -67,13 +59,13 @@ size_t ChannelBlock(Layout layout) {
 ChannelShape SplitChannelShape(const std::vector<int64_t>& dims) {
   if (dims.size() < 2) {
     throw InvalidArgumentError(
-        "shape " + DimsToString(dims) + " has rank " +
+        "shape " + ShapeToString(dims) + " has rank " +
         std::to_string(dims.size()) +
         "; BatchNormalization needs rank >= 2 (N, C, ...)");
   }
   for (int64_t d : dims) {
     if (d < 0) {
-      throw InvalidArgumentError("shape " + DimsToString(dims) +
+      throw InvalidArgumentError("shape " + ShapeToString(dims) +
                                  " has a negative dimension");
     }
   }

@@ -7,6 +7,7 @@
 #include "ops/batch_norm.h"
 #include "ops/onednn_util.h"
 #include "core/error.h"
+#include "core/tensor.h"
 
 namespace foldrt::ops {
 
@@ -50,7 +51,7 @@ void LayoutReorder::Run(const float* x, float* y, int threads) const {
     stream.wait();
   } catch (const dnnl::error& e) {
     onednn::ThrowOneDnnError(
-        "oneDNN reorder of " + onednn::DimsToString(impl_->dims), e);
+        "oneDNN reorder of " + ShapeToString(impl_->dims), e);
   }
 }
 

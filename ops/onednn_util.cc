@@ -27,15 +27,6 @@ ScopedOmpThreads::~ScopedOmpThreads() {
   if (changed_) omp_set_num_threads(previous_);
 }
 
-std::string DimsToString(const std::vector<int64_t>& dims) {
-  std::string s = "(";
-  for (size_t i = 0; i < dims.size(); ++i) {
-    if (i) s += ", ";
-    s += std::to_string(dims[i]);
-  }
-  return s + ")";
-}
-
 dnnl::memory::dims ToDnnlDims(const std::vector<int64_t>& dims) {
   return dnnl::memory::dims(dims.begin(), dims.end());
 }

@@ -49,9 +49,6 @@ class ScopedOmpThreads {
   bool changed_ = false;
 };
 
-// "(1, 3, 224, 224)".
-std::string DimsToString(const std::vector<int64_t>& dims);
-
 dnnl::memory::dims ToDnnlDims(const std::vector<int64_t>& dims);
 
 // The dense row-major (C-contiguous) f32 descriptor of `dims`, any rank 1..6.

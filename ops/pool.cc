@@ -462,6 +462,7 @@ HWY_AFTER_NAMESPACE();
 #include "ops/ref/pool_ref.h"
 #include "ops/ref/shape_util.h"
 #include "core/error.h"
+#include "core/tensor.h"
 
 namespace foldrt::ops {
 
@@ -579,7 +580,7 @@ struct Pool::Impl {
       const std::vector<int64_t>& y_dims) const {
     auto entry = std::make_shared<PoolEntry>();
     entry->planes = x_dims[0] * x_dims[1];
-    entry->plane_floats = static_cast<size_t>(ref::ShapeElementCount(
+    entry->plane_floats = static_cast<size_t>(ShapeNumElements(
         std::vector<int64_t>(x_dims.begin() + 2, x_dims.end())));
     if (IsGlobal(attrs.kind)) {
       entry->path = PoolEntry::Path::kHwyGlobal;
@@ -658,7 +659,7 @@ struct Pool::Impl {
     std::vector<int64_t> user_pads_end;
     dnnl::algorithm algorithm;
     if (IsGlobal(attrs.kind)) {
-      const int64_t spatial = ref::ShapeElementCount(
+      const int64_t spatial = ShapeNumElements(
           std::vector<int64_t>(x_dims.begin() + 2, x_dims.end()));
       src_dims.insert(src_dims.end(), {1, spatial});
       dst_dims.insert(dst_dims.end(), {1, 1});
@@ -762,7 +763,7 @@ Pool::Pool(PoolAttributes attrs) {
   auto impl = std::make_unique<Impl>();
   if (!IsGlobal(attrs.kind)) {
     const std::string what = std::string(KindName(attrs.kind)) +
-                             " with kernel " + ref::ShapeToString(attrs.kernel);
+                             " with kernel " + ShapeToString(attrs.kernel);
     const size_t rank = attrs.kernel.size();
     if (rank < 1 || rank > 3) {
       throw InvalidArgumentError(what + ": kernel_shape needs 1 to 3 values");
@@ -790,7 +791,7 @@ Pool::Pool(PoolAttributes attrs) {
         std::any_of(params.dilations.begin(), params.dilations.end(),
                     [](int64_t d) { return d != 1; })) {
       throw UnsupportedError(what + ": dilations " +
-                             ref::ShapeToString(params.dilations) +
+                             ShapeToString(params.dilations) +
                              " are not supported for AveragePool");
     }
     attrs.strides = params.strides;
@@ -816,7 +817,7 @@ std::vector<int64_t> Pool::OutputDims(
     for (size_t i = 2; i < input_dims.size(); ++i) {
       if (input_dims[i] == 0) {
         throw InvalidArgumentError(std::string(KindName(impl_->attrs.kind)) +
-                                   " of " + ref::ShapeToString(input_dims) +
+                                   " of " + ShapeToString(input_dims) +
                                    ": empty spatial extent");
       }
     }
@@ -824,7 +825,7 @@ std::vector<int64_t> Pool::OutputDims(
   }
   if (input_dims.size() != impl_->attrs.kernel.size() + 2) {
     throw InvalidArgumentError(std::string(KindName(impl_->attrs.kind)) +
-                               " of " + ref::ShapeToString(input_dims) +
+                               " of " + ShapeToString(input_dims) +
                                ": a " +
                                std::to_string(impl_->attrs.kernel.size()) +
                                "-D window needs an input of rank " +
@@ -855,7 +856,7 @@ void Pool::Run(const float* x, const std::vector<int64_t>& x_dims,
   if (!SupportsLayout(layout, x_dims.size())) {
     throw InvalidArgumentError(
         std::string(KindName(impl_->attrs.kind)) + " of " +
-        ref::ShapeToString(x_dims) + ": layout " + LayoutName(layout) +
+        ShapeToString(x_dims) + ": layout " + LayoutName(layout) +
         " is not supported for rank " + std::to_string(x_dims.size()) +
         " (nchw any rank, nhwc / nChw8c / nChw16c rank 4)");
   }
@@ -953,7 +954,7 @@ void Pool::Run(const float* x, const std::vector<int64_t>& x_dims,
   } catch (const dnnl::error& e) {
     onednn::ThrowOneDnnError(
         std::string("oneDNN ") + KindName(impl_->attrs.kind) + " on x " +
-            onednn::DimsToString(x_dims) + " " + LayoutName(layout),
+            ShapeToString(x_dims) + " " + LayoutName(layout),
         e);
   }
 }

@@ -4,6 +4,7 @@
 
 #include "ops/ref/shape_util.h"
 #include "core/error.h"
+#include "core/tensor.h"
 
 namespace foldrt::ops::ref {
 
@@ -28,8 +29,8 @@ std::vector<int64_t> ConvOutputShape(const std::vector<int64_t>& x_shape,
   if (w_shape.size() != x_shape.size()) {
     throw InvalidArgumentError(what + ": W must have the rank of x");
   }
-  ShapeElementCount(x_shape);
-  ShapeElementCount(w_shape);
+  ShapeNumElements(x_shape);
+  ShapeNumElements(w_shape);
   const size_t spatial_rank = x_shape.size() - 2;
   CheckWindowParam(what, "strides", params.strides, spatial_rank, 1);
   CheckWindowParam(what, "dilations", params.dilations, spatial_rank, 1);

@@ -7,6 +7,7 @@
 
 #include "ops/ref/shape_util.h"
 #include "core/error.h"
+#include "core/tensor.h"
 
 namespace foldrt::ops::ref {
 namespace {
@@ -79,7 +80,7 @@ std::vector<int64_t> GlobalPoolOutputShape(
     throw InvalidArgumentError("global pooling of " + ShapeToString(x_shape) +
                                ": needs rank >= 3 (N, C, spatial...)");
   }
-  ShapeElementCount(x_shape);
+  ShapeNumElements(x_shape);
   std::vector<int64_t> y_shape = {x_shape[0], x_shape[1]};
   y_shape.resize(x_shape.size(), 1);
   return y_shape;
@@ -89,7 +90,7 @@ void GlobalAveragePoolRef(const float* x, const std::vector<int64_t>& x_shape,
                           float* y) {
   GlobalPoolOutputShape(x_shape);
   const int64_t planes = x_shape[0] * x_shape[1];
-  const int64_t plane_size = ShapeElementCount(
+  const int64_t plane_size = ShapeNumElements(
       std::vector<int64_t>(x_shape.begin() + 2, x_shape.end()));
   for (int64_t p = 0; p < planes; ++p) {
     double sum = 0.0;
@@ -117,7 +118,7 @@ std::vector<int64_t> PoolOutputShape(const std::vector<int64_t>& x_shape,
     throw InvalidArgumentError(what + ": x must have rank 3, 4 or 5 (N, C, " +
                                "1 to 3 spatial dims)");
   }
-  ShapeElementCount(x_shape);
+  ShapeNumElements(x_shape);
   const size_t rank = x_shape.size() - 2;
   CheckWindowParam(what, "kernel_shape", params.kernel, rank, 1);
   CheckWindowParam(what, "strides", params.strides, rank, 1);

@@ -6,31 +6,6 @@
 
 namespace foldrt::ops::ref {
 
-std::string ShapeToString(const std::vector<int64_t>& shape) {
-  std::string s = "(";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i) s += ", ";
-    s += std::to_string(shape[i]);
-  }
-  return s + ")";
-}
-
-int64_t ShapeElementCount(const std::vector<int64_t>& shape) {
-  int64_t count = 1;
-  for (int64_t d : shape) {
-    if (d < 0) {
-      throw InvalidArgumentError("shape " + ShapeToString(shape) +
-                                 " has a negative dimension");
-    }
-    if (d != 0 && count > std::numeric_limits<int64_t>::max() / d) {
-      throw InvalidArgumentError("element count of shape " +
-                                 ShapeToString(shape) + " overflows");
-    }
-    count *= d;
-  }
-  return count;
-}
-
 AutoPad ParseAutoPad(std::string_view name) {
   if (name.empty() || name == "NOTSET") return AutoPad::kNotSet;
   if (name == "VALID") return AutoPad::kValid;

@@ -1,6 +1,6 @@
-// Shape helpers shared by the scalar reference ops: printing and counting
-// shapes for error messages and buffer sizes, and the sliding-window geometry
-// (ONNX auto_pad, output sizes) that Conv, ConvTranspose and pooling share.
+// Shape helpers shared by the scalar reference ops: the sliding-window
+// geometry (ONNX auto_pad, output sizes) that Conv, ConvTranspose and pooling
+// share. Printing and counting shapes is core's (core/tensor.h).
 #ifndef FOLDRT_OPS_REF_SHAPE_UTIL_H_
 #define FOLDRT_OPS_REF_SHAPE_UTIL_H_
 
@@ -10,14 +10,14 @@
 #include <string_view>
 #include <vector>
 
+#include "core/tensor.h"
+
 namespace foldrt::ops::ref {
 
-// "(3, 4, 10, 10)"; "()" for a scalar.
-std::string ShapeToString(const std::vector<int64_t>& shape);
-
-// Product of the dims. Throws InvalidArgumentError for a negative dim or an
-// element count that overflows int64.
-int64_t ShapeElementCount(const std::vector<int64_t>& shape);
+// core's shape printing and checked element count, under the names the
+// references and runtime/ (op_attributes, the reference evaluator) use.
+using ::foldrt::ShapeToString;
+inline constexpr auto& ShapeElementCount = ::foldrt::ShapeNumElements;
 
 // ONNX auto_pad of Conv, ConvTranspose and the pooling ops.
 enum class AutoPad { kNotSet, kValid, kSameUpper, kSameLower };

@@ -18,6 +18,7 @@
 #include "ops/ref/conv_transpose_ref.h"
 #include "ops/ref/shape_util.h"
 #include "core/error.h"
+#include "core/tensor.h"
 
 namespace foldrt::ops {
 namespace {
@@ -35,7 +36,7 @@ std::vector<float> Abs(std::vector<float> v) {
 }
 
 size_t Count(const std::vector<int64_t>& dims) {
-  return static_cast<size_t>(ref::ShapeElementCount(dims));
+  return static_cast<size_t>(ShapeNumElements(dims));
 }
 
 ConvTransposeAttributes Attrs(std::vector<int64_t> strides = {},
@@ -340,10 +341,10 @@ TEST(ConvTransposeTest, RejectsBadInputWithoutWritingOutput) {
   };
   for (const auto& dims : bad) {
     EXPECT_THROW(op.OutputDims(dims), InvalidArgumentError)
-        << ref::ShapeToString(dims);
+        << ShapeToString(dims);
     std::vector<float> y(100, 42.0f);
     EXPECT_THROW(op.Run(x.data(), dims, y.data(), 1), InvalidArgumentError)
-        << ref::ShapeToString(dims);
+        << ShapeToString(dims);
     EXPECT_EQ(y, std::vector<float>(100, 42.0f));
   }
 }

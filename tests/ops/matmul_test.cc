@@ -19,6 +19,7 @@
 #include "ops/ref/matmul_ref.h"
 #include "ops/ref/shape_util.h"
 #include "core/error.h"
+#include "core/tensor.h"
 
 namespace foldrt::ops {
 namespace {
@@ -36,7 +37,7 @@ std::vector<float> Abs(std::vector<float> v) {
 }
 
 size_t Count(const std::vector<int64_t>& dims) {
-  return static_cast<size_t>(ref::ShapeElementCount(dims));
+  return static_cast<size_t>(ShapeNumElements(dims));
 }
 
 // Expected output and its error bound.
@@ -107,8 +108,8 @@ struct MatMulCase {
 };
 
 void PrintTo(const MatMulCase& c, std::ostream* os) {
-  *os << "A " << ref::ShapeToString(c.a_dims) << " B "
-      << ref::ShapeToString(c.b_dims) << (c.with_bias ? " bias" : "")
+  *os << "A " << ShapeToString(c.a_dims) << " B "
+      << ShapeToString(c.b_dims) << (c.with_bias ? " bias" : "")
       << " alpha " << c.alpha;
 }
 
@@ -172,7 +173,7 @@ struct GemmCase {
 void PrintTo(const GemmCase& c, std::ostream* os) {
   *os << "M " << c.m << " K " << c.k << " N " << c.n
       << (c.trans_a ? " transA" : "") << (c.trans_b ? " transB" : "")
-      << (c.with_c ? " C " + ref::ShapeToString(c.c_dims) : " no C")
+      << (c.with_c ? " C " + ShapeToString(c.c_dims) : " no C")
       << " alpha " << c.alpha << " beta " << c.beta;
 }
 
@@ -363,10 +364,10 @@ TEST(MatMulTest, RejectsBadInput) {
   for (const std::vector<int64_t>& dims :
        std::vector<std::vector<int64_t>>{{}, {5}, {3, 5}, {2, -3, 4}, {4, 3}}) {
     EXPECT_THROW(op.OutputDims(dims), InvalidArgumentError)
-        << ref::ShapeToString(dims);
+        << ShapeToString(dims);
     std::vector<float> y(100, 42.0f);
     EXPECT_THROW(op.Run(a.data(), dims, y.data(), 1), InvalidArgumentError)
-        << ref::ShapeToString(dims);
+        << ShapeToString(dims);
     EXPECT_EQ(y, std::vector<float>(100, 42.0f));
   }
 }
@@ -400,10 +401,10 @@ TEST(GemmTest, RejectsBadInput) {
   for (const std::vector<int64_t>& dims :
        std::vector<std::vector<int64_t>>{{4}, {3, 4}, {1, 4, 3}, {-4, 3}}) {
     EXPECT_THROW(op.OutputDims(dims), InvalidArgumentError)
-        << ref::ShapeToString(dims);
+        << ShapeToString(dims);
     std::vector<float> y(100, 42.0f);
     EXPECT_THROW(op.Run(a.data(), dims, y.data(), 1), InvalidArgumentError)
-        << ref::ShapeToString(dims);
+        << ShapeToString(dims);
     EXPECT_EQ(y, std::vector<float>(100, 42.0f));
   }
 }

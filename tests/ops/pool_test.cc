@@ -26,6 +26,7 @@
 #include "ops/ref/pool_ref.h"
 #include "ops/ref/shape_util.h"
 #include "core/error.h"
+#include "core/tensor.h"
 
 namespace foldrt::ops {
 namespace {
@@ -43,7 +44,7 @@ std::vector<float> Abs(std::vector<float> v) {
 }
 
 size_t Count(const std::vector<int64_t>& dims) {
-  return static_cast<size_t>(ref::ShapeElementCount(dims));
+  return static_cast<size_t>(ShapeNumElements(dims));
 }
 
 const char* Name(PoolKind kind) {
@@ -468,7 +469,7 @@ TEST_P(PoolLayoutSweep, MatchesReferenceAndZeroesPadding) {
       for (int threads : {1, 2}) {
         std::ostringstream what;
         what << pc.name << " " << LayoutName(lc.layout) << " "
-             << ref::ShapeToString(x_dims) << " threads " << threads;
+             << ShapeToString(x_dims) << " threads " << threads;
         ExpectRunInLayoutMatches(pool, x, x_dims, lc.layout, threads, e,
                                  what.str());
       }
@@ -520,7 +521,7 @@ TEST(PoolTest, RejectsUnsupportedLayoutWithoutWritingOutput) {
     std::vector<float> y(100, 42.0f);
     EXPECT_THROW(pool->Run(x.data(), dims, layout, y.data(), 1),
                  InvalidArgumentError)
-        << ref::ShapeToString(dims) << " " << LayoutName(layout);
+        << ShapeToString(dims) << " " << LayoutName(layout);
     EXPECT_EQ(y, std::vector<float>(100, 42.0f));
   }
   // A blocked layout does not lift a window/rank mismatch.
@@ -581,7 +582,7 @@ TEST(PoolTest, ModelShapesMatchReference) {
     for (Layout layout : {Layout::kNchw, Layout::kNChw8c, Layout::kNChw16c}) {
       ExpectRunInLayoutMatches(
           pool, x, x_dims, layout, 2, e,
-          ref::ShapeToString(x_dims) + " " + LayoutName(layout));
+          ShapeToString(x_dims) + " " + LayoutName(layout));
     }
   }
 }
@@ -708,10 +709,10 @@ TEST(PoolTest, RejectsBadInputWithoutWritingOutput) {
   };
   for (const auto& [op, dims] : bad) {
     EXPECT_THROW(op->OutputDims(dims), InvalidArgumentError)
-        << ref::ShapeToString(dims);
+        << ShapeToString(dims);
     std::vector<float> y(100, 42.0f);
     EXPECT_THROW(op->Run(x.data(), dims, y.data(), 1), InvalidArgumentError)
-        << ref::ShapeToString(dims);
+        << ShapeToString(dims);
     EXPECT_EQ(y, std::vector<float>(100, 42.0f));
   }
 }

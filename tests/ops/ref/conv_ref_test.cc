@@ -10,6 +10,7 @@
 
 #include "ops/ref/shape_util.h"
 #include "core/error.h"
+#include "core/tensor.h"
 #include "tests/ops/ref/ref_test_util.h"
 
 namespace foldrt::ops::ref {
@@ -24,7 +25,7 @@ std::vector<float> Conv(const std::vector<float>& x,
                         const std::vector<float>* bias,
                         const ConvParams& params) {
   std::vector<float> y(
-      ShapeElementCount(ConvOutputShape(x_shape, w_shape, params)));
+      ShapeNumElements(ConvOutputShape(x_shape, w_shape, params)));
   ConvRef(x.data(), x_shape, w.data(), w_shape,
           bias != nullptr ? bias->data() : nullptr, params, y.data());
   return y;

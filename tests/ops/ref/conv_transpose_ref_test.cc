@@ -12,6 +12,7 @@
 #include "ops/ref/conv_ref.h"
 #include "ops/ref/shape_util.h"
 #include "core/error.h"
+#include "core/tensor.h"
 #include "tests/ops/ref/ref_test_util.h"
 
 namespace foldrt::ops::ref {
@@ -26,7 +27,7 @@ std::vector<float> ConvTranspose(const std::vector<float>& x,
                                  const std::vector<float>* bias,
                                  const ConvTransposeParams& params) {
   std::vector<float> y(
-      ShapeElementCount(ConvTransposeOutputShape(x_shape, w_shape, params)));
+      ShapeNumElements(ConvTransposeOutputShape(x_shape, w_shape, params)));
   ConvTransposeRef(x.data(), x_shape, w.data(), w_shape,
                    bias != nullptr ? bias->data() : nullptr, params, y.data());
   return y;

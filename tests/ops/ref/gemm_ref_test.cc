@@ -9,6 +9,7 @@
 
 #include "ops/ref/shape_util.h"
 #include "core/error.h"
+#include "core/tensor.h"
 #include "tests/ops/ref/ref_test_util.h"
 
 namespace foldrt::ops::ref {

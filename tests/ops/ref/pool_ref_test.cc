@@ -11,6 +11,7 @@
 
 #include "ops/ref/shape_util.h"
 #include "core/error.h"
+#include "core/tensor.h"
 
 namespace foldrt::ops::ref {
 namespace {
@@ -25,7 +26,7 @@ std::vector<float> Ramp4x4() {
 std::vector<float> MaxPool(const std::vector<float>& x,
                            const std::vector<int64_t>& x_shape,
                            const PoolParams& params) {
-  std::vector<float> y(ShapeElementCount(PoolOutputShape(x_shape, params)));
+  std::vector<float> y(ShapeNumElements(PoolOutputShape(x_shape, params)));
   MaxPoolRef(x.data(), x_shape, params, y.data());
   return y;
 }
@@ -33,7 +34,7 @@ std::vector<float> MaxPool(const std::vector<float>& x,
 std::vector<float> AveragePool(const std::vector<float>& x,
                                const std::vector<int64_t>& x_shape,
                                const PoolParams& params) {
-  std::vector<float> y(ShapeElementCount(PoolOutputShape(x_shape, params)));
+  std::vector<float> y(ShapeNumElements(PoolOutputShape(x_shape, params)));
   AveragePoolRef(x.data(), x_shape, params, y.data());
   return y;
 }

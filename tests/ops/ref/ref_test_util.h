@@ -6,7 +6,7 @@
 #include <random>
 #include <vector>
 
-#include "ops/ref/shape_util.h"
+#include "core/tensor.h"
 
 namespace foldrt::ops::ref::test {
 
@@ -21,7 +21,7 @@ inline std::vector<float> RandomValues(int64_t count, uint32_t seed) {
 
 inline std::vector<float> RandomTensor(const std::vector<int64_t>& shape,
                                        uint32_t seed) {
-  return RandomValues(ShapeElementCount(shape), seed);
+  return RandomValues(ShapeNumElements(shape), seed);
 }
 
 }  // namespace foldrt::ops::ref::test
