@@ -108,6 +108,12 @@ double TimePrimitive(const dnnl::convolution_forward::primitive_desc& pd,
   return best;
 }
 
+// A built convolution and what it is.
+struct ConvPrimitive {
+  onednn::PlainIoPrimitive io;
+  Conv::Implementation implementation;
+};
+
 }  // namespace
 
 struct Conv::Impl {
@@ -127,7 +133,7 @@ struct Conv::Impl {
   // Weights in oneDNN's logical order ((g,) Cout / g, Cin / g, (1,) k...);
   // the ONNX buffer already is that, dense.
   std::unique_ptr<onednn::PackedConstant> weights;
-  onednn::SharedCache<Key, onednn::PlainIoPrimitive> cache;
+  onednn::SharedCache<Key, ConvPrimitive> cache;
 
   // ONNX spatial values -> oneDNN's, with the unit axis of lifted 1-D.
   dnnl::memory::dims Spatial(const std::vector<int64_t>& values,
@@ -189,18 +195,18 @@ struct Conv::Impl {
   // With `layouts` null, src and dst are "any" and the primitive converts
   // from and to plain NCHW; otherwise they are exactly those layouts. A
   // Winograd request oneDNN refuses in these layouts (a layout the caller
-  // forced) gets the direct algorithm.
+  // forced) gets the direct algorithm, and *algorithm says so.
   dnnl::convolution_forward::primitive_desc Describe(
       const std::vector<int64_t>& x_dims, const std::vector<int64_t>& y_dims,
-      const Layouts* layouts, dnnl::algorithm algorithm) const {
-    if (algorithm == dnnl::algorithm::convolution_winograd && layouts) {
+      const Layouts* layouts, dnnl::algorithm* algorithm) const {
+    if (*algorithm == dnnl::algorithm::convolution_winograd && layouts) {
       try {
-        return DescribeExactly(x_dims, y_dims, layouts, algorithm);
+        return DescribeExactly(x_dims, y_dims, layouts, *algorithm);
       } catch (const dnnl::error&) {
-        algorithm = dnnl::algorithm::convolution_direct;
+        *algorithm = dnnl::algorithm::convolution_direct;
       }
     }
-    return DescribeExactly(x_dims, y_dims, layouts, algorithm);
+    return DescribeExactly(x_dims, y_dims, layouts, *algorithm);
   }
   // Throws dnnl::error where oneDNN has no implementation.
   dnnl::convolution_forward::primitive_desc DescribeExactly(
@@ -236,33 +242,70 @@ struct Conv::Impl {
         desc, onednn::MakeAttr(act, accumulate), engine);
   }
 
-  std::shared_ptr<onednn::PlainIoPrimitive> Build(
-      const std::vector<int64_t>& x_dims, const std::vector<int64_t>& y_dims,
-      const Layouts* layouts, int threads) const {
+  std::shared_ptr<ConvPrimitive> Build(const std::vector<int64_t>& x_dims,
+                                       const std::vector<int64_t>& y_dims,
+                                       const Layouts* layouts,
+                                       int threads) const {
     using dnnl::memory;
     auto& engine = onednn::CpuEngine();
-    const dnnl::convolution_forward::primitive_desc pd = Describe(
-        x_dims, y_dims, layouts, AlgorithmFor(x_dims, y_dims, threads));
+    dnnl::algorithm algorithm = AlgorithmFor(x_dims, y_dims, threads);
+    const dnnl::convolution_forward::primitive_desc pd =
+        Describe(x_dims, y_dims, layouts, &algorithm);
     const memory::dims src_dims = Activations(x_dims);
     const memory::dims dst_dims = Activations(y_dims);
-    auto prim = std::make_shared<onednn::PlainIoPrimitive>();
-    prim->primitive = dnnl::convolution_forward(pd);
+    auto prim = std::make_shared<ConvPrimitive>();
+    prim->implementation.algorithm =
+        algorithm == dnnl::algorithm::convolution_winograd
+            ? Algorithm::kWinograd
+            : Algorithm::kDirect;
+    prim->implementation.name = pd.impl_info_str();
+    onednn::PlainIoPrimitive& io = prim->io;
+    io.primitive = dnnl::convolution_forward(pd);
     // With explicit layouts the chosen descriptors are the user's: SetIo
     // prepares no reorder.
-    prim->SetIo(layouts ? onednn::LayoutDesc(src_dims, layouts->src)
-                        : onednn::PlainDesc(src_dims),
-                layouts ? onednn::LayoutDesc(dst_dims, layouts->dst)
-                        : onednn::PlainDesc(dst_dims),
-                pd.src_desc(), pd.dst_desc(), pd.scratchpad_desc());
-    prim->constants.emplace_back(DNNL_ARG_WEIGHTS,
-                                 weights->Get(pd.weights_desc()));
+    io.SetIo(layouts ? onednn::LayoutDesc(src_dims, layouts->src)
+                     : onednn::PlainDesc(src_dims),
+             layouts ? onednn::LayoutDesc(dst_dims, layouts->dst)
+                     : onednn::PlainDesc(dst_dims),
+             pd.src_desc(), pd.dst_desc(), pd.scratchpad_desc());
+    io.constants.emplace_back(DNNL_ARG_WEIGHTS,
+                              weights->Get(pd.weights_desc()));
     if (!bias.empty()) {
       // Read-only during execution; the const_cast only satisfies the API.
-      prim->constants.emplace_back(
+      io.constants.emplace_back(
           DNNL_ARG_BIAS,
           memory(pd.bias_desc(), engine, const_cast<float*>(bias.data())));
     }
     return prim;
+  }
+
+  // Calls fn with the primitive for input `x_dims` under `threads` (layouts
+  // null: the plain Run's, src and dst "any"), built and cached on first
+  // use; null for a zero batch, which is valid and has nothing to compute.
+  // Primitive creation, the weight reorder and fn all run under the thread
+  // count the cache key names; oneDNN's errors come out as foldrt's.
+  template <class Fn>
+  void WithPrimitive(const std::vector<int64_t>& x_dims, const Layouts* layouts,
+                     int threads, Fn&& fn) {
+    try {
+      onednn::ScopedOmpThreads scoped_threads(threads);
+      const Key key =
+          layouts != nullptr
+              ? Key(x_dims, threads, false, layouts->src, layouts->dst)
+              : Key(x_dims, threads, true, Layout::kNchw, Layout::kNchw);
+      const auto prim = cache.GetOrBuild(key, [&] {
+        const std::vector<int64_t> y_dims =
+            ref::ConvOutputShape(x_dims, weight_dims, params);
+        return y_dims[0] == 0 ? nullptr
+                              : Build(x_dims, y_dims, layouts, threads);
+      });
+      fn(prim.get());
+    } catch (const dnnl::error& e) {
+      onednn::ThrowOneDnnError("oneDNN Conv with W " +
+                                   ShapeToString(weight_dims) + " on x " +
+                                   ShapeToString(x_dims),
+                               e);
+    }
   }
 };
 
@@ -345,26 +388,10 @@ std::vector<int64_t> Conv::OutputDims(
 
 void Conv::Run(const float* x, const std::vector<int64_t>& x_dims, float* y,
                int threads) const {
-  threads = ResolveThreadCount(threads);
-  try {
-    // Primitive creation, the weight reorder and execution all see the
-    // thread count the cache key names.
-    onednn::ScopedOmpThreads scoped_threads(threads);
-    const Impl::Key key(x_dims, threads, true, Layout::kNchw, Layout::kNchw);
-    const auto prim = impl_->cache.GetOrBuild(key, [&] {
-      const std::vector<int64_t> y_dims = OutputDims(x_dims);
-      // A zero batch is valid and has nothing to compute: cached as no
-      // primitive.
-      return y_dims[0] == 0 ? nullptr
-                            : impl_->Build(x_dims, y_dims, nullptr, threads);
-    });
-    if (prim != nullptr) prim->Execute(x, y);
-  } catch (const dnnl::error& e) {
-    onednn::ThrowOneDnnError("oneDNN Conv with W " +
-                                 ShapeToString(impl_->weight_dims) + " on x " +
-                                 ShapeToString(x_dims),
-                             e);
-  }
+  impl_->WithPrimitive(x_dims, nullptr, ResolveThreadCount(threads),
+                       [&](const ConvPrimitive* prim) {
+                         if (prim != nullptr) prim->io.Execute(x, y);
+                       });
 }
 
 Conv::Layouts Conv::PreferredLayouts(const std::vector<int64_t>& x_dims,
@@ -375,8 +402,8 @@ Conv::Layouts Conv::PreferredLayouts(const std::vector<int64_t>& x_dims,
     onednn::ScopedOmpThreads scoped_threads(1);
     const std::vector<int64_t> y_dims = OutputDims(x_dims);
     if (y_dims[0] == 0) return layouts;
-    const auto pd = impl_->Describe(
-        x_dims, y_dims, nullptr, impl_->AlgorithmFor(x_dims, y_dims, threads));
+    dnnl::algorithm algorithm = impl_->AlgorithmFor(x_dims, y_dims, threads);
+    const auto pd = impl_->Describe(x_dims, y_dims, nullptr, &algorithm);
     Layout src, dst;
     if (onednn::LayoutOfDesc(pd.src_desc(), &src) &&
         onednn::LayoutOfDesc(pd.dst_desc(), &dst)) {
@@ -400,34 +427,44 @@ bool Conv::UsesWinograd(const std::vector<int64_t>& x_dims, int threads) const {
 
 void Conv::Run(const float* x, const std::vector<int64_t>& x_dims,
                Layout x_layout, float* y, Layout y_layout, int threads) const {
-  RunOrPrepare(x, x_dims, x_layout, y, y_layout, threads);
+  const Layouts layouts{x_layout, y_layout};
+  impl_->WithPrimitive(x_dims, &layouts, ResolveThreadCount(threads),
+                       [&](const ConvPrimitive* prim) {
+                         if (prim != nullptr) prim->io.Execute(x, y);
+                       });
 }
 
 void Conv::Prepare(const std::vector<int64_t>& x_dims, Layout x_layout,
                    Layout y_layout, int threads) const {
-  RunOrPrepare(nullptr, x_dims, x_layout, nullptr, y_layout, threads);
+  const Layouts layouts{x_layout, y_layout};
+  impl_->WithPrimitive(x_dims, &layouts, ResolveThreadCount(threads),
+                       [](const ConvPrimitive*) {});
 }
 
-void Conv::RunOrPrepare(const float* x, const std::vector<int64_t>& x_dims,
-                        Layout x_layout, float* y, Layout y_layout,
-                        int threads) const {
-  threads = ResolveThreadCount(threads);
-  try {
-    onednn::ScopedOmpThreads scoped_threads(threads);
-    const Impl::Key key(x_dims, threads, false, x_layout, y_layout);
-    const auto prim = impl_->cache.GetOrBuild(key, [&] {
-      const std::vector<int64_t> y_dims = OutputDims(x_dims);
-      const Layouts layouts{x_layout, y_layout};
-      return y_dims[0] == 0 ? nullptr
-                            : impl_->Build(x_dims, y_dims, &layouts, threads);
-    });
-    if (prim != nullptr && x != nullptr) prim->Execute(x, y);
-  } catch (const dnnl::error& e) {
-    onednn::ThrowOneDnnError("oneDNN Conv with W " +
-                                 ShapeToString(impl_->weight_dims) + " on x " +
-                                 ShapeToString(x_dims),
-                             e);
-  }
+Conv::Implementation Conv::ImplementationFor(const std::vector<int64_t>& x_dims,
+                                             int threads) const {
+  Implementation implementation;
+  impl_->WithPrimitive(x_dims, nullptr, ResolveThreadCount(threads),
+                       [&](const ConvPrimitive* prim) {
+                         if (prim != nullptr) {
+                           implementation = prim->implementation;
+                         }
+                       });
+  return implementation;
+}
+
+Conv::Implementation Conv::ImplementationFor(const std::vector<int64_t>& x_dims,
+                                             Layout x_layout, Layout y_layout,
+                                             int threads) const {
+  const Layouts layouts{x_layout, y_layout};
+  Implementation implementation;
+  impl_->WithPrimitive(x_dims, &layouts, ResolveThreadCount(threads),
+                       [&](const ConvPrimitive* prim) {
+                         if (prim != nullptr) {
+                           implementation = prim->implementation;
+                         }
+                       });
+  return implementation;
 }
 
 }  // namespace foldrt::ops

@@ -15,12 +15,13 @@
 #include <thread>
 #include <vector>
 
+#include "core/error.h"
+#include "core/tensor.h"
 #include "ops/activation.h"
 #include "ops/layout.h"
 #include "ops/layout_reorder.h"
 #include "ops/ref/conv_ref.h"
 #include "ops/ref/shape_util.h"
-#include "core/error.h"
 
 namespace foldrt::ops {
 namespace {
@@ -38,7 +39,7 @@ std::vector<float> Abs(std::vector<float> v) {
 }
 
 size_t Count(const std::vector<int64_t>& dims) {
-  return static_cast<size_t>(ref::ShapeElementCount(dims));
+  return static_cast<size_t>(ShapeNumElements(dims));
 }
 
 // ConvAttributes spelled out field by field (aggregate init with missing
@@ -247,7 +248,28 @@ INSTANTIATE_TEST_SUITE_P(Configs, ConvSweep, ::testing::ValuesIn(Cases()),
 // Considered only for 2-D 3x3 stride-1 ungrouped convolutions with >= 16
 // channels each way, only when allowed, and used only where oneDNN has it
 // and it timed faster: AVX-512 with oneDNN 2.6. On AVX2 and aarch64 these
-// tests run the direct path and check that it stays there.
+// tests run the direct path and check that it stays there. Each check asks
+// the primitive that Run uses (Conv::ImplementationFor) which algorithm it
+// is, and oneDNN's implementation name must agree ("wino" in Winograd's).
+
+bool IsWinogradName(const std::string& implementation_name) {
+  return implementation_name.find("wino") != std::string::npos;
+}
+
+// The primitive Run uses for x_dims (plain, or in `layouts`) is the
+// Winograd one when `winograd`, else a direct one.
+void ExpectAlgorithm(const Conv& conv, const std::vector<int64_t>& x_dims,
+                     const Conv::Layouts* layouts, int threads, bool winograd,
+                     const std::string& what) {
+  const Conv::Implementation ran =
+      layouts != nullptr
+          ? conv.ImplementationFor(x_dims, layouts->src, layouts->dst, threads)
+          : conv.ImplementationFor(x_dims, threads);
+  EXPECT_EQ(ran.algorithm,
+            winograd ? Conv::Algorithm::kWinograd : Conv::Algorithm::kDirect)
+      << what << ": " << ran.name;
+  EXPECT_EQ(IsWinogradName(ran.name), winograd) << what << ": " << ran.name;
+}
 
 Conv MakeConv(const std::vector<int64_t>& w_dims, ConvAttributes attrs,
               bool winograd, Activation act = {}) {
@@ -261,19 +283,29 @@ Conv MakeConv(const std::vector<int64_t>& w_dims, ConvAttributes attrs,
 TEST(ConvWinogradTest, ConsideredOnlyForEligibleShapesWhenAllowed) {
   const std::vector<int64_t> x = {2, 64, 28, 28};
   const ConvAttributes same = Attrs({}, {}, {1, 1}, {1, 1});
-  EXPECT_FALSE(MakeConv({64, 64, 3, 3}, same, false).UsesWinograd(x, 1));
-  EXPECT_FALSE(MakeConv({64, 64, 3, 3}, Attrs({2, 2}, {}, {1, 1}, {1, 1}), true)
-                   .UsesWinograd(x, 1));
-  EXPECT_FALSE(MakeConv({64, 64, 3, 3}, Attrs({}, {2, 2}, {2, 2}, {2, 2}), true)
-                   .UsesWinograd(x, 1));
-  EXPECT_FALSE(MakeConv({64, 32, 3, 3}, Attrs({}, {}, {1, 1}, {1, 1}, 2), true)
-                   .UsesWinograd(x, 1));
-  EXPECT_FALSE(MakeConv({64, 64, 1, 1}, Attrs(), true).UsesWinograd(x, 1));
-  EXPECT_FALSE(
-      MakeConv({64, 8, 3, 3}, same, true).UsesWinograd({2, 8, 28, 28}, 1));
-  EXPECT_FALSE(
-      MakeConv({64, 64, 3, 3, 3}, Attrs({}, {}, {1, 1, 1}, {1, 1, 1}), true)
-          .UsesWinograd({1, 64, 6, 6, 6}, 1));
+  struct Ineligible {
+    const char* why;
+    Conv conv;
+    std::vector<int64_t> x_dims;
+  };
+  const Ineligible cases[] = {
+      {"not allowed", MakeConv({64, 64, 3, 3}, same, false), x},
+      {"stride 2",
+       MakeConv({64, 64, 3, 3}, Attrs({2, 2}, {}, {1, 1}, {1, 1}), true), x},
+      {"dilation 2",
+       MakeConv({64, 64, 3, 3}, Attrs({}, {2, 2}, {2, 2}, {2, 2}), true), x},
+      {"2 groups",
+       MakeConv({64, 32, 3, 3}, Attrs({}, {}, {1, 1}, {1, 1}, 2), true), x},
+      {"1x1 kernel", MakeConv({64, 64, 1, 1}, Attrs(), true), x},
+      {"8 input channels", MakeConv({64, 8, 3, 3}, same, true), {2, 8, 28, 28}},
+      {"3-D",
+       MakeConv({64, 64, 3, 3, 3}, Attrs({}, {}, {1, 1, 1}, {1, 1, 1}), true),
+       {1, 64, 6, 6, 6}},
+  };
+  for (const Ineligible& c : cases) {
+    EXPECT_FALSE(c.conv.UsesWinograd(c.x_dims, 1)) << c.why;
+    ExpectAlgorithm(c.conv, c.x_dims, nullptr, 1, false, c.why);
+  }
 }
 
 // Winograd computes each output from transformed tiles, not as one dot
@@ -312,6 +344,8 @@ TEST(ConvWinogradTest, MatchesReferenceInItsLayoutsAndForcedOnes) {
       std::vector<float> y(e.ref.size(), NAN);
       conv.Run(x.data(), x_dims, y.data(), threads);
       EXPECT_EQ(CountMismatches(y, bound, what + ", plain Run"), 0);
+      ExpectAlgorithm(conv, x_dims, nullptr, threads, winograd,
+                      what + ", plain Run");
       // The layouts it prefers (nChw16c for Winograd), and forced ones it
       // has no Winograd kernel for (the direct algorithm runs instead).
       const Conv::Layouts preferred = conv.PreferredLayouts(x_dims, threads);
@@ -330,10 +364,14 @@ TEST(ConvWinogradTest, MatchesReferenceInItsLayoutsAndForcedOnes) {
         std::vector<float> got(e.ref.size());
         LayoutReorder(y_dims, layouts.dst, Layout::kNchw)
             .Run(yl.data(), got.data(), 1);
-        EXPECT_EQ(CountMismatches(got, bound,
-                                  what + ", " + LayoutName(layouts.src) +
-                                      " -> " + LayoutName(layouts.dst)),
-                  0);
+        const std::string in_layouts = what + ", " + LayoutName(layouts.src) +
+                                       " -> " + LayoutName(layouts.dst);
+        EXPECT_EQ(CountMismatches(got, bound, in_layouts), 0);
+        // Winograd in the layouts it prefers; the forced ones run direct.
+        const bool preferred_layouts =
+            layouts.src == preferred.src && layouts.dst == preferred.dst;
+        ExpectAlgorithm(conv, x_dims, &layouts, threads,
+                        winograd && preferred_layouts, in_layouts);
       }
     }
   }
@@ -405,7 +443,7 @@ TEST(ConvTest, SharedWeightsOutliveTheCaller) {
         std::vector<float> y(e.ref.size(), NAN);
         conv.Run(x.data(), x_dims, y.data(), threads);
         EXPECT_EQ(CountMismatches(y, e, "shared weights"), 0)
-            << ref::ShapeToString(x_dims) << " threads " << threads;
+            << ShapeToString(x_dims) << " threads " << threads;
       }
     }
   }
@@ -491,10 +529,10 @@ TEST(ConvTest, RejectsBadInputWithoutWritingOutput) {
   };
   for (const auto& dims : bad) {
     EXPECT_THROW(conv.OutputDims(dims), InvalidArgumentError)
-        << ref::ShapeToString(dims);
+        << ShapeToString(dims);
     std::vector<float> y(100, 42.0f);
     EXPECT_THROW(conv.Run(x.data(), dims, y.data(), 1), InvalidArgumentError)
-        << ref::ShapeToString(dims);
+        << ShapeToString(dims);
     EXPECT_EQ(y, std::vector<float>(100, 42.0f));
   }
   std::vector<float> y(100);
