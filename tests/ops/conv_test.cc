@@ -22,25 +22,16 @@
 #include "ops/layout_reorder.h"
 #include "ops/ref/conv_ref.h"
 #include "ops/ref/shape_util.h"
+#include "tests/ops/ops_test_util.h"
 
 namespace foldrt::ops {
 namespace {
 
-std::vector<float> Random(size_t n, std::mt19937& rng) {
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& f : v) f = u(rng);
-  return v;
-}
-
-std::vector<float> Abs(std::vector<float> v) {
-  for (float& f : v) f = std::fabs(f);
-  return v;
-}
-
-size_t Count(const std::vector<int64_t>& dims) {
-  return static_cast<size_t>(ShapeNumElements(dims));
-}
+using test::Abs;
+using test::Count;
+using test::CountMismatches;
+using test::Expected;
+using test::Random;
 
 // ConvAttributes spelled out field by field (aggregate init with missing
 // fields trips -Wmissing-field-initializers).
@@ -90,11 +81,6 @@ ref::ConvParams ToParams(const ConvAttributes& attrs, size_t spatial_rank) {
 // on absolute values. That is about twice gamma_{K+1} * S. A single wrong or
 // missing term (|w x| ~ S / K) exceeds it by a factor ~ 1 / (K^2 eps), i.e.
 // more than 30 for every K used here (K <= 576).
-struct Expected {
-  std::vector<float> ref;
-  std::vector<float> atol;
-};
-
 Expected Reference(const std::vector<float>& x,
                    const std::vector<int64_t>& x_dims,
                    const std::vector<float>& w,
@@ -119,27 +105,14 @@ Expected Reference(const std::vector<float>& x,
   return e;
 }
 
-// Number of outputs outside the bound; the first few are reported.
-int CountMismatches(const std::vector<float>& got, const Expected& e,
-                    const std::string& what) {
-  int bad = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    const float tol = e.atol[i] + FLT_EPSILON * std::fabs(e.ref[i]);
-    if (!(std::fabs(got[i] - e.ref[i]) <= tol)) {
-      if (++bad <= 5) {
-        ADD_FAILURE() << what << ": y[" << i << "] = " << got[i]
-                      << ", expected " << e.ref[i] << " +- " << tol;
-      }
-    }
-  }
-  return bad;
+// The sweep's activations, and Clip with one infinite bound, which is still
+// a post-op (only Clip(-inf, inf) is dropped).
+std::vector<Activation> ConvActivations() {
+  std::vector<Activation> acts = test::SweepActivations();
+  acts.push_back(
+      Activation::Clip(-std::numeric_limits<float>::infinity(), 0.25f));
+  return acts;
 }
-
-// Clip with one infinite bound is still a post-op (only Clip(-inf, inf) is
-// dropped).
-const Activation kActivations[] = {
-    Activation::None(), Activation::Relu(), Activation::Clip(-0.5f, 0.75f),
-    Activation::Clip(-std::numeric_limits<float>::infinity(), 0.25f)};
 
 // gtest prints parameters on failure; the name says it all.
 void PrintTo(const ConvCase& c, std::ostream* os) { *os << c.name; }
@@ -218,7 +191,7 @@ TEST_P(ConvSweep, MatchesReference) {
   const std::vector<float> bias = Random(cc.w_dims[0], rng);
   const float* bias_ptr = cc.with_bias ? bias.data() : nullptr;
   const ref::ConvParams params = ToParams(cc.attrs, cc.w_dims.size() - 2);
-  for (const Activation& act : kActivations) {
+  for (const Activation& act : ConvActivations()) {
     const Conv conv(w.data(), cc.w_dims, bias_ptr, cc.attrs, act);
     for (int64_t batch : {1, 3}) {
       std::vector<int64_t> x_dims = cc.x_dims;
@@ -466,33 +439,14 @@ TEST(ConvTest, ConcurrentRunsOnOneObject) {
   const std::vector<float> w = Random(Count(w_dims), rng);
   const std::vector<float> bias = Random(24, rng);
   const Conv conv(w.data(), w_dims, bias.data(), attrs, Activation::Relu());
-  struct Job {
-    std::vector<int64_t> x_dims;
-    int threads;
-    std::vector<float> x;
-    Expected e;
-    int mismatches = 0;
-  };
-  std::vector<Job> jobs = {{{1, 16, 10, 12}, 1, {}, {}, 0},
-                           {{3, 16, 10, 12}, 2, {}, {}, 0}};
-  for (Job& job : jobs) {
+  std::vector<test::ConcurrentJob> jobs = {{{1, 16, 10, 12}, 1},
+                                           {{3, 16, 10, 12}, 2}};
+  for (test::ConcurrentJob& job : jobs) {
     job.x = Random(Count(job.x_dims), rng);
     job.e = Reference(job.x, job.x_dims, w, w_dims, bias.data(),
                       ToParams(attrs, 2), Activation::Relu());
   }
-  std::vector<std::thread> threads;
-  for (Job& job : jobs) {
-    threads.emplace_back([&conv, &job] {
-      for (int iter = 0; iter < 20; ++iter) {
-        std::vector<float> y(job.e.ref.size(), NAN);
-        conv.Run(job.x.data(), job.x_dims, y.data(), job.threads);
-        job.mismatches += CountMismatches(y, job.e, "concurrent");
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  EXPECT_EQ(jobs[0].mismatches, 0);
-  EXPECT_EQ(jobs[1].mismatches, 0);
+  test::ExpectConcurrentRunsMatch(conv, std::move(jobs), 20);
 }
 
 TEST(ConvTest, RejectsBadConstruction) {
@@ -527,14 +481,7 @@ TEST(ConvTest, RejectsBadInputWithoutWritingOutput) {
       {1, 4, -5, 5},       // negative dim
       {1, 4, 5, 5, 5, 5},  // rank 6
   };
-  for (const auto& dims : bad) {
-    EXPECT_THROW(conv.OutputDims(dims), InvalidArgumentError)
-        << ShapeToString(dims);
-    std::vector<float> y(100, 42.0f);
-    EXPECT_THROW(conv.Run(x.data(), dims, y.data(), 1), InvalidArgumentError)
-        << ShapeToString(dims);
-    EXPECT_EQ(y, std::vector<float>(100, 42.0f));
-  }
+  test::ExpectRejectedWithoutWritingOutput(conv, bad);
   std::vector<float> y(100);
   EXPECT_THROW(conv.Run(x.data(), {1, 4, 5, 5}, y.data(), -1),
                InvalidArgumentError);

@@ -14,30 +14,21 @@
 #include <utility>
 #include <vector>
 
+#include "core/error.h"
+#include "core/tensor.h"
 #include "ops/activation.h"
 #include "ops/ref/conv_transpose_ref.h"
 #include "ops/ref/shape_util.h"
-#include "core/error.h"
-#include "core/tensor.h"
+#include "tests/ops/ops_test_util.h"
 
 namespace foldrt::ops {
 namespace {
 
-std::vector<float> Random(size_t n, std::mt19937& rng) {
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& f : v) f = u(rng);
-  return v;
-}
-
-std::vector<float> Abs(std::vector<float> v) {
-  for (float& f : v) f = std::fabs(f);
-  return v;
-}
-
-size_t Count(const std::vector<int64_t>& dims) {
-  return static_cast<size_t>(ShapeNumElements(dims));
-}
+using test::Abs;
+using test::Count;
+using test::CountMismatches;
+using test::Expected;
+using test::Random;
 
 ConvTransposeAttributes Attrs(std::vector<int64_t> strides = {},
                               std::vector<int64_t> dilations = {},
@@ -72,11 +63,6 @@ ref::ConvTransposeParams ToParams(const ConvTransposeAttributes& attrs,
 // (input channel of its group, kernel tap), K = Cin / groups * prod(kernel),
 // plus the bias: atol = (K + 1) * FLT_EPSILON * sum |w| |x| + |bias| (twice
 // gamma_{K+1}), rtol = FLT_EPSILON for the reference's own rounding.
-struct Expected {
-  std::vector<float> ref;
-  std::vector<float> atol;
-};
-
 Expected Reference(const std::vector<float>& x,
                    const std::vector<int64_t>& x_dims,
                    const std::vector<float>& w,
@@ -102,24 +88,6 @@ Expected Reference(const std::vector<float>& x,
   for (float& s : e.atol) s *= (k + 1) * FLT_EPSILON;
   return e;
 }
-
-int CountMismatches(const std::vector<float>& got, const Expected& e,
-                    const std::string& what) {
-  int bad = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    const float tol = e.atol[i] + FLT_EPSILON * std::fabs(e.ref[i]);
-    if (!(std::fabs(got[i] - e.ref[i]) <= tol)) {
-      if (++bad <= 5) {
-        ADD_FAILURE() << what << ": y[" << i << "] = " << got[i]
-                      << ", expected " << e.ref[i] << " +- " << tol;
-      }
-    }
-  }
-  return bad;
-}
-
-const Activation kActivations[] = {Activation::None(), Activation::Relu(),
-                                   Activation::Clip(-0.5f, 0.75f)};
 
 struct ConvTransposeCase {
   std::string name;
@@ -202,7 +170,7 @@ TEST_P(ConvTransposeSweep, MatchesReference) {
   const float* bias_ptr = cc.with_bias ? bias.data() : nullptr;
   const ref::ConvTransposeParams params =
       ToParams(cc.attrs, cc.w_dims.size() - 2);
-  for (const Activation& act : kActivations) {
+  for (const Activation& act : test::SweepActivations()) {
     const ConvTranspose op(w.data(), cc.w_dims, bias_ptr, cc.attrs, act);
     for (int64_t batch : {1, 3}) {
       std::vector<int64_t> x_dims = cc.x_dims;
@@ -274,33 +242,14 @@ TEST(ConvTransposeTest, ConcurrentRunsOnOneObject) {
   const std::vector<float> bias = Random(12, rng);
   const ConvTranspose op(w.data(), w_dims, bias.data(), attrs,
                          Activation::Clip(0.0f, 6.0f));
-  struct Job {
-    std::vector<int64_t> x_dims;
-    int threads;
-    std::vector<float> x;
-    Expected e;
-    int mismatches = 0;
-  };
-  std::vector<Job> jobs = {{{1, 16, 7, 6}, 2, {}, {}, 0},
-                           {{3, 16, 7, 6}, 1, {}, {}, 0}};
-  for (Job& job : jobs) {
+  std::vector<test::ConcurrentJob> jobs = {{{1, 16, 7, 6}, 2},
+                                           {{3, 16, 7, 6}, 1}};
+  for (test::ConcurrentJob& job : jobs) {
     job.x = Random(Count(job.x_dims), rng);
     job.e = Reference(job.x, job.x_dims, w, w_dims, bias.data(),
                       ToParams(attrs, 2), Activation::Clip(0.0f, 6.0f));
   }
-  std::vector<std::thread> threads;
-  for (Job& job : jobs) {
-    threads.emplace_back([&op, &job] {
-      for (int iter = 0; iter < 20; ++iter) {
-        std::vector<float> y(job.e.ref.size(), NAN);
-        op.Run(job.x.data(), job.x_dims, y.data(), job.threads);
-        job.mismatches += CountMismatches(y, job.e, "concurrent");
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  EXPECT_EQ(jobs[0].mismatches, 0);
-  EXPECT_EQ(jobs[1].mismatches, 0);
+  test::ExpectConcurrentRunsMatch(op, std::move(jobs), 20);
 }
 
 TEST(ConvTransposeTest, RejectsBadConstruction) {
@@ -332,21 +281,13 @@ TEST(ConvTransposeTest, RejectsBadInputWithoutWritingOutput) {
   const std::vector<float> w(4 * 3 * 3 * 3, 1.0f);
   const ConvTranspose op(w.data(), {4, 3, 3, 3}, nullptr,
                          Attrs({}, {}, {2, 2}, {2, 2}, {}, 2));
-  const std::vector<float> x(1000, 1.0f);
   const std::vector<std::vector<int64_t>> bad = {
       {1, 4, 5},     // rank 3 for a 2-D kernel
       {1, 6, 5, 5},  // 6 channels, W has 4
       {1, 4, 1, 5},  // pads crop the whole output along H (1 + 2 - 4)
       {1, 4, -5, 5},
   };
-  for (const auto& dims : bad) {
-    EXPECT_THROW(op.OutputDims(dims), InvalidArgumentError)
-        << ShapeToString(dims);
-    std::vector<float> y(100, 42.0f);
-    EXPECT_THROW(op.Run(x.data(), dims, y.data(), 1), InvalidArgumentError)
-        << ShapeToString(dims);
-    EXPECT_EQ(y, std::vector<float>(100, 42.0f));
-  }
+  test::ExpectRejectedWithoutWritingOutput(op, bad);
 }
 
 }  // namespace

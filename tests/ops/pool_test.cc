@@ -20,32 +20,23 @@
 #include <utility>
 #include <vector>
 
+#include "core/error.h"
+#include "core/tensor.h"
 #include "hwy/highway.h"
 #include "hwy/tests/hwy_gtest.h"
 #include "ops/layout.h"
 #include "ops/ref/pool_ref.h"
 #include "ops/ref/shape_util.h"
-#include "core/error.h"
-#include "core/tensor.h"
+#include "tests/ops/ops_test_util.h"
 
 namespace foldrt::ops {
 namespace {
 
-std::vector<float> Random(size_t n, std::mt19937& rng) {
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& f : v) f = u(rng);
-  return v;
-}
-
-std::vector<float> Abs(std::vector<float> v) {
-  for (float& f : v) f = std::fabs(f);
-  return v;
-}
-
-size_t Count(const std::vector<int64_t>& dims) {
-  return static_cast<size_t>(ShapeNumElements(dims));
-}
+using test::Abs;
+using test::Count;
+using test::CountMismatches;
+using test::Expected;
+using test::Random;
 
 const char* Name(PoolKind kind) {
   switch (kind) {
@@ -100,11 +91,6 @@ ref::PoolParams ToParams(const PoolAttributes& a) {
 //   |got - ref| <= atol + rtol * |ref|,  atol = (W + 3) * FLT_EPSILON * m,
 // m = mean of |x| over the window with the op's divisor (the reference on
 // |x|), rtol = FLT_EPSILON for the reference's own rounding.
-struct Expected {
-  std::vector<float> ref;
-  std::vector<float> atol;
-};
-
 Expected Reference(const PoolAttributes& attrs, const std::vector<float>& x,
                    const std::vector<int64_t>& x_dims) {
   Expected e;
@@ -144,21 +130,6 @@ Expected Reference(const PoolAttributes& attrs, const std::vector<float>& x,
   }
   for (float& m : e.atol) m *= (window + 3) * FLT_EPSILON;
   return e;
-}
-
-int CountMismatches(const std::vector<float>& got, const Expected& e,
-                    const std::string& what) {
-  int bad = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    const float tol = e.atol[i] + FLT_EPSILON * std::fabs(e.ref[i]);
-    if (!(std::fabs(got[i] - e.ref[i]) <= tol)) {
-      if (++bad <= 5) {
-        ADD_FAILURE() << what << ": y[" << i << "] = " << got[i]
-                      << ", expected " << e.ref[i] << " +- " << tol;
-      }
-    }
-  }
-  return bad;
 }
 
 // A logical NCHW tensor in `layout`; channels past C (blocked padding) hold
@@ -650,32 +621,13 @@ TEST(PoolTest, ConcurrentRunsOnOneObject) {
   const PoolAttributes attrs =
       Attrs(PoolKind::kAverage, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {}, true, true);
   const Pool pool(attrs);
-  struct Job {
-    std::vector<int64_t> x_dims;
-    int threads;
-    std::vector<float> x;
-    Expected e;
-    int mismatches = 0;
-  };
-  std::vector<Job> jobs = {{{1, 17, 12, 13}, 2, {}, {}, 0},
-                           {{3, 17, 12, 13}, 1, {}, {}, 0}};
-  for (Job& job : jobs) {
+  std::vector<test::ConcurrentJob> jobs = {{{1, 17, 12, 13}, 2},
+                                           {{3, 17, 12, 13}, 1}};
+  for (test::ConcurrentJob& job : jobs) {
     job.x = Random(Count(job.x_dims), rng);
     job.e = Reference(attrs, job.x, job.x_dims);
   }
-  std::vector<std::thread> threads;
-  for (Job& job : jobs) {
-    threads.emplace_back([&pool, &job] {
-      for (int iter = 0; iter < 50; ++iter) {
-        std::vector<float> y(job.e.ref.size(), NAN);
-        pool.Run(job.x.data(), job.x_dims, y.data(), job.threads);
-        job.mismatches += CountMismatches(y, job.e, "concurrent");
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  EXPECT_EQ(jobs[0].mismatches, 0);
-  EXPECT_EQ(jobs[1].mismatches, 0);
+  test::ExpectConcurrentRunsMatch(pool, std::move(jobs), 50);
 }
 
 TEST(PoolTest, RejectsBadConstruction) {
@@ -698,23 +650,18 @@ TEST(PoolTest, RejectsBadConstruction) {
 TEST(PoolTest, RejectsBadInputWithoutWritingOutput) {
   const Pool pool(Attrs(PoolKind::kMax, {3, 3}, {2, 2}));
   const Pool global(Attrs(PoolKind::kGlobalAverage, {}));
-  const std::vector<float> x(1000, 1.0f);
-  const std::vector<std::pair<const Pool*, std::vector<int64_t>>> bad = {
-      {&pool, {1, 3, 9}},        // 1-D input for a 2-D window
-      {&pool, {1, 3, 9, 9, 9}},  // 3-D input for a 2-D window
-      {&pool, {1, 3, 2, 9}},     // window taller than the input
-      {&pool, {1, 3, -9, 9}},    // negative dim
-      {&global, {1, 3}},         // no spatial axes
-      {&global, {1, 3, 0, 4}},   // empty spatial extent
-  };
-  for (const auto& [op, dims] : bad) {
-    EXPECT_THROW(op->OutputDims(dims), InvalidArgumentError)
-        << ShapeToString(dims);
-    std::vector<float> y(100, 42.0f);
-    EXPECT_THROW(op->Run(x.data(), dims, y.data(), 1), InvalidArgumentError)
-        << ShapeToString(dims);
-    EXPECT_EQ(y, std::vector<float>(100, 42.0f));
-  }
+  test::ExpectRejectedWithoutWritingOutput(
+      pool, {
+                {1, 3, 9},        // 1-D input for a 2-D window
+                {1, 3, 9, 9, 9},  // 3-D input for a 2-D window
+                {1, 3, 2, 9},     // window taller than the input
+                {1, 3, -9, 9},    // negative dim
+            });
+  test::ExpectRejectedWithoutWritingOutput(
+      global, {
+                  {1, 3},        // no spatial axes
+                  {1, 3, 0, 4},  // empty spatial extent
+              });
 }
 
 }  // namespace

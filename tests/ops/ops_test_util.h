@@ -1,0 +1,104 @@
+// Helpers the tests of the prepared ops (Conv, ConvTranspose, MatMul / Gemm,
+// Pool) share: random inputs, comparing an output with a reference within a
+// per-element bound, and the checks every prepared op gets (bad inputs
+// rejected before anything is written, concurrent Runs on one object).
+#ifndef FOLDRT_TESTS_OPS_OPS_TEST_UTIL_H_
+#define FOLDRT_TESTS_OPS_OPS_TEST_UTIL_H_
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "core/error.h"
+#include "core/tensor.h"
+#include "ops/activation.h"
+
+namespace foldrt::ops::test {
+
+// n values uniform in [-1, 1).
+std::vector<float> Random(size_t n, std::mt19937& rng);
+
+// |v| elementwise (the references run on absolute values for the bounds).
+std::vector<float> Abs(std::vector<float> v);
+
+// The element count of `dims` (core's checked count, as a size).
+size_t Count(const std::vector<int64_t>& dims);
+
+// The activations the fused-activation sweeps run (Clip with both bounds
+// finite; conv_test adds one with an infinite bound).
+std::vector<Activation> SweepActivations();
+
+// Expected output and its bound: |got - ref| <= atol + FLT_EPSILON * |ref|
+// per element. Each test derives atol for its op (see the comment at its
+// Reference).
+struct Expected {
+  std::vector<float> ref;
+  std::vector<float> atol;
+};
+
+// Number of outputs outside the bound; the first few are reported, prefixed
+// with `what`.
+int CountMismatches(const std::vector<float>& got, const Expected& e,
+                    const std::string& what);
+
+// For each of `bad_dims`: op.OutputDims and op.Run (1 thread) throw
+// InvalidArgumentError, and Run writes nothing into y.
+template <class Op>
+void ExpectRejectedWithoutWritingOutput(
+    const Op& op, const std::vector<std::vector<int64_t>>& bad_dims) {
+  const std::vector<float> x(1000, 1.0f);
+  for (const std::vector<int64_t>& dims : bad_dims) {
+    EXPECT_THROW(op.OutputDims(dims), InvalidArgumentError)
+        << ShapeToString(dims);
+    std::vector<float> y(100, 42.0f);
+    EXPECT_THROW(op.Run(x.data(), dims, y.data(), 1), InvalidArgumentError)
+        << ShapeToString(dims);
+    EXPECT_EQ(y, std::vector<float>(100, 42.0f)) << ShapeToString(dims);
+  }
+}
+
+// One thread's share of ExpectConcurrentRunsMatch: its input shape, thread
+// count, input and expected output.
+struct ConcurrentJob {
+  ConcurrentJob(std::vector<int64_t> dims, int thread_count)
+      : x_dims(std::move(dims)), threads(thread_count) {}
+
+  std::vector<int64_t> x_dims;
+  int threads;
+  std::vector<float> x;
+  Expected e;
+  int mismatches = 0;
+};
+
+// One object, one std::thread per job running op.Run `iterations` times on
+// the job's input at once (each building its primitive while the others
+// run): every output within its bound.
+template <class Op>
+void ExpectConcurrentRunsMatch(const Op& op, std::vector<ConcurrentJob> jobs,
+                               int iterations) {
+  std::vector<std::thread> threads;
+  for (ConcurrentJob& job : jobs) {
+    threads.emplace_back([&op, &job, iterations] {
+      for (int iter = 0; iter < iterations; ++iter) {
+        std::vector<float> y(job.e.ref.size(), NAN);
+        op.Run(job.x.data(), job.x_dims, y.data(), job.threads);
+        job.mismatches += CountMismatches(y, job.e, "concurrent");
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const ConcurrentJob& job : jobs) {
+    EXPECT_EQ(job.mismatches, 0)
+        << ShapeToString(job.x_dims) << " threads " << job.threads;
+  }
+}
+
+}  // namespace foldrt::ops::test
+
+#endif  // FOLDRT_TESTS_OPS_OPS_TEST_UTIL_H_
