@@ -8,11 +8,11 @@
 #include <string>
 #include <utility>
 
+#include "core/error.h"
+#include "core/logging.h"
+#include "core/tensor.h"
 #include "ops/batch_norm_onednn.h"
 #include "ops/ref/batch_norm_ref.h"
-#include "core/error.h"
-#include "core/tensor.h"
-#include "core/logging.h"
 
 namespace foldrt::ops {
 

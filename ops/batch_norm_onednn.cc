@@ -13,10 +13,10 @@
 #include <utility>
 #include <vector>
 
-#include "ops/batch_norm.h"
-#include "ops/onednn_util.h"
 #include "core/error.h"
 #include "core/tensor.h"
+#include "ops/batch_norm.h"
+#include "ops/onednn_util.h"
 
 namespace foldrt::ops {
 namespace {

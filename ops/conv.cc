@@ -23,26 +23,6 @@
 namespace foldrt::ops {
 namespace {
 
-// Fills empty attributes with ONNX defaults and checks the rest against the
-// weights' spatial rank. Shared shape rules live in ops/ref/conv_ref.
-ref::ConvParams MakeParams(const std::string& what, ConvAttributes attrs,
-                           size_t spatial_rank) {
-  ref::ConvParams params = ref::DefaultConvParams(spatial_rank);
-  if (!attrs.strides.empty()) params.strides = std::move(attrs.strides);
-  if (!attrs.dilations.empty()) params.dilations = std::move(attrs.dilations);
-  if (!attrs.pads_begin.empty()) {
-    params.pads_begin = std::move(attrs.pads_begin);
-  }
-  if (!attrs.pads_end.empty()) params.pads_end = std::move(attrs.pads_end);
-  params.groups = attrs.groups;
-  ref::CheckWindowParam(what, "strides", params.strides, spatial_rank, 1);
-  ref::CheckWindowParam(what, "dilations", params.dilations, spatial_rank, 1);
-  ref::CheckWindowParam(what, "pads (begin)", params.pads_begin, spatial_rank,
-                        0);
-  ref::CheckWindowParam(what, "pads (end)", params.pads_end, spatial_rank, 0);
-  return params;
-}
-
 // Winograd-or-direct decisions by problem (shapes, attributes, post-ops),
 // process-wide: ResNet-50 has 16 stride-1 3x3 convolutions but four
 // problems.
@@ -138,14 +118,10 @@ struct Conv::Impl {
   // ONNX spatial values -> oneDNN's, with the unit axis of lifted 1-D.
   dnnl::memory::dims Spatial(const std::vector<int64_t>& values,
                              int64_t unit) const {
-    dnnl::memory::dims out = onednn::ToDnnlDims(values);
-    if (lift_1d) out.insert(out.begin(), unit);
-    return out;
+    return onednn::LiftSpatial(values, unit, lift_1d);
   }
   dnnl::memory::dims Activations(const std::vector<int64_t>& dims) const {
-    dnnl::memory::dims out = onednn::ToDnnlDims(dims);
-    if (lift_1d) out.insert(out.begin() + 2, 1);
-    return out;
+    return onednn::LiftActivations(dims, lift_1d);
   }
 
   // Whether input `x_dims` runs Winograd: allowed, oneDNN has it for this
@@ -247,7 +223,6 @@ struct Conv::Impl {
                                        const Layouts* layouts,
                                        int threads) const {
     using dnnl::memory;
-    auto& engine = onednn::CpuEngine();
     dnnl::algorithm algorithm = AlgorithmFor(x_dims, y_dims, threads);
     const dnnl::convolution_forward::primitive_desc pd =
         Describe(x_dims, y_dims, layouts, &algorithm);
@@ -268,14 +243,8 @@ struct Conv::Impl {
              layouts ? onednn::LayoutDesc(dst_dims, layouts->dst)
                      : onednn::PlainDesc(dst_dims),
              pd.src_desc(), pd.dst_desc(), pd.scratchpad_desc());
-    io.constants.emplace_back(DNNL_ARG_WEIGHTS,
-                              weights->Get(pd.weights_desc()));
-    if (!bias.empty()) {
-      // Read-only during execution; the const_cast only satisfies the API.
-      io.constants.emplace_back(
-          DNNL_ARG_BIAS,
-          memory(pd.bias_desc(), engine, const_cast<float*>(bias.data())));
-    }
+    io.AddWeightsAndBias(weights.get(), pd.weights_desc(), bias,
+                         pd.bias_desc());
     return prim;
   }
 
@@ -326,20 +295,16 @@ Conv::Conv(SharedFloats weights, std::vector<int64_t> weight_dims,
   if (weights.data == nullptr) {
     throw InvalidArgumentError(what + ": no weights");
   }
-  if (weight_dims.size() < 3 || weight_dims.size() > 5) {
-    throw InvalidArgumentError(what +
-                               ": W must have rank 3, 4 or 5 (Cout, Cin / "
-                               "group, 1 to 3 kernel dims)");
-  }
-  for (int64_t d : weight_dims) {
-    if (d < 1) throw InvalidArgumentError(what + ": W has an empty axis");
-  }
-  ShapeNumElements(weight_dims);
+  ref::CheckConvWeightShape(what, weight_dims, "Cout, Cin / group");
   const size_t spatial_rank = weight_dims.size() - 2;
   auto impl = std::make_unique<Impl>();
   impl->accumulate = attrs.accumulate;
   const bool attrs_winograd = attrs.winograd;
-  impl->params = MakeParams(what, std::move(attrs), spatial_rank);
+  // Empty attributes take the ONNX defaults; shared shape rules live in
+  // ops/ref/conv_ref.
+  impl->params = ref::ConvParamsWithDefaults(
+      what, spatial_rank, std::move(attrs.strides), std::move(attrs.dilations),
+      std::move(attrs.pads_begin), std::move(attrs.pads_end), attrs.groups);
   const int64_t groups = impl->params.groups;
   const int64_t out_channels = weight_dims[0];
   if (groups < 1 || out_channels % groups != 0) {

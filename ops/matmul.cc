@@ -6,11 +6,11 @@
 #include <string>
 #include <utility>
 
+#include "core/error.h"
+#include "core/tensor.h"
 #include "ops/batch_norm.h"
 #include "ops/onednn_util.h"
 #include "ops/ref/shape_util.h"
-#include "core/error.h"
-#include "core/tensor.h"
 
 namespace foldrt::ops {
 namespace {
@@ -76,14 +76,8 @@ class MatMulCore {
     prim->primitive = dnnl::matmul(pd);
     prim->SetIo(src_md, dst_md, pd.src_desc(), pd.dst_desc(),
                 pd.scratchpad_desc());
-    prim->constants.emplace_back(DNNL_ARG_WEIGHTS,
-                                 weights_.Get(pd.weights_desc()));
-    if (!bias_.empty()) {
-      // Read-only during execution; the const_cast only satisfies the API.
-      prim->constants.emplace_back(
-          DNNL_ARG_BIAS,
-          memory(pd.bias_desc(), engine, const_cast<float*>(bias_.data())));
-    }
+    prim->AddWeightsAndBias(&weights_, pd.weights_desc(), bias_,
+                            pd.bias_desc());
     return prim;
   }
 
@@ -221,8 +215,8 @@ struct Gemm::Impl {
                                       const float* c,
                                       std::vector<int64_t> c_dims,
                                       GemmAttributes attrs, Activation act) {
-    const std::string what = "Gemm with B " + ShapeToString(b_dims) +
-                             (attrs.trans_b ? "^T" : "");
+    const std::string what =
+        "Gemm with B " + ShapeToString(b_dims) + (attrs.trans_b ? "^T" : "");
     if (b == nullptr) throw InvalidArgumentError(what + ": no B");
     if (b_dims.size() != 2) {
       throw InvalidArgumentError(what + ": B must be a matrix");

@@ -43,10 +43,8 @@ ref::PoolParams ResolveWindowAttributes(PoolAttributes* attrs) {
   params.ceil_mode = attrs->ceil_mode;
   params.count_include_pad = attrs->count_include_pad;
   ref::CheckWindowParam(what, "kernel_shape", params.kernel, rank, 1);
-  ref::CheckWindowParam(what, "strides", params.strides, rank, 1);
-  ref::CheckWindowParam(what, "dilations", params.dilations, rank, 1);
-  ref::CheckWindowParam(what, "pads (begin)", params.pads_begin, rank, 0);
-  ref::CheckWindowParam(what, "pads (end)", params.pads_end, rank, 0);
+  ref::CheckStridesDilationsPads(what, rank, params.strides, params.dilations,
+                                 params.pads_begin, params.pads_end);
   for (size_t i = 0; i < rank; ++i) {
     const int64_t dilated = (params.kernel[i] - 1) * params.dilations[i] + 1;
     if (params.pads_begin[i] >= dilated || params.pads_end[i] >= dilated) {

@@ -1,8 +1,8 @@
 #include "ops/ref/gemm_ref.h"
 
-#include "ops/ref/shape_util.h"
 #include "core/error.h"
 #include "core/tensor.h"
+#include "ops/ref/shape_util.h"
 
 namespace foldrt::ops::ref {
 

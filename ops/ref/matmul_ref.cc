@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
-#include "ops/ref/shape_util.h"
 #include "core/error.h"
 #include "core/tensor.h"
+#include "ops/ref/shape_util.h"
 
 namespace foldrt::ops::ref {
 namespace {

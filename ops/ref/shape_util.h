@@ -46,6 +46,28 @@ int64_t SlidingOutputSize(int64_t in, int64_t kernel, int64_t stride,
                           int64_t dilation, int64_t pad_begin, int64_t pad_end,
                           bool ceil_mode);
 
+// Throws InvalidArgumentError, prefixed with `what`, unless x_shape is what
+// every window op (Conv, ConvTranspose, pooling) takes: rank 3 to 5 (N, C,
+// 1 to 3 spatial axes), an element count that fits int64.
+void CheckWindowInputShape(const std::string& what,
+                           const std::vector<int64_t>& x_shape);
+
+// CheckWindowParam for the attributes Conv, ConvTranspose and pooling share:
+// strides and dilations >= 1, pads >= 0, `rank` values each.
+void CheckStridesDilationsPads(const std::string& what, size_t rank,
+                               const std::vector<int64_t>& strides,
+                               const std::vector<int64_t>& dilations,
+                               const std::vector<int64_t>& pads_begin,
+                               const std::vector<int64_t>& pads_end);
+
+// SlidingOutputSize along spatial axis `axis`, which must be at least 1:
+// else InvalidArgumentError "<what>: <window> does not fit into the padded
+// input along spatial axis <axis>" (window: "the dilated kernel", ...).
+int64_t FittingOutputSize(const std::string& what, const std::string& window,
+                          size_t axis, int64_t in, int64_t kernel,
+                          int64_t stride, int64_t dilation, int64_t pad_begin,
+                          int64_t pad_end, bool ceil_mode);
+
 // Throws InvalidArgumentError, prefixed with `what`, unless `values` has
 // `expected` entries, each >= `min_value`. `name` is the parameter's name
 // ("strides", "pads", ...).
