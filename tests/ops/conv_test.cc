@@ -27,7 +27,6 @@
 namespace foldrt::ops {
 namespace {
 
-using test::Abs;
 using test::Count;
 using test::CountMismatches;
 using test::Expected;
@@ -88,21 +87,11 @@ Expected Reference(const std::vector<float>& x,
                    const ref::ConvParams& params, const Activation& act) {
   const std::vector<int64_t> y_dims =
       ref::ConvOutputShape(x_dims, w_dims, params);
-  Expected e;
-  e.ref.resize(Count(y_dims));
-  ref::ConvRef(x.data(), x_dims, w.data(), w_dims, bias, params, e.ref.data());
-  for (float& v : e.ref) v = ApplyActivation(act, v);
-  std::vector<float> abs_bias;
-  if (bias != nullptr) {
-    abs_bias = Abs(std::vector<float>(bias, bias + w_dims[0]));
-  }
-  e.atol.resize(e.ref.size());
-  ref::ConvRef(Abs(x).data(), x_dims, Abs(w).data(), w_dims,
-               bias != nullptr ? abs_bias.data() : nullptr, params,
-               e.atol.data());
-  const size_t k = Count(w_dims) / w_dims[0];
-  for (float& s : e.atol) s *= (k + 1) * FLT_EPSILON;
-  return e;
+  return test::SumOfProductsReference(
+      Count(y_dims), x, w, bias, w_dims[0], act, Count(w_dims) / w_dims[0],
+      [&](const float* xs, const float* ws, const float* b, float* y) {
+        ref::ConvRef(xs, x_dims, ws, w_dims, b, params, y);
+      });
 }
 
 // The sweep's activations, and Clip with one infinite bound, which is still

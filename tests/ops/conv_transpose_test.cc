@@ -24,7 +24,6 @@
 namespace foldrt::ops {
 namespace {
 
-using test::Abs;
 using test::Count;
 using test::CountMismatches;
 using test::Expected;
@@ -71,22 +70,12 @@ Expected Reference(const std::vector<float>& x,
                    const Activation& act) {
   const std::vector<int64_t> y_dims =
       ref::ConvTransposeOutputShape(x_dims, w_dims, params);
-  Expected e;
-  e.ref.resize(Count(y_dims));
-  ref::ConvTransposeRef(x.data(), x_dims, w.data(), w_dims, bias, params,
-                        e.ref.data());
-  for (float& v : e.ref) v = ApplyActivation(act, v);
-  std::vector<float> abs_bias;
-  if (bias != nullptr) {
-    abs_bias = Abs(std::vector<float>(bias, bias + y_dims[1]));
-  }
-  e.atol.resize(e.ref.size());
-  ref::ConvTransposeRef(Abs(x).data(), x_dims, Abs(w).data(), w_dims,
-                        bias != nullptr ? abs_bias.data() : nullptr, params,
-                        e.atol.data());
-  const size_t k = Count(w_dims) / w_dims[1] / params.conv.groups;
-  for (float& s : e.atol) s *= (k + 1) * FLT_EPSILON;
-  return e;
+  return test::SumOfProductsReference(
+      Count(y_dims), x, w, bias, static_cast<size_t>(y_dims[1]), act,
+      Count(w_dims) / w_dims[1] / params.conv.groups,
+      [&](const float* xs, const float* ws, const float* b, float* y) {
+        ref::ConvTransposeRef(xs, x_dims, ws, w_dims, b, params, y);
+      });
 }
 
 struct ConvTransposeCase {

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cfloat>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -41,6 +42,31 @@ struct Expected {
   std::vector<float> ref;
   std::vector<float> atol;
 };
+
+// The Expected output of an op that sums `terms` products (and a bias) per
+// output, then applies `act`: run(x, w, bias, y) is its reference, run once
+// on the inputs for ref and once on |x|, |w|, |bias| (bias_size floats, or
+// null) for atol = (terms + 1) * FLT_EPSILON * that (Conv's and
+// ConvTranspose's bound; see conv_test.cc).
+template <class Run>
+Expected SumOfProductsReference(size_t y_size, const std::vector<float>& x,
+                                const std::vector<float>& w, const float* bias,
+                                size_t bias_size, const Activation& act,
+                                size_t terms, Run&& run) {
+  Expected e;
+  e.ref.resize(y_size);
+  run(x.data(), w.data(), bias, e.ref.data());
+  for (float& v : e.ref) v = ApplyActivation(act, v);
+  std::vector<float> abs_bias;
+  if (bias != nullptr) {
+    abs_bias = Abs(std::vector<float>(bias, bias + bias_size));
+  }
+  e.atol.resize(y_size);
+  run(Abs(x).data(), Abs(w).data(), bias != nullptr ? abs_bias.data() : nullptr,
+      e.atol.data());
+  for (float& s : e.atol) s *= (terms + 1) * FLT_EPSILON;
+  return e;
+}
 
 // Number of outputs outside the bound; the first few are reported, prefixed
 // with `what`.

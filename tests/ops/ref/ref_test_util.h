@@ -24,6 +24,15 @@ inline std::vector<float> RandomTensor(const std::vector<int64_t>& shape,
   return RandomValues(ShapeNumElements(shape), seed);
 }
 
+// The output of a reference op: a buffer of ShapeNumElements(y_shape)
+// floats that run(y) fills.
+template <class Run>
+std::vector<float> RunIntoNew(const std::vector<int64_t>& y_shape, Run&& run) {
+  std::vector<float> y(static_cast<size_t>(ShapeNumElements(y_shape)));
+  run(y.data());
+  return y;
+}
+
 }  // namespace foldrt::ops::ref::test
 
 #endif  // FOLDRT_TESTS_OPS_REF_REF_TEST_UTIL_H_
