@@ -69,9 +69,7 @@ std::shared_ptr<const PoolEntry> BuildOneDnnEntry(
   } else {
     const bool lift = x_dims.size() == 3;
     auto spatial = [lift](const std::vector<int64_t>& v, int64_t unit) {
-      memory::dims out(v.begin(), v.end());
-      if (lift) out.insert(out.begin(), unit);
-      return out;
+      return onednn::LiftSpatial(v, unit, lift);
     };
     src_dims.insert(src_dims.end(), x_dims.begin() + 2, x_dims.end());
     dst_dims.insert(dst_dims.end(), y_dims.begin() + 2, y_dims.end());
