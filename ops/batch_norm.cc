@@ -12,32 +12,28 @@
 #include "core/logging.h"
 #include "core/tensor.h"
 #include "ops/batch_norm_onednn.h"
+#include "ops/enum_names.h"
 #include "ops/ref/batch_norm_ref.h"
 
 namespace foldrt::ops {
 
+namespace {
+
+constexpr EnumName<BatchNormImpl> kImplNames[] = {
+    {BatchNormImpl::kAuto, "auto"},
+    {BatchNormImpl::kHwy, "hwy"},
+    {BatchNormImpl::kOneDnn, "onednn"},
+    {BatchNormImpl::kRef, "ref"},
+};
+
+}  // namespace
+
 const char* BatchNormImplName(BatchNormImpl impl) {
-  switch (impl) {
-    case BatchNormImpl::kAuto:
-      return "auto";
-    case BatchNormImpl::kHwy:
-      return "hwy";
-    case BatchNormImpl::kOneDnn:
-      return "onednn";
-    case BatchNormImpl::kRef:
-      return "ref";
-  }
-  return "?";
+  return NameOf(kImplNames, impl);
 }
 
 BatchNormImpl ParseBatchNormImpl(std::string_view name) {
-  for (BatchNormImpl i : {BatchNormImpl::kAuto, BatchNormImpl::kHwy,
-                          BatchNormImpl::kOneDnn, BatchNormImpl::kRef}) {
-    if (name == BatchNormImplName(i)) return i;
-  }
-  throw InvalidArgumentError("unknown kernel implementation '" +
-                             std::string(name) +
-                             "' (expected auto, hwy, onednn or ref)");
+  return ParseName(kImplNames, name, "kernel implementation");
 }
 
 std::optional<BatchNormImpl> BatchNormImplFromEnv() {

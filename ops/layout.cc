@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/tensor.h"
+#include "ops/enum_names.h"
 
 namespace foldrt::ops {
 namespace {
@@ -20,29 +21,19 @@ size_t CheckedMul(size_t a, size_t b, const std::vector<int64_t>& dims) {
   return a * b;
 }
 
+constexpr EnumName<Layout> kLayoutNames[] = {
+    {Layout::kNchw, "nchw"},
+    {Layout::kNhwc, "nhwc"},
+    {Layout::kNChw8c, "nChw8c"},
+    {Layout::kNChw16c, "nChw16c"},
+};
+
 }  // namespace
 
-const char* LayoutName(Layout layout) {
-  switch (layout) {
-    case Layout::kNchw:
-      return "nchw";
-    case Layout::kNhwc:
-      return "nhwc";
-    case Layout::kNChw8c:
-      return "nChw8c";
-    case Layout::kNChw16c:
-      return "nChw16c";
-  }
-  return "?";
-}
+const char* LayoutName(Layout layout) { return NameOf(kLayoutNames, layout); }
 
 Layout ParseLayout(std::string_view name) {
-  for (Layout l :
-       {Layout::kNchw, Layout::kNhwc, Layout::kNChw8c, Layout::kNChw16c}) {
-    if (name == LayoutName(l)) return l;
-  }
-  throw InvalidArgumentError("unknown layout '" + std::string(name) +
-                             "' (expected nchw, nhwc, nChw8c or nChw16c)");
+  return ParseName(kLayoutNames, name, "layout");
 }
 
 size_t ChannelBlock(Layout layout) {

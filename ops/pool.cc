@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/tensor.h"
 #include "ops/batch_norm.h"
+#include "ops/enum_names.h"
 #include "ops/onednn_util.h"
 #include "ops/pool_internal.h"
 #include "ops/ref/pool_ref.h"
@@ -21,8 +22,20 @@
 namespace foldrt::ops {
 
 using pool_internal::IsGlobal;
-using pool_internal::KindName;
 using pool_internal::PoolEntry;
+
+namespace {
+
+constexpr EnumName<PoolKind> kKindNames[] = {
+    {PoolKind::kMax, "MaxPool"},
+    {PoolKind::kAverage, "AveragePool"},
+    {PoolKind::kGlobalAverage, "GlobalAveragePool"},
+    {PoolKind::kGlobalMax, "GlobalMaxPool"},
+};
+
+}  // namespace
+
+const char* PoolKindName(PoolKind kind) { return NameOf(kKindNames, kind); }
 
 struct Pool::Impl {
   // (input dims, layout, thread count).
@@ -96,15 +109,15 @@ std::vector<int64_t> Pool::OutputDims(
     std::vector<int64_t> y_dims = ref::GlobalPoolOutputShape(input_dims);
     for (size_t i = 2; i < input_dims.size(); ++i) {
       if (input_dims[i] == 0) {
-        throw InvalidArgumentError(std::string(KindName(impl_->attrs.kind)) +
-                                   " of " + ShapeToString(input_dims) +
-                                   ": empty spatial extent");
+        throw InvalidArgumentError(
+            std::string(PoolKindName(impl_->attrs.kind)) + " of " +
+            ShapeToString(input_dims) + ": empty spatial extent");
       }
     }
     return y_dims;
   }
   if (input_dims.size() != impl_->attrs.kernel.size() + 2) {
-    throw InvalidArgumentError(std::string(KindName(impl_->attrs.kind)) +
+    throw InvalidArgumentError(std::string(PoolKindName(impl_->attrs.kind)) +
                                " of " + ShapeToString(input_dims) + ": a " +
                                std::to_string(impl_->attrs.kernel.size()) +
                                "-D window needs an input of rank " +
@@ -134,7 +147,7 @@ void Pool::Run(const float* x, const std::vector<int64_t>& x_dims,
                Layout layout, float* y, int threads) const {
   if (!SupportsLayout(layout, x_dims.size())) {
     throw InvalidArgumentError(
-        std::string(KindName(impl_->attrs.kind)) + " of " +
+        std::string(PoolKindName(impl_->attrs.kind)) + " of " +
         ShapeToString(x_dims) + ": layout " + LayoutName(layout) +
         " is not supported for rank " + std::to_string(x_dims.size()) +
         " (nchw any rank, nhwc / nChw8c / nChw16c rank 4)");
@@ -177,7 +190,7 @@ void Pool::Run(const float* x, const std::vector<int64_t>& x_dims,
     }
   } catch (const dnnl::error& e) {
     onednn::ThrowOneDnnError(
-        std::string("oneDNN ") + KindName(impl_->attrs.kind) + " on x " +
+        std::string("oneDNN ") + PoolKindName(impl_->attrs.kind) + " on x " +
             ShapeToString(x_dims) + " " + LayoutName(layout),
         e);
   }

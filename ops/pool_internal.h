@@ -26,9 +26,6 @@ inline bool IsGlobal(PoolKind kind) {
   return kind == PoolKind::kGlobalAverage || kind == PoolKind::kGlobalMax;
 }
 
-// "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool".
-const char* KindName(PoolKind kind);
-
 // attrs' window vectors filled with the ONNX defaults (strides 1,
 // dilations 1, pads 0) and checked, as Pool's constructor documents; the
 // same as reference parameters. Not for the global kinds.

@@ -14,22 +14,8 @@
 
 namespace foldrt::ops::pool_internal {
 
-const char* KindName(PoolKind kind) {
-  switch (kind) {
-    case PoolKind::kMax:
-      return "MaxPool";
-    case PoolKind::kAverage:
-      return "AveragePool";
-    case PoolKind::kGlobalAverage:
-      return "GlobalAveragePool";
-    case PoolKind::kGlobalMax:
-      return "GlobalMaxPool";
-  }
-  return "?";
-}
-
 ref::PoolParams ResolveWindowAttributes(PoolAttributes* attrs) {
-  const std::string what = std::string(KindName(attrs->kind)) +
+  const std::string what = std::string(PoolKindName(attrs->kind)) +
                            " with kernel " + ShapeToString(attrs->kernel);
   const size_t rank = attrs->kernel.size();
   if (rank < 1 || rank > 3) {
