@@ -182,23 +182,14 @@ TEST_P(ConvSweep, MatchesReference) {
   const ref::ConvParams params = ToParams(cc.attrs, cc.w_dims.size() - 2);
   for (const Activation& act : ConvActivations()) {
     const Conv conv(w.data(), cc.w_dims, bias_ptr, cc.attrs, act);
-    for (int64_t batch : {1, 3}) {
-      std::vector<int64_t> x_dims = cc.x_dims;
-      x_dims[0] = batch;
-      const std::vector<float> x = Random(Count(x_dims), rng);
-      const Expected e =
-          Reference(x, x_dims, w, cc.w_dims, bias_ptr, params, act);
-      ASSERT_EQ(conv.OutputDims(x_dims),
-                ref::ConvOutputShape(x_dims, cc.w_dims, params));
-      for (int threads : {1, 2}) {
-        std::vector<float> y(e.ref.size(), NAN);
-        conv.Run(x.data(), x_dims, y.data(), threads);
-        std::ostringstream what;
-        what << cc.name << " act " << act.ToString() << " batch " << batch
-             << " threads " << threads;
-        EXPECT_EQ(CountMismatches(y, e, what.str()), 0) << what.str();
-      }
-    }
+    ASSERT_NO_FATAL_FAILURE(test::ExpectBatchesAndThreadsMatch(
+        conv, cc.x_dims, rng, cc.name + " act " + act.ToString(),
+        [&](const std::vector<int64_t>& x_dims) {
+          return ref::ConvOutputShape(x_dims, cc.w_dims, params);
+        },
+        [&](const std::vector<float>& x, const std::vector<int64_t>& x_dims) {
+          return Reference(x, x_dims, w, cc.w_dims, bias_ptr, params, act);
+        }));
   }
 }
 
@@ -388,12 +379,7 @@ TEST(ConvTest, SharedWeightsOutliveTheCaller) {
   const std::vector<float> w = Random(Count(w_dims), rng);
   const std::vector<float> bias = Random(8, rng);
   bool freed = false;
-  std::shared_ptr<const float> shared(new float[w.size()],
-                                      [&freed](const float* p) {
-                                        freed = true;
-                                        delete[] p;
-                                      });
-  std::copy(w.begin(), w.end(), const_cast<float*>(shared.get()));
+  std::shared_ptr<const float> shared = test::SharedCopy(w, &freed);
   {
     const Conv conv(SharedFloats{std::move(shared)}, w_dims, bias.data(), {});
     for (const std::vector<int64_t>& x_dims :

@@ -161,23 +161,14 @@ TEST_P(ConvTransposeSweep, MatchesReference) {
       ToParams(cc.attrs, cc.w_dims.size() - 2);
   for (const Activation& act : test::SweepActivations()) {
     const ConvTranspose op(w.data(), cc.w_dims, bias_ptr, cc.attrs, act);
-    for (int64_t batch : {1, 3}) {
-      std::vector<int64_t> x_dims = cc.x_dims;
-      x_dims[0] = batch;
-      const std::vector<float> x = Random(Count(x_dims), rng);
-      const Expected e =
-          Reference(x, x_dims, w, cc.w_dims, bias_ptr, params, act);
-      ASSERT_EQ(op.OutputDims(x_dims),
-                ref::ConvTransposeOutputShape(x_dims, cc.w_dims, params));
-      for (int threads : {1, 2}) {
-        std::vector<float> y(e.ref.size(), NAN);
-        op.Run(x.data(), x_dims, y.data(), threads);
-        std::ostringstream what;
-        what << cc.name << " act " << act.ToString() << " batch " << batch
-             << " threads " << threads;
-        EXPECT_EQ(CountMismatches(y, e, what.str()), 0) << what.str();
-      }
-    }
+    ASSERT_NO_FATAL_FAILURE(test::ExpectBatchesAndThreadsMatch(
+        op, cc.x_dims, rng, cc.name + " act " + act.ToString(),
+        [&](const std::vector<int64_t>& x_dims) {
+          return ref::ConvTransposeOutputShape(x_dims, cc.w_dims, params);
+        },
+        [&](const std::vector<float>& x, const std::vector<int64_t>& x_dims) {
+          return Reference(x, x_dims, w, cc.w_dims, bias_ptr, params, act);
+        }));
   }
 }
 

@@ -222,12 +222,7 @@ TEST(GemmTest, SharedBMatchesReferenceAndOutlivesTheCaller) {
       const std::vector<float> b = Random(Count(b_dims), rng);
       const std::vector<float> c = Random(n, rng);
       bool freed = false;
-      std::shared_ptr<const float> shared(new float[b.size()],
-                                          [&freed](const float* p) {
-                                            freed = true;
-                                            delete[] p;
-                                          });
-      std::copy(b.begin(), b.end(), const_cast<float*>(shared.get()));
+      std::shared_ptr<const float> shared = test::SharedCopy(b, &freed);
       GemmAttributes attrs;
       attrs.trans_b = trans_b;
       attrs.alpha = alpha;
@@ -263,9 +258,7 @@ TEST(MatMulTest, SharedBMatchesReference) {
   std::mt19937 rng(9);
   const int64_t k = 40, n = 24;
   const std::vector<float> b = Random(k * n, rng);
-  const std::shared_ptr<const float> shared(new float[b.size()],
-                                            std::default_delete<float[]>());
-  std::copy(b.begin(), b.end(), const_cast<float*>(shared.get()));
+  const std::shared_ptr<const float> shared = test::SharedCopy(b);
   const MatMul op(SharedFloats{shared}, {k, n}, nullptr);
   for (const int64_t m : {3, 1}) {
     const std::vector<float> a = Random(m * k, rng);

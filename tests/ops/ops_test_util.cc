@@ -1,5 +1,6 @@
 #include "tests/ops/ops_test_util.h"
 
+#include <algorithm>
 #include <cfloat>
 
 namespace foldrt::ops::test {
@@ -23,6 +24,16 @@ size_t Count(const std::vector<int64_t>& dims) {
 std::vector<Activation> SweepActivations() {
   return {Activation::None(), Activation::Relu(),
           Activation::Clip(-0.5f, 0.75f)};
+}
+
+std::shared_ptr<const float> SharedCopy(const std::vector<float>& values,
+                                        bool* freed) {
+  float* copy = new float[values.size()];
+  std::copy(values.begin(), values.end(), copy);
+  return std::shared_ptr<const float>(copy, [freed](const float* p) {
+    if (freed != nullptr) *freed = true;
+    delete[] p;
+  });
 }
 
 int CountMismatches(const std::vector<float>& got, const Expected& e,

@@ -10,6 +10,7 @@
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <string>
 #include <thread>
@@ -68,10 +69,42 @@ Expected SumOfProductsReference(size_t y_size, const std::vector<float>& x,
   return e;
 }
 
+// A shared copy of `values`, the way the runtime hands constants to the ops
+// (SharedFloats); *freed (when not null) turns true when the last owner lets
+// go of it.
+std::shared_ptr<const float> SharedCopy(const std::vector<float>& values,
+                                        bool* freed = nullptr);
+
 // Number of outputs outside the bound; the first few are reported, prefixed
 // with `what`.
 int CountMismatches(const std::vector<float>& got, const Expected& e,
                     const std::string& what);
+
+// The sweep of one case of a weighted op (Conv, ConvTranspose): batch 1
+// and 3 (x_dims[0] overwritten), x random, op.OutputDims(x_dims) asserted
+// equal to output_dims(x_dims), then 1 and 2 threads, each Run into NaNs
+// within the bound of reference(x, x_dims). `what` names the case in
+// failures. Call under ASSERT_NO_FATAL_FAILURE so that a wrong shape ends
+// the test.
+template <class Op, class OutputDims, class Reference>
+void ExpectBatchesAndThreadsMatch(const Op& op, std::vector<int64_t> x_dims,
+                                  std::mt19937& rng, const std::string& what,
+                                  OutputDims&& output_dims,
+                                  Reference&& reference) {
+  for (int64_t batch : {1, 3}) {
+    x_dims[0] = batch;
+    const std::vector<float> x = Random(Count(x_dims), rng);
+    const Expected e = reference(x, x_dims);
+    ASSERT_EQ(op.OutputDims(x_dims), output_dims(x_dims));
+    for (int threads : {1, 2}) {
+      std::vector<float> y(e.ref.size(), NAN);
+      op.Run(x.data(), x_dims, y.data(), threads);
+      const std::string run = what + " batch " + std::to_string(batch) +
+                              " threads " + std::to_string(threads);
+      EXPECT_EQ(CountMismatches(y, e, run), 0) << run;
+    }
+  }
+}
 
 // For each of `bad_dims`: op.OutputDims and op.Run (1 thread) throw
 // InvalidArgumentError, and Run writes nothing into y.

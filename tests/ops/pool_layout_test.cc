@@ -33,7 +33,6 @@ using test::Attrs;
 using test::Count;
 using test::Expected;
 using test::ExpectRunInLayoutMatches;
-using test::Name;
 using test::PoolCase;
 using test::Random;
 using test::Reference;
@@ -68,7 +67,8 @@ std::vector<LayoutCase> LayoutCases() {
   for (PoolKind kind : {PoolKind::kGlobalAverage, PoolKind::kGlobalMax}) {
     PoolAttributes a;
     a.kind = kind;
-    pools.push_back({std::string(Name(kind)) + "_7x5", {1, 0, 7, 5}, a});
+    pools.push_back(
+        {std::string(PoolKindName(kind)) + "_7x5", {1, 0, 7, 5}, a});
   }
   std::vector<LayoutCase> cases;
   for (const PoolCase& pc : pools) {

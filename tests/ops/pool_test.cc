@@ -26,7 +26,6 @@ using test::Count;
 using test::CountMismatches;
 using test::Expected;
 using test::ExpectRunInLayoutMatches;
-using test::Name;
 using test::PoolCase;
 using test::Random;
 using test::Reference;
@@ -122,7 +121,7 @@ std::vector<PoolCase> Cases() {
                          {0, 1, 1}, {2, 1, 2})});
   // Global pooling, 1 to 4 spatial axes.
   for (PoolKind kind : {PoolKind::kGlobalAverage, PoolKind::kGlobalMax}) {
-    const std::string prefix = std::string(Name(kind)) + "_";
+    const std::string prefix = std::string(PoolKindName(kind)) + "_";
     PoolAttributes a;
     a.kind = kind;
     cases.push_back({prefix + "1d", {1, 5, 13}, a});

@@ -6,20 +6,6 @@
 
 namespace foldrt::ops::test {
 
-const char* Name(PoolKind kind) {
-  switch (kind) {
-    case PoolKind::kMax:
-      return "max";
-    case PoolKind::kAverage:
-      return "avg";
-    case PoolKind::kGlobalAverage:
-      return "global_avg";
-    case PoolKind::kGlobalMax:
-      return "global_max";
-  }
-  return "?";
-}
-
 PoolAttributes Attrs(PoolKind kind, std::vector<int64_t> kernel,
                      std::vector<int64_t> strides,
                      std::vector<int64_t> pads_begin,

@@ -15,9 +15,6 @@
 
 namespace foldrt::ops::test {
 
-// "max", "avg", "global_avg", "global_max" (test names).
-const char* Name(PoolKind kind);
-
 PoolAttributes Attrs(PoolKind kind, std::vector<int64_t> kernel,
                      std::vector<int64_t> strides = {},
                      std::vector<int64_t> pads_begin = {},
