@@ -5,18 +5,18 @@
 #ifndef FOLDRT_OPS_POOL_INTERNAL_H_
 #define FOLDRT_OPS_POOL_INTERNAL_H_
 
-#include <omp.h>
-
 #include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "hwy/targets.h"
 #include "ops/layout.h"
 #include "ops/onednn_util.h"
+#include "ops/parallel_slices.h"
 #include "ops/pool.h"
 #include "ops/ref/pool_ref.h"
 
@@ -80,19 +80,8 @@ constexpr size_t kMinFloatsPerThread = 64 * 1024;
 // Calls fn(begin, end) on contiguous slices of [0, planes), one per thread.
 template <class Fn>
 void ParallelPlanes(size_t planes, size_t plane_floats, int threads, Fn&& fn) {
-  size_t want = std::min<size_t>(static_cast<size_t>(std::max(threads, 1)),
-                                 planes * plane_floats / kMinFloatsPerThread);
-  want = std::min(want, planes);
-  if (want <= 1) {
-    fn(size_t{0}, planes);
-    return;
-  }
-#pragma omp parallel num_threads(static_cast <int>(want))
-  {
-    const size_t t = static_cast<size_t>(omp_get_thread_num());
-    const size_t nt = static_cast<size_t>(omp_get_num_threads());
-    fn(planes * t / nt, planes * (t + 1) / nt);
-  }
+  ParallelSlices(planes, plane_floats, threads, kMinFloatsPerThread,
+                 /*granule=*/1, std::forward<Fn>(fn));
 }
 
 // What one Run does for one (dims, layout, threads), built on first use.
