@@ -55,14 +55,11 @@ struct ConvCase {
   bool with_bias = true;
 };
 
+// The reference's parameters for `attrs` (ONNX defaults for empty vectors).
 ref::ConvParams ToParams(const ConvAttributes& attrs, size_t spatial_rank) {
-  ref::ConvParams p = ref::DefaultConvParams(spatial_rank);
-  if (!attrs.strides.empty()) p.strides = attrs.strides;
-  if (!attrs.dilations.empty()) p.dilations = attrs.dilations;
-  if (!attrs.pads_begin.empty()) p.pads_begin = attrs.pads_begin;
-  if (!attrs.pads_end.empty()) p.pads_end = attrs.pads_end;
-  p.groups = attrs.groups;
-  return p;
+  return ref::ConvParamsWithDefaults("Conv test", spatial_rank, attrs.strides,
+                                     attrs.dilations, attrs.pads_begin,
+                                     attrs.pads_end, attrs.groups);
 }
 
 // Expected output and its error bound.

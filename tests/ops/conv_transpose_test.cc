@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "core/tensor.h"
 #include "ops/activation.h"
+#include "ops/ref/conv_ref.h"
 #include "ops/ref/conv_transpose_ref.h"
 #include "ops/ref/shape_util.h"
 #include "tests/ops/ops_test_util.h"
@@ -48,12 +49,10 @@ ConvTransposeAttributes Attrs(std::vector<int64_t> strides = {},
 ref::ConvTransposeParams ToParams(const ConvTransposeAttributes& attrs,
                                   size_t spatial_rank) {
   ref::ConvTransposeParams p = ref::DefaultConvTransposeParams(spatial_rank);
-  if (!attrs.strides.empty()) p.conv.strides = attrs.strides;
-  if (!attrs.dilations.empty()) p.conv.dilations = attrs.dilations;
-  if (!attrs.pads_begin.empty()) p.conv.pads_begin = attrs.pads_begin;
-  if (!attrs.pads_end.empty()) p.conv.pads_end = attrs.pads_end;
+  p.conv = ref::ConvParamsWithDefaults(
+      "ConvTranspose test", spatial_rank, attrs.strides, attrs.dilations,
+      attrs.pads_begin, attrs.pads_end, attrs.groups);
   if (!attrs.output_padding.empty()) p.output_padding = attrs.output_padding;
-  p.conv.groups = attrs.groups;
   return p;
 }
 
