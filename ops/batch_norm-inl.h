@@ -155,37 +155,20 @@ HWY_INLINE void AffinePeriodic(D d, const float* x, float* y, size_t count,
                                const float* pa, const float* pb, size_t period,
                                const Act& act) {
   const size_t N = hn::Lanes(d);
-  if (period == N) {
-    // One vector per period (a channel block, or NHWC with C == lanes): the
-    // pattern lives in registers.
-    const auto va = hn::LoadU(d, pa);
-    const auto vb = hn::LoadU(d, pb);
-    size_t i = 0;
-    // Four independent vectors per iteration, as in AffinePlane.
-    if (count >= 4 * N) {
-      for (; i <= count - 4 * N; i += 4 * N) {
-        const auto v0 = hn::LoadU(d, x + i);
-        const auto v1 = hn::LoadU(d, x + i + N);
-        const auto v2 = hn::LoadU(d, x + i + 2 * N);
-        const auto v3 = hn::LoadU(d, x + i + 3 * N);
-        StoreOut<kStream>(act(d, hn::MulAdd(va, v0, vb)), d, y + i);
-        StoreOut<kStream>(act(d, hn::MulAdd(va, v1, vb)), d, y + i + N);
-        StoreOut<kStream>(act(d, hn::MulAdd(va, v2, vb)), d, y + i + 2 * N);
-        StoreOut<kStream>(act(d, hn::MulAdd(va, v3, vb)), d, y + i + 3 * N);
-      }
-    }
-    for (; i < count; i += N) {
-      StoreOut<kStream>(act(d, hn::MulAdd(va, hn::LoadU(d, x + i), vb)), d,
-                        y + i);
-    }
-    return;
-  }
-  if (period == 2 * N) {
+  if (period == N || period == 2 * N) {
+    // One or two vectors per period (a channel block, or NHWC with C equal
+    // to one or two vectors of lanes): the pattern lives in registers, the
+    // same vector twice when the period is one vector.
     const auto va0 = hn::LoadU(d, pa);
     const auto vb0 = hn::LoadU(d, pb);
-    const auto va1 = hn::LoadU(d, pa + N);
-    const auto vb1 = hn::LoadU(d, pb + N);
+    auto va1 = va0;
+    auto vb1 = vb0;
+    if (period == 2 * N) {
+      va1 = hn::LoadU(d, pa + N);
+      vb1 = hn::LoadU(d, pb + N);
+    }
     size_t i = 0;
+    // Four independent vectors per iteration, as in AffinePlane.
     if (count >= 4 * N) {
       for (; i <= count - 4 * N; i += 4 * N) {
         const auto v0 = hn::LoadU(d, x + i);
@@ -198,11 +181,17 @@ HWY_INLINE void AffinePeriodic(D d, const float* x, float* y, size_t count,
         StoreOut<kStream>(act(d, hn::MulAdd(va1, v3, vb1)), d, y + i + 3 * N);
       }
     }
-    for (; i < count; i += 2 * N) {
+    // The rest: pairs of vectors (i stays a multiple of 2N, so a pair is
+    // one or two whole periods), then at most one vector, a first half.
+    for (; i + 2 * N <= count; i += 2 * N) {
       const auto v0 = hn::LoadU(d, x + i);
       const auto v1 = hn::LoadU(d, x + i + N);
       StoreOut<kStream>(act(d, hn::MulAdd(va0, v0, vb0)), d, y + i);
       StoreOut<kStream>(act(d, hn::MulAdd(va1, v1, vb1)), d, y + i + N);
+    }
+    if (i < count) {
+      StoreOut<kStream>(act(d, hn::MulAdd(va0, hn::LoadU(d, x + i), vb0)), d,
+                        y + i);
     }
     return;
   }

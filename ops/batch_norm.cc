@@ -8,35 +8,32 @@
 #include <string>
 #include <utility>
 
-#include "ops/batch_norm_onednn.h"
-#include "ops/ref/batch_norm_ref.h"
 #include "core/error.h"
 #include "core/logging.h"
+#include "core/tensor.h"
+#include "ops/batch_norm_onednn.h"
+#include "ops/enum_names.h"
+#include "ops/ref/batch_norm_ref.h"
 
 namespace foldrt::ops {
 
+namespace {
+
+constexpr EnumName<BatchNormImpl> kImplNames[] = {
+    {BatchNormImpl::kAuto, "auto"},
+    {BatchNormImpl::kHwy, "hwy"},
+    {BatchNormImpl::kOneDnn, "onednn"},
+    {BatchNormImpl::kRef, "ref"},
+};
+
+}  // namespace
+
 const char* BatchNormImplName(BatchNormImpl impl) {
-  switch (impl) {
-    case BatchNormImpl::kAuto:
-      return "auto";
-    case BatchNormImpl::kHwy:
-      return "hwy";
-    case BatchNormImpl::kOneDnn:
-      return "onednn";
-    case BatchNormImpl::kRef:
-      return "ref";
-  }
-  return "?";
+  return NameOf(kImplNames, impl);
 }
 
 BatchNormImpl ParseBatchNormImpl(std::string_view name) {
-  for (BatchNormImpl i : {BatchNormImpl::kAuto, BatchNormImpl::kHwy,
-                          BatchNormImpl::kOneDnn, BatchNormImpl::kRef}) {
-    if (name == BatchNormImplName(i)) return i;
-  }
-  throw InvalidArgumentError("unknown kernel implementation '" +
-                             std::string(name) +
-                             "' (expected auto, hwy, onednn or ref)");
+  return ParseName(kImplNames, name, "kernel implementation");
 }
 
 std::optional<BatchNormImpl> BatchNormImplFromEnv() {
@@ -121,14 +118,6 @@ BatchNormImpl BatchNorm::SelectImpl(const std::vector<int64_t>& dims,
 
 namespace {
 
-std::string ShapeString(const std::vector<int64_t>& dims) {
-  std::string s = "(";
-  for (size_t i = 0; i < dims.size(); ++i) {
-    s += (i ? ", " : "") + std::to_string(dims[i]);
-  }
-  return s + ")";
-}
-
 bool Overlap(const float* a, size_t a_size, const float* b, size_t b_size) {
   // std::less gives a total order even for unrelated pointers.
   std::less<const float*> lt;
@@ -144,7 +133,7 @@ void BatchNorm::Run(const float* x, size_t x_size, float* y, size_t y_size,
   if (shape.channels != channels()) {
     throw InvalidArgumentError(
         "BatchNormalization has " + std::to_string(channels()) +
-        " channels but the input shape " + ShapeString(dims) + " has " +
+        " channels but the input shape " + ShapeToString(dims) + " has " +
         std::to_string(shape.channels) + " on axis 1");
   }
   if (x_channels == 0) x_channels = shape.channels;
@@ -152,7 +141,7 @@ void BatchNorm::Run(const float* x, size_t x_size, float* y, size_t y_size,
     throw InvalidArgumentError(
         "the input buffer holds " + std::to_string(x_channels) +
         " channels, fewer than the " + std::to_string(shape.channels) +
-        " of shape " + ShapeString(dims));
+        " of shape " + ShapeToString(dims));
   }
   const bool strided = x_channels != shape.channels;
   const size_t expected = BufferElements(shape, layout);
@@ -164,7 +153,7 @@ void BatchNorm::Run(const float* x, size_t x_size, float* y, size_t y_size,
                       " floats (" + std::to_string(x_channels) +
                       " channels) and an output of " + std::to_string(expected)
                 : "buffers of " + std::to_string(expected);
-    throw InvalidArgumentError("shape " + ShapeString(dims) + " in layout " +
+    throw InvalidArgumentError("shape " + ShapeToString(dims) + " in layout " +
                                LayoutName(layout) + " needs " + needs +
                                " floats, got input " + std::to_string(x_size) +
                                " and output " + std::to_string(y_size));

@@ -18,9 +18,9 @@
 #include <string_view>
 #include <vector>
 
+#include "core/batch_norm_affine.h"
 #include "ops/activation.h"
 #include "ops/layout.h"
-#include "core/batch_norm_affine.h"
 
 namespace foldrt::ops {
 

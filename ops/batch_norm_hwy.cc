@@ -10,14 +10,15 @@
 
 #if HWY_ONCE
 
-#include <omp.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <utility>
 
 #include "hwy/cache_control.h"
 #include "ops/batch_norm.h"
+#include "ops/parallel_slices.h"
 
 namespace foldrt {
 namespace ops {
@@ -36,31 +37,14 @@ constexpr size_t kMinFloatsPerThread = 16 * 1024;
 // so that no two threads write the same line.
 constexpr size_t kSplitGranule = 16;
 
-// Calls fn(begin, end) on `threads` contiguous slices of [0, total) units.
-// Units are elements or rows; `unit_floats` says how big one is.
+// ParallelSlices over [0, total) units (elements or rows; `unit_floats`
+// says how big one is) with BatchNorm's thresholds.
 template <class Fn>
-void ParallelSlices(size_t total, size_t unit_floats, int threads, Fn&& fn) {
-  const size_t floats = total * unit_floats;
-  size_t want = std::min<size_t>(static_cast<size_t>(std::max(threads, 1)),
-                                 floats / kMinFloatsPerThread);
-  want = std::min(want, total);
-  if (want <= 1) {
-    fn(size_t{0}, total);
-    return;
-  }
+void SplitOverThreads(size_t total, size_t unit_floats, int threads, Fn&& fn) {
   const size_t granule =
       std::max<size_t>(1, kSplitGranule / std::max<size_t>(unit_floats, 1));
-#pragma omp parallel num_threads(static_cast <int>(want))
-  {
-    const size_t t = static_cast<size_t>(omp_get_thread_num());
-    const size_t nt = static_cast<size_t>(omp_get_num_threads());
-    auto bound = [&](size_t i) {
-      const size_t b = total * i / nt / granule * granule;
-      return i == nt ? total : b;
-    };
-    const size_t begin = bound(t), end = bound(t + 1);
-    if (begin < end) fn(begin, end);
-  }
+  ParallelSlices(total, unit_floats, threads, kMinFloatsPerThread, granule,
+                 std::forward<Fn>(fn));
 }
 
 // Bytes of last-level cache, for the streaming-store decision: sysfs first
@@ -124,7 +108,7 @@ void BatchNormNchwF32(const float* x, float* y, const ChannelShape& shape,
   const auto range_kernel = HWY_DYNAMIC_DISPATCH(BatchNormNchwRangeF32);
   const bool stream = UseStreamingStores(x, y, total);
   if (x_channels == channels) {
-    ParallelSlices(total, 1, threads, [&](size_t begin, size_t end) {
+    SplitOverThreads(total, 1, threads, [&](size_t begin, size_t end) {
       range_kernel(x, y, begin, end, spatial, channels, scale, shift, stream,
                    act);
       if (stream) hwy::FlushStream();
@@ -132,7 +116,7 @@ void BatchNormNchwF32(const float* x, float* y, const ChannelShape& shape,
     return;
   }
   // Each image of x is one contiguous run, x_channels * spatial apart.
-  ParallelSlices(total, 1, threads, [&](size_t begin, size_t end) {
+  SplitOverThreads(total, 1, threads, [&](size_t begin, size_t end) {
     for (size_t e = begin; e < end;) {
       const size_t n = e / image;
       const size_t local = e - n * image;
@@ -154,7 +138,7 @@ void BatchNormNhwcF32(const float* x, float* y, const ChannelShape& shape,
   ChooseHwyTarget();
   if (x_channels != channels) {
     const auto strided_kernel = HWY_DYNAMIC_DISPATCH(BatchNormStridedRowsF32);
-    ParallelSlices(rows, channels, threads, [&](size_t begin, size_t end) {
+    SplitOverThreads(rows, channels, threads, [&](size_t begin, size_t end) {
       strided_kernel(x + begin * x_channels, x_channels, y + begin * channels,
                      channels, end - begin, channels, scale, shift, act);
     });
@@ -162,7 +146,7 @@ void BatchNormNhwcF32(const float* x, float* y, const ChannelShape& shape,
   }
   const auto rows_kernel = HWY_DYNAMIC_DISPATCH(BatchNormRowsF32);
   const bool stream = UseStreamingStores(x, y, rows * channels);
-  ParallelSlices(rows, channels, threads, [&](size_t begin, size_t end) {
+  SplitOverThreads(rows, channels, threads, [&](size_t begin, size_t end) {
     rows_kernel(x + begin * channels, y + begin * channels, end - begin,
                 channels, channels, scale, shift, stream, act);
     if (stream) hwy::FlushStream();
@@ -184,7 +168,7 @@ void BatchNormBlockedF32(const float* x, float* y, const ChannelShape& shape,
     const size_t padded = blocks * block;
     if (x_blocks != blocks) {
       const auto strided_kernel = HWY_DYNAMIC_DISPATCH(BatchNormStridedRowsF32);
-      ParallelSlices(
+      SplitOverThreads(
           shape.batch, padded, threads, [&](size_t begin, size_t end) {
             strided_kernel(x + begin * x_blocks * block, x_blocks * block,
                            y + begin * padded, padded, end - begin,
@@ -193,16 +177,17 @@ void BatchNormBlockedF32(const float* x, float* y, const ChannelShape& shape,
       return;
     }
     const bool stream = UseStreamingStores(x, y, shape.batch * padded);
-    ParallelSlices(shape.batch, padded, threads, [&](size_t begin, size_t end) {
-      rows_kernel(x + begin * padded, y + begin * padded, end - begin, padded,
-                  shape.channels, scale, shift, stream, act);
-      if (stream) hwy::FlushStream();
-    });
+    SplitOverThreads(
+        shape.batch, padded, threads, [&](size_t begin, size_t end) {
+          rows_kernel(x + begin * padded, y + begin * padded, end - begin,
+                      padded, shape.channels, scale, shift, stream, act);
+          if (stream) hwy::FlushStream();
+        });
     return;
   }
   const size_t rows = shape.batch * blocks * spatial;
   const bool stream = UseStreamingStores(x, y, rows * block);
-  ParallelSlices(rows, block, threads, [&](size_t begin, size_t end) {
+  SplitOverThreads(rows, block, threads, [&](size_t begin, size_t end) {
     // Rows of one (n, channel block) are contiguous; a slice may cut one.
     for (size_t r = begin; r < end;) {
       const size_t nb = r / spatial;

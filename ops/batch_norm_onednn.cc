@@ -13,15 +13,15 @@
 #include <utility>
 #include <vector>
 
+#include "core/error.h"
+#include "core/tensor.h"
 #include "ops/batch_norm.h"
 #include "ops/onednn_util.h"
-#include "core/error.h"
 
 namespace foldrt::ops {
 namespace {
 
 using onednn::CpuEngine;
-using onednn::DimsToString;
 using onednn::ScopedOmpThreads;
 
 // Not 0, although (var + eps) must be exactly 1 for the affine to come out
@@ -233,14 +233,14 @@ void OneDnnBatchNorm::Run(const float* x, float* y,
   if (!Supports(dims, layout)) {
     throw UnsupportedError(std::string("oneDNN BatchNorm does not support "
                                        "shape ") +
-                           DimsToString(dims) + " in layout " +
+                           ShapeToString(dims) + " in layout " +
                            LayoutName(layout));
   }
   const ChannelShape shape = SplitChannelShape(dims);
   if (shape.channels != impl_->channels) {
     throw InvalidArgumentError("oneDNN BatchNorm built for " +
                                std::to_string(impl_->channels) +
-                               " channels got shape " + DimsToString(dims));
+                               " channels got shape " + ShapeToString(dims));
   }
   if (shape.batch == 0 || shape.channels == 0 || shape.spatial == 0) return;
 

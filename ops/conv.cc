@@ -13,34 +13,15 @@
 #include <unordered_map>
 #include <utility>
 
+#include "core/error.h"
+#include "core/tensor.h"
 #include "ops/batch_norm.h"
 #include "ops/onednn_util.h"
 #include "ops/ref/conv_ref.h"
 #include "ops/ref/shape_util.h"
-#include "core/error.h"
 
 namespace foldrt::ops {
 namespace {
-
-// Fills empty attributes with ONNX defaults and checks the rest against the
-// weights' spatial rank. Shared shape rules live in ops/ref/conv_ref.
-ref::ConvParams MakeParams(const std::string& what, ConvAttributes attrs,
-                           size_t spatial_rank) {
-  ref::ConvParams params = ref::DefaultConvParams(spatial_rank);
-  if (!attrs.strides.empty()) params.strides = std::move(attrs.strides);
-  if (!attrs.dilations.empty()) params.dilations = std::move(attrs.dilations);
-  if (!attrs.pads_begin.empty()) {
-    params.pads_begin = std::move(attrs.pads_begin);
-  }
-  if (!attrs.pads_end.empty()) params.pads_end = std::move(attrs.pads_end);
-  params.groups = attrs.groups;
-  ref::CheckWindowParam(what, "strides", params.strides, spatial_rank, 1);
-  ref::CheckWindowParam(what, "dilations", params.dilations, spatial_rank, 1);
-  ref::CheckWindowParam(what, "pads (begin)", params.pads_begin, spatial_rank,
-                        0);
-  ref::CheckWindowParam(what, "pads (end)", params.pads_end, spatial_rank, 0);
-  return params;
-}
 
 // Winograd-or-direct decisions by problem (shapes, attributes, post-ops),
 // process-wide: ResNet-50 has 16 stride-1 3x3 convolutions but four
@@ -107,6 +88,12 @@ double TimePrimitive(const dnnl::convolution_forward::primitive_desc& pd,
   return best;
 }
 
+// A built convolution and what it is.
+struct ConvPrimitive {
+  onednn::PlainIoPrimitive io;
+  Conv::Implementation implementation;
+};
+
 }  // namespace
 
 struct Conv::Impl {
@@ -126,19 +113,15 @@ struct Conv::Impl {
   // Weights in oneDNN's logical order ((g,) Cout / g, Cin / g, (1,) k...);
   // the ONNX buffer already is that, dense.
   std::unique_ptr<onednn::PackedConstant> weights;
-  onednn::SharedCache<Key, onednn::PlainIoPrimitive> cache;
+  onednn::SharedCache<Key, ConvPrimitive> cache;
 
   // ONNX spatial values -> oneDNN's, with the unit axis of lifted 1-D.
   dnnl::memory::dims Spatial(const std::vector<int64_t>& values,
                              int64_t unit) const {
-    dnnl::memory::dims out = onednn::ToDnnlDims(values);
-    if (lift_1d) out.insert(out.begin(), unit);
-    return out;
+    return onednn::LiftSpatial(values, unit, lift_1d);
   }
   dnnl::memory::dims Activations(const std::vector<int64_t>& dims) const {
-    dnnl::memory::dims out = onednn::ToDnnlDims(dims);
-    if (lift_1d) out.insert(out.begin() + 2, 1);
-    return out;
+    return onednn::LiftActivations(dims, lift_1d);
   }
 
   // Whether input `x_dims` runs Winograd: allowed, oneDNN has it for this
@@ -149,11 +132,10 @@ struct Conv::Impl {
                       const std::vector<int64_t>& y_dims, int threads) const {
     if (!winograd) return false;
     std::string key =
-        onednn::DimsToString(x_dims) + "w" + onednn::DimsToString(weight_dims) +
-        "p" + onednn::DimsToString(params.pads_begin) +
-        onednn::DimsToString(params.pads_end) + "a" + act.ToString() +
-        (accumulate ? "+sum" : "") + (bias.empty() ? "" : "+bias") + "t" +
-        std::to_string(threads);
+        ShapeToString(x_dims) + "w" + ShapeToString(weight_dims) + "p" +
+        ShapeToString(params.pads_begin) + ShapeToString(params.pads_end) +
+        "a" + act.ToString() + (accumulate ? "+sum" : "") +
+        (bias.empty() ? "" : "+bias") + "t" + std::to_string(threads);
     AlgorithmChoices& choices = Choices();
     {
       std::lock_guard<std::mutex> lock(choices.mu);
@@ -189,18 +171,18 @@ struct Conv::Impl {
   // With `layouts` null, src and dst are "any" and the primitive converts
   // from and to plain NCHW; otherwise they are exactly those layouts. A
   // Winograd request oneDNN refuses in these layouts (a layout the caller
-  // forced) gets the direct algorithm.
+  // forced) gets the direct algorithm, and *algorithm says so.
   dnnl::convolution_forward::primitive_desc Describe(
       const std::vector<int64_t>& x_dims, const std::vector<int64_t>& y_dims,
-      const Layouts* layouts, dnnl::algorithm algorithm) const {
-    if (algorithm == dnnl::algorithm::convolution_winograd && layouts) {
+      const Layouts* layouts, dnnl::algorithm* algorithm) const {
+    if (*algorithm == dnnl::algorithm::convolution_winograd && layouts) {
       try {
-        return DescribeExactly(x_dims, y_dims, layouts, algorithm);
+        return DescribeExactly(x_dims, y_dims, layouts, *algorithm);
       } catch (const dnnl::error&) {
-        algorithm = dnnl::algorithm::convolution_direct;
+        *algorithm = dnnl::algorithm::convolution_direct;
       }
     }
-    return DescribeExactly(x_dims, y_dims, layouts, algorithm);
+    return DescribeExactly(x_dims, y_dims, layouts, *algorithm);
   }
   // Throws dnnl::error where oneDNN has no implementation.
   dnnl::convolution_forward::primitive_desc DescribeExactly(
@@ -236,33 +218,63 @@ struct Conv::Impl {
         desc, onednn::MakeAttr(act, accumulate), engine);
   }
 
-  std::shared_ptr<onednn::PlainIoPrimitive> Build(
-      const std::vector<int64_t>& x_dims, const std::vector<int64_t>& y_dims,
-      const Layouts* layouts, int threads) const {
+  std::shared_ptr<ConvPrimitive> Build(const std::vector<int64_t>& x_dims,
+                                       const std::vector<int64_t>& y_dims,
+                                       const Layouts* layouts,
+                                       int threads) const {
     using dnnl::memory;
-    auto& engine = onednn::CpuEngine();
-    const dnnl::convolution_forward::primitive_desc pd = Describe(
-        x_dims, y_dims, layouts, AlgorithmFor(x_dims, y_dims, threads));
+    dnnl::algorithm algorithm = AlgorithmFor(x_dims, y_dims, threads);
+    const dnnl::convolution_forward::primitive_desc pd =
+        Describe(x_dims, y_dims, layouts, &algorithm);
     const memory::dims src_dims = Activations(x_dims);
     const memory::dims dst_dims = Activations(y_dims);
-    auto prim = std::make_shared<onednn::PlainIoPrimitive>();
-    prim->primitive = dnnl::convolution_forward(pd);
+    auto prim = std::make_shared<ConvPrimitive>();
+    prim->implementation.algorithm =
+        algorithm == dnnl::algorithm::convolution_winograd
+            ? Algorithm::kWinograd
+            : Algorithm::kDirect;
+    prim->implementation.name = pd.impl_info_str();
+    onednn::PlainIoPrimitive& io = prim->io;
+    io.primitive = dnnl::convolution_forward(pd);
     // With explicit layouts the chosen descriptors are the user's: SetIo
     // prepares no reorder.
-    prim->SetIo(layouts ? onednn::LayoutDesc(src_dims, layouts->src)
-                        : onednn::PlainDesc(src_dims),
-                layouts ? onednn::LayoutDesc(dst_dims, layouts->dst)
-                        : onednn::PlainDesc(dst_dims),
-                pd.src_desc(), pd.dst_desc(), pd.scratchpad_desc());
-    prim->constants.emplace_back(DNNL_ARG_WEIGHTS,
-                                 weights->Get(pd.weights_desc()));
-    if (!bias.empty()) {
-      // Read-only during execution; the const_cast only satisfies the API.
-      prim->constants.emplace_back(
-          DNNL_ARG_BIAS,
-          memory(pd.bias_desc(), engine, const_cast<float*>(bias.data())));
-    }
+    io.SetIo(layouts ? onednn::LayoutDesc(src_dims, layouts->src)
+                     : onednn::PlainDesc(src_dims),
+             layouts ? onednn::LayoutDesc(dst_dims, layouts->dst)
+                     : onednn::PlainDesc(dst_dims),
+             pd.src_desc(), pd.dst_desc(), pd.scratchpad_desc());
+    io.AddWeightsAndBias(weights.get(), pd.weights_desc(), bias,
+                         pd.bias_desc());
     return prim;
+  }
+
+  // Calls fn with the primitive for input `x_dims` under `threads` (layouts
+  // null: the plain Run's, src and dst "any"), built and cached on first
+  // use; null for a zero batch, which is valid and has nothing to compute.
+  // Primitive creation, the weight reorder and fn all run under the thread
+  // count the cache key names; oneDNN's errors come out as foldrt's.
+  template <class Fn>
+  void WithPrimitive(const std::vector<int64_t>& x_dims, const Layouts* layouts,
+                     int threads, Fn&& fn) {
+    try {
+      onednn::ScopedOmpThreads scoped_threads(threads);
+      const Key key =
+          layouts != nullptr
+              ? Key(x_dims, threads, false, layouts->src, layouts->dst)
+              : Key(x_dims, threads, true, Layout::kNchw, Layout::kNchw);
+      const auto prim = cache.GetOrBuild(key, [&] {
+        const std::vector<int64_t> y_dims =
+            ref::ConvOutputShape(x_dims, weight_dims, params);
+        return y_dims[0] == 0 ? nullptr
+                              : Build(x_dims, y_dims, layouts, threads);
+      });
+      fn(prim.get());
+    } catch (const dnnl::error& e) {
+      onednn::ThrowOneDnnError("oneDNN Conv with W " +
+                                   ShapeToString(weight_dims) + " on x " +
+                                   ShapeToString(x_dims),
+                               e);
+    }
   }
 };
 
@@ -279,24 +291,20 @@ Conv::Conv(const float* weights, std::vector<int64_t> weight_dims,
 
 Conv::Conv(SharedFloats weights, std::vector<int64_t> weight_dims,
            const float* bias, ConvAttributes attrs, Activation act) {
-  const std::string what = "Conv with W " + ref::ShapeToString(weight_dims);
+  const std::string what = "Conv with W " + ShapeToString(weight_dims);
   if (weights.data == nullptr) {
     throw InvalidArgumentError(what + ": no weights");
   }
-  if (weight_dims.size() < 3 || weight_dims.size() > 5) {
-    throw InvalidArgumentError(what +
-                               ": W must have rank 3, 4 or 5 (Cout, Cin / "
-                               "group, 1 to 3 kernel dims)");
-  }
-  for (int64_t d : weight_dims) {
-    if (d < 1) throw InvalidArgumentError(what + ": W has an empty axis");
-  }
-  ref::ShapeElementCount(weight_dims);
+  ref::CheckConvWeightShape(what, weight_dims, "Cout, Cin / group");
   const size_t spatial_rank = weight_dims.size() - 2;
   auto impl = std::make_unique<Impl>();
   impl->accumulate = attrs.accumulate;
   const bool attrs_winograd = attrs.winograd;
-  impl->params = MakeParams(what, std::move(attrs), spatial_rank);
+  // Empty attributes take the ONNX defaults; shared shape rules live in
+  // ops/ref/conv_ref.
+  impl->params = ref::ConvParamsWithDefaults(
+      what, spatial_rank, std::move(attrs.strides), std::move(attrs.dilations),
+      std::move(attrs.pads_begin), std::move(attrs.pads_end), attrs.groups);
   const int64_t groups = impl->params.groups;
   const int64_t out_channels = weight_dims[0];
   if (groups < 1 || out_channels % groups != 0) {
@@ -345,26 +353,10 @@ std::vector<int64_t> Conv::OutputDims(
 
 void Conv::Run(const float* x, const std::vector<int64_t>& x_dims, float* y,
                int threads) const {
-  threads = ResolveThreadCount(threads);
-  try {
-    // Primitive creation, the weight reorder and execution all see the
-    // thread count the cache key names.
-    onednn::ScopedOmpThreads scoped_threads(threads);
-    const Impl::Key key(x_dims, threads, true, Layout::kNchw, Layout::kNchw);
-    const auto prim = impl_->cache.GetOrBuild(key, [&] {
-      const std::vector<int64_t> y_dims = OutputDims(x_dims);
-      // A zero batch is valid and has nothing to compute: cached as no
-      // primitive.
-      return y_dims[0] == 0 ? nullptr
-                            : impl_->Build(x_dims, y_dims, nullptr, threads);
-    });
-    if (prim != nullptr) prim->Execute(x, y);
-  } catch (const dnnl::error& e) {
-    onednn::ThrowOneDnnError("oneDNN Conv with W " +
-                                 onednn::DimsToString(impl_->weight_dims) +
-                                 " on x " + onednn::DimsToString(x_dims),
-                             e);
-  }
+  impl_->WithPrimitive(x_dims, nullptr, ResolveThreadCount(threads),
+                       [&](const ConvPrimitive* prim) {
+                         if (prim != nullptr) prim->io.Execute(x, y);
+                       });
 }
 
 Conv::Layouts Conv::PreferredLayouts(const std::vector<int64_t>& x_dims,
@@ -375,8 +367,8 @@ Conv::Layouts Conv::PreferredLayouts(const std::vector<int64_t>& x_dims,
     onednn::ScopedOmpThreads scoped_threads(1);
     const std::vector<int64_t> y_dims = OutputDims(x_dims);
     if (y_dims[0] == 0) return layouts;
-    const auto pd = impl_->Describe(
-        x_dims, y_dims, nullptr, impl_->AlgorithmFor(x_dims, y_dims, threads));
+    dnnl::algorithm algorithm = impl_->AlgorithmFor(x_dims, y_dims, threads);
+    const auto pd = impl_->Describe(x_dims, y_dims, nullptr, &algorithm);
     Layout src, dst;
     if (onednn::LayoutOfDesc(pd.src_desc(), &src) &&
         onednn::LayoutOfDesc(pd.dst_desc(), &dst)) {
@@ -400,34 +392,44 @@ bool Conv::UsesWinograd(const std::vector<int64_t>& x_dims, int threads) const {
 
 void Conv::Run(const float* x, const std::vector<int64_t>& x_dims,
                Layout x_layout, float* y, Layout y_layout, int threads) const {
-  RunOrPrepare(x, x_dims, x_layout, y, y_layout, threads);
+  const Layouts layouts{x_layout, y_layout};
+  impl_->WithPrimitive(x_dims, &layouts, ResolveThreadCount(threads),
+                       [&](const ConvPrimitive* prim) {
+                         if (prim != nullptr) prim->io.Execute(x, y);
+                       });
 }
 
 void Conv::Prepare(const std::vector<int64_t>& x_dims, Layout x_layout,
                    Layout y_layout, int threads) const {
-  RunOrPrepare(nullptr, x_dims, x_layout, nullptr, y_layout, threads);
+  const Layouts layouts{x_layout, y_layout};
+  impl_->WithPrimitive(x_dims, &layouts, ResolveThreadCount(threads),
+                       [](const ConvPrimitive*) {});
 }
 
-void Conv::RunOrPrepare(const float* x, const std::vector<int64_t>& x_dims,
-                        Layout x_layout, float* y, Layout y_layout,
-                        int threads) const {
-  threads = ResolveThreadCount(threads);
-  try {
-    onednn::ScopedOmpThreads scoped_threads(threads);
-    const Impl::Key key(x_dims, threads, false, x_layout, y_layout);
-    const auto prim = impl_->cache.GetOrBuild(key, [&] {
-      const std::vector<int64_t> y_dims = OutputDims(x_dims);
-      const Layouts layouts{x_layout, y_layout};
-      return y_dims[0] == 0 ? nullptr
-                            : impl_->Build(x_dims, y_dims, &layouts, threads);
-    });
-    if (prim != nullptr && x != nullptr) prim->Execute(x, y);
-  } catch (const dnnl::error& e) {
-    onednn::ThrowOneDnnError("oneDNN Conv with W " +
-                                 onednn::DimsToString(impl_->weight_dims) +
-                                 " on x " + onednn::DimsToString(x_dims),
-                             e);
-  }
+Conv::Implementation Conv::ImplementationFor(const std::vector<int64_t>& x_dims,
+                                             int threads) const {
+  Implementation implementation;
+  impl_->WithPrimitive(x_dims, nullptr, ResolveThreadCount(threads),
+                       [&](const ConvPrimitive* prim) {
+                         if (prim != nullptr) {
+                           implementation = prim->implementation;
+                         }
+                       });
+  return implementation;
+}
+
+Conv::Implementation Conv::ImplementationFor(const std::vector<int64_t>& x_dims,
+                                             Layout x_layout, Layout y_layout,
+                                             int threads) const {
+  const Layouts layouts{x_layout, y_layout};
+  Implementation implementation;
+  impl_->WithPrimitive(x_dims, &layouts, ResolveThreadCount(threads),
+                       [&](const ConvPrimitive* prim) {
+                         if (prim != nullptr) {
+                           implementation = prim->implementation;
+                         }
+                       });
+  return implementation;
 }
 
 }  // namespace foldrt::ops

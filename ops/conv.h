@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "ops/activation.h"
@@ -101,6 +102,26 @@ class Conv {
   // or Prepare for the shape; the same problem in another Conv reuses the
   // decision.
   bool UsesWinograd(const std::vector<int64_t>& x_dims, int threads) const;
+
+  // What the primitive of one Run actually is, as opposed to what
+  // UsesWinograd decided: a Winograd request that oneDNN refuses in the
+  // layouts a caller forced runs the direct algorithm. `name` is oneDNN's
+  // implementation name (primitive_desc::impl_info_str(), e.g.
+  // "jit_wino_4x3:avx512_core" or "brg:avx512_core"); empty, with kDirect,
+  // for a zero batch, which builds no primitive.
+  enum class Algorithm { kDirect, kWinograd };
+  struct Implementation {
+    Algorithm algorithm = Algorithm::kDirect;
+    std::string name;
+  };
+  // The primitive the plain Run uses for `x_dims` under `threads`, and the
+  // one the layout-aware Run (or Prepare) uses with these layouts. Builds it
+  // as Prepare does when the shape has none yet; throws like Run.
+  Implementation ImplementationFor(const std::vector<int64_t>& x_dims,
+                                   int threads) const;
+  Implementation ImplementationFor(const std::vector<int64_t>& x_dims,
+                                   Layout x_layout, Layout y_layout,
+                                   int threads) const;
   // As Run above, with x in `x_layout` and y written in `y_layout` (any
   // Layout; blocked buffers hold the channels padded to the block, zero in
   // the padding, and Run writes zeros there). No reorder runs inside.
@@ -115,11 +136,6 @@ class Conv {
                Layout y_layout, int threads) const;
 
  private:
-  // Run (x and y non-null) or Prepare (both null).
-  void RunOrPrepare(const float* x, const std::vector<int64_t>& x_dims,
-                    Layout x_layout, float* y, Layout y_layout,
-                    int threads) const;
-
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -3,11 +3,12 @@
 #include <string>
 #include <utility>
 
+#include "core/error.h"
+#include "core/tensor.h"
 #include "ops/batch_norm.h"
 #include "ops/onednn_util.h"
 #include "ops/ref/conv_transpose_ref.h"
 #include "ops/ref/shape_util.h"
-#include "core/error.h"
 
 namespace foldrt::ops {
 namespace {
@@ -19,19 +20,12 @@ ref::ConvTransposeParams MakeParams(const std::string& what,
                                     size_t spatial_rank) {
   ref::ConvTransposeParams params =
       ref::DefaultConvTransposeParams(spatial_rank);
-  ref::ConvParams& conv = params.conv;
-  if (!attrs.strides.empty()) conv.strides = std::move(attrs.strides);
-  if (!attrs.dilations.empty()) conv.dilations = std::move(attrs.dilations);
-  if (!attrs.pads_begin.empty()) conv.pads_begin = std::move(attrs.pads_begin);
-  if (!attrs.pads_end.empty()) conv.pads_end = std::move(attrs.pads_end);
+  params.conv = ref::ConvParamsWithDefaults(
+      what, spatial_rank, std::move(attrs.strides), std::move(attrs.dilations),
+      std::move(attrs.pads_begin), std::move(attrs.pads_end), attrs.groups);
   if (!attrs.output_padding.empty()) {
     params.output_padding = std::move(attrs.output_padding);
   }
-  conv.groups = attrs.groups;
-  ref::CheckWindowParam(what, "strides", conv.strides, spatial_rank, 1);
-  ref::CheckWindowParam(what, "dilations", conv.dilations, spatial_rank, 1);
-  ref::CheckWindowParam(what, "pads (begin)", conv.pads_begin, spatial_rank, 0);
-  ref::CheckWindowParam(what, "pads (end)", conv.pads_end, spatial_rank, 0);
   ref::CheckWindowParam(what, "output_padding", params.output_padding,
                         spatial_rank, 0);
   return params;
@@ -85,14 +79,10 @@ struct ConvTranspose::Impl {
 
   dnnl::memory::dims Spatial(const std::vector<int64_t>& values,
                              int64_t unit) const {
-    dnnl::memory::dims out = onednn::ToDnnlDims(values);
-    if (lift_1d) out.insert(out.begin(), unit);
-    return out;
+    return onednn::LiftSpatial(values, unit, lift_1d);
   }
   dnnl::memory::dims Activations(const std::vector<int64_t>& dims) const {
-    dnnl::memory::dims out = onednn::ToDnnlDims(dims);
-    if (lift_1d) out.insert(out.begin() + 2, 1);
-    return out;
+    return onednn::LiftActivations(dims, lift_1d);
   }
 
   std::shared_ptr<onednn::PlainIoPrimitive> Build(
@@ -134,14 +124,8 @@ struct ConvTranspose::Impl {
     prim->primitive = dnnl::deconvolution_forward(pd);
     prim->SetIo(onednn::PlainDesc(src_dims), onednn::PlainDesc(dst_dims),
                 pd.src_desc(), pd.dst_desc(), pd.scratchpad_desc());
-    prim->constants.emplace_back(DNNL_ARG_WEIGHTS,
-                                 weights->Get(pd.weights_desc()));
-    if (!bias.empty()) {
-      // Read-only during execution; the const_cast only satisfies the API.
-      prim->constants.emplace_back(
-          DNNL_ARG_BIAS,
-          memory(pd.bias_desc(), engine, const_cast<float*>(bias.data())));
-    }
+    prim->AddWeightsAndBias(weights.get(), pd.weights_desc(), bias,
+                            pd.bias_desc());
     return prim;
   }
 };
@@ -163,20 +147,11 @@ ConvTranspose::ConvTranspose(SharedFloats weights,
                              std::vector<int64_t> weight_dims,
                              const float* bias, ConvTransposeAttributes attrs,
                              Activation act) {
-  const std::string what =
-      "ConvTranspose with W " + ref::ShapeToString(weight_dims);
+  const std::string what = "ConvTranspose with W " + ShapeToString(weight_dims);
   if (weights.data == nullptr) {
     throw InvalidArgumentError(what + ": no weights");
   }
-  if (weight_dims.size() < 3 || weight_dims.size() > 5) {
-    throw InvalidArgumentError(what +
-                               ": W must have rank 3, 4 or 5 (Cin, Cout / "
-                               "group, 1 to 3 kernel dims)");
-  }
-  for (int64_t d : weight_dims) {
-    if (d < 1) throw InvalidArgumentError(what + ": W has an empty axis");
-  }
-  ref::ShapeElementCount(weight_dims);
+  ref::CheckConvWeightShape(what, weight_dims, "Cin, Cout / group");
   const size_t spatial_rank = weight_dims.size() - 2;
   auto impl = std::make_unique<Impl>();
   impl->params = MakeParams(what, std::move(attrs), spatial_rank);
@@ -191,9 +166,9 @@ ConvTranspose::ConvTranspose(SharedFloats weights,
   for (size_t i = 0; i < spatial_rank; ++i) {
     if (impl->params.output_padding[i] - conv.pads_end[i] >= conv.strides[i]) {
       throw UnsupportedError(what + ": output_padding " +
-                             ref::ShapeToString(impl->params.output_padding) +
+                             ShapeToString(impl->params.output_padding) +
                              " minus pad_end must stay below the stride " +
-                             ref::ShapeToString(conv.strides) + " for oneDNN");
+                             ShapeToString(conv.strides) + " for oneDNN");
     }
   }
   impl->act = act;
@@ -238,8 +213,8 @@ void ConvTranspose::Run(const float* x, const std::vector<int64_t>& x_dims,
     if (prim != nullptr) prim->Execute(x, y);
   } catch (const dnnl::error& e) {
     onednn::ThrowOneDnnError("oneDNN ConvTranspose with W " +
-                                 onednn::DimsToString(impl_->weight_dims) +
-                                 " on x " + onednn::DimsToString(x_dims),
+                                 ShapeToString(impl_->weight_dims) + " on x " +
+                                 ShapeToString(x_dims),
                              e);
   }
 }

@@ -43,9 +43,7 @@ class ConvTranspose {
   ConvTranspose(const float* weights, std::vector<int64_t> weight_dims,
                 const float* bias, ConvTransposeAttributes attrs,
                 Activation act = {});
-  // The same, sharing the weights instead of copying them: they are held
-  // until reordered into the layout oneDNN asks for (the first Run), then
-  // let go (kept when oneDNN reads them as they are). The bias is copied.
+  // The same, sharing the weights as Conv's sharing constructor does.
   ConvTranspose(SharedFloats weights, std::vector<int64_t> weight_dims,
                 const float* bias, ConvTransposeAttributes attrs,
                 Activation act = {});

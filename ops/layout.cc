@@ -6,51 +6,34 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/tensor.h"
+#include "ops/enum_names.h"
 
 namespace foldrt::ops {
 namespace {
 
-std::string DimsToString(const std::vector<int64_t>& dims) {
-  std::string s = "(";
-  for (size_t i = 0; i < dims.size(); ++i) {
-    if (i) s += ", ";
-    s += std::to_string(dims[i]);
-  }
-  return s + ")";
-}
-
 // a * b, throwing instead of wrapping around.
 size_t CheckedMul(size_t a, size_t b, const std::vector<int64_t>& dims) {
   if (a != 0 && b > std::numeric_limits<size_t>::max() / a) {
-    throw InvalidArgumentError("element count of shape " + DimsToString(dims) +
+    throw InvalidArgumentError("element count of shape " + ShapeToString(dims) +
                                " overflows");
   }
   return a * b;
 }
 
+constexpr EnumName<Layout> kLayoutNames[] = {
+    {Layout::kNchw, "nchw"},
+    {Layout::kNhwc, "nhwc"},
+    {Layout::kNChw8c, "nChw8c"},
+    {Layout::kNChw16c, "nChw16c"},
+};
+
 }  // namespace
 
-const char* LayoutName(Layout layout) {
-  switch (layout) {
-    case Layout::kNchw:
-      return "nchw";
-    case Layout::kNhwc:
-      return "nhwc";
-    case Layout::kNChw8c:
-      return "nChw8c";
-    case Layout::kNChw16c:
-      return "nChw16c";
-  }
-  return "?";
-}
+const char* LayoutName(Layout layout) { return NameOf(kLayoutNames, layout); }
 
 Layout ParseLayout(std::string_view name) {
-  for (Layout l :
-       {Layout::kNchw, Layout::kNhwc, Layout::kNChw8c, Layout::kNChw16c}) {
-    if (name == LayoutName(l)) return l;
-  }
-  throw InvalidArgumentError("unknown layout '" + std::string(name) +
-                             "' (expected nchw, nhwc, nChw8c or nChw16c)");
+  return ParseName(kLayoutNames, name, "layout");
 }
 
 size_t ChannelBlock(Layout layout) {
@@ -67,13 +50,13 @@ size_t ChannelBlock(Layout layout) {
 ChannelShape SplitChannelShape(const std::vector<int64_t>& dims) {
   if (dims.size() < 2) {
     throw InvalidArgumentError(
-        "shape " + DimsToString(dims) + " has rank " +
+        "shape " + ShapeToString(dims) + " has rank " +
         std::to_string(dims.size()) +
         "; BatchNormalization needs rank >= 2 (N, C, ...)");
   }
   for (int64_t d : dims) {
     if (d < 0) {
-      throw InvalidArgumentError("shape " + DimsToString(dims) +
+      throw InvalidArgumentError("shape " + ShapeToString(dims) +
                                  " has a negative dimension");
     }
   }

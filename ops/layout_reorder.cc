@@ -4,9 +4,10 @@
 #include <unordered_map>
 #include <utility>
 
+#include "core/error.h"
+#include "core/tensor.h"
 #include "ops/batch_norm.h"
 #include "ops/onednn_util.h"
-#include "core/error.h"
 
 namespace foldrt::ops {
 
@@ -49,8 +50,8 @@ void LayoutReorder::Run(const float* x, float* y, int threads) const {
     reorder->Execute(stream, from, to);
     stream.wait();
   } catch (const dnnl::error& e) {
-    onednn::ThrowOneDnnError(
-        "oneDNN reorder of " + onednn::DimsToString(impl_->dims), e);
+    onednn::ThrowOneDnnError("oneDNN reorder of " + ShapeToString(impl_->dims),
+                             e);
   }
 }
 

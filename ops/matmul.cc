@@ -6,10 +6,11 @@
 #include <string>
 #include <utility>
 
+#include "core/error.h"
+#include "core/tensor.h"
 #include "ops/batch_norm.h"
 #include "ops/onednn_util.h"
 #include "ops/ref/shape_util.h"
-#include "core/error.h"
 
 namespace foldrt::ops {
 namespace {
@@ -75,14 +76,8 @@ class MatMulCore {
     prim->primitive = dnnl::matmul(pd);
     prim->SetIo(src_md, dst_md, pd.src_desc(), pd.dst_desc(),
                 pd.scratchpad_desc());
-    prim->constants.emplace_back(DNNL_ARG_WEIGHTS,
-                                 weights_.Get(pd.weights_desc()));
-    if (!bias_.empty()) {
-      // Read-only during execution; the const_cast only satisfies the API.
-      prim->constants.emplace_back(
-          DNNL_ARG_BIAS,
-          memory(pd.bias_desc(), engine, const_cast<float*>(bias_.data())));
-    }
+    prim->AddWeightsAndBias(&weights_, pd.weights_desc(), bias_,
+                            pd.bias_desc());
     return prim;
   }
 
@@ -98,7 +93,7 @@ void CheckDims(const std::string& what, const std::vector<int64_t>& dims) {
   for (int64_t d : dims) {
     if (d < 1) throw InvalidArgumentError(what + ": B has an empty axis");
   }
-  ref::ShapeElementCount(dims);
+  ShapeNumElements(dims);
 }
 
 // B's `count` floats as the op keeps them: `shared` itself when there is
@@ -136,7 +131,7 @@ struct MatMul::Impl {
                                       std::vector<int64_t> b_dims,
                                       const float* bias, float alpha,
                                       Activation act) {
-    const std::string what = "MatMul with B " + ref::ShapeToString(b_dims);
+    const std::string what = "MatMul with B " + ShapeToString(b_dims);
     if (b == nullptr) throw InvalidArgumentError(what + ": no B");
     if (b_dims.empty()) {
       throw InvalidArgumentError(what + ": B must be (K, N) or (K)");
@@ -181,11 +176,11 @@ namespace {
 // Allocates nothing unless it throws.
 int64_t MatMulRows(const std::vector<int64_t>& a_dims, int64_t k) {
   if (a_dims.empty() || a_dims.back() != k) {
-    throw InvalidArgumentError("MatMul of A " + ref::ShapeToString(a_dims) +
+    throw InvalidArgumentError("MatMul of A " + ShapeToString(a_dims) +
                                ": A must be (..., M, " + std::to_string(k) +
                                ") to match B");
   }
-  return ref::ShapeElementCount(a_dims) / k;
+  return ShapeNumElements(a_dims) / k;
 }
 
 }  // namespace
@@ -220,8 +215,8 @@ struct Gemm::Impl {
                                       const float* c,
                                       std::vector<int64_t> c_dims,
                                       GemmAttributes attrs, Activation act) {
-    const std::string what = "Gemm with B " + ref::ShapeToString(b_dims) +
-                             (attrs.trans_b ? "^T" : "");
+    const std::string what =
+        "Gemm with B " + ShapeToString(b_dims) + (attrs.trans_b ? "^T" : "");
     if (b == nullptr) throw InvalidArgumentError(what + ": no B");
     if (b_dims.size() != 2) {
       throw InvalidArgumentError(what + ": B must be a matrix");
@@ -232,8 +227,8 @@ struct Gemm::Impl {
     // beta * C as a bias row of N values.
     std::vector<float> bias;
     if (c != nullptr) {
-      const std::string c_what = what + ": C " + ref::ShapeToString(c_dims);
-      ref::ShapeElementCount(c_dims);
+      const std::string c_what = what + ": C " + ShapeToString(c_dims);
+      ShapeNumElements(c_dims);
       if (c_dims.size() > 2 ||
           (!c_dims.empty() && c_dims.back() != 1 && c_dims.back() != n)) {
         throw InvalidArgumentError(c_what + " does not broadcast to (M, " +
@@ -286,12 +281,12 @@ int64_t GemmRows(const std::vector<int64_t>& a_dims, int64_t k, bool trans_a) {
                   a_dims[trans_a ? 0 : 1] == k;
   if (!ok) {
     throw InvalidArgumentError(
-        "Gemm of A " + ref::ShapeToString(a_dims) + ": A must be " +
+        "Gemm of A " + ShapeToString(a_dims) + ": A must be " +
         (trans_a ? "(" + std::to_string(k) + ", M) (transA)"
                  : "(M, " + std::to_string(k) + ")") +
         " to match B");
   }
-  ref::ShapeElementCount(a_dims);
+  ShapeNumElements(a_dims);
   return a_dims[trans_a ? 1 : 0];
 }
 

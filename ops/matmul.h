@@ -97,14 +97,10 @@ class Gemm {
   // for a non-2-D A or an inner dim other than K.
   std::vector<int64_t> OutputDims(const std::vector<int64_t>& a_dims) const;
 
-  // y (M * N elements) = act(alpha * op(a) * op(B) + beta * C). Same
-  // contract as MatMul::Run.
+  // y (M * N elements) = act(alpha * op(a) * op(B) + beta * C). Run and
+  // Prepare have MatMul's contract.
   void Run(const float* a, const std::vector<int64_t>& a_dims, float* y,
            int threads) const;
-
-  // Builds the primitive and packs B for inputs of `a_dims` under
-  // `threads`, as the first Run would (the session calls it when it plans a
-  // shape).
   void Prepare(const std::vector<int64_t>& a_dims, int threads) const;
 
  private:

@@ -27,15 +27,6 @@ ScopedOmpThreads::~ScopedOmpThreads() {
   if (changed_) omp_set_num_threads(previous_);
 }
 
-std::string DimsToString(const std::vector<int64_t>& dims) {
-  std::string s = "(";
-  for (size_t i = 0; i < dims.size(); ++i) {
-    if (i) s += ", ";
-    s += std::to_string(dims[i]);
-  }
-  return s + ")";
-}
-
 dnnl::memory::dims ToDnnlDims(const std::vector<int64_t>& dims) {
   return dnnl::memory::dims(dims.begin(), dims.end());
 }
@@ -171,6 +162,33 @@ void Reorder::Execute(dnnl::stream& stream, const dnnl::memory& from,
                                                 {DNNL_ARG_TO, to}};
   AddScratchpad(scratchpad_md, &args);
   primitive.execute(stream, args);
+}
+
+void PlainIoPrimitive::AddWeightsAndBias(PackedConstant* weights,
+                                         const dnnl::memory::desc& weights_md,
+                                         const std::vector<float>& bias,
+                                         const dnnl::memory::desc& bias_md) {
+  constants.emplace_back(DNNL_ARG_WEIGHTS, weights->Get(weights_md));
+  if (!bias.empty()) {
+    // Read-only during execution; the const_cast only satisfies the API.
+    constants.emplace_back(
+        DNNL_ARG_BIAS,
+        dnnl::memory(bias_md, CpuEngine(), const_cast<float*>(bias.data())));
+  }
+}
+
+dnnl::memory::dims LiftSpatial(const std::vector<int64_t>& values, int64_t unit,
+                               bool lift_1d) {
+  dnnl::memory::dims out = ToDnnlDims(values);
+  if (lift_1d) out.insert(out.begin(), unit);
+  return out;
+}
+
+dnnl::memory::dims LiftActivations(const std::vector<int64_t>& dims,
+                                   bool lift_1d) {
+  dnnl::memory::dims out = ToDnnlDims(dims);
+  if (lift_1d) out.insert(out.begin() + 2, 1);
+  return out;
 }
 
 void PlainIoPrimitive::SetIo(const dnnl::memory::desc& user_src,

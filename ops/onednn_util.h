@@ -49,9 +49,6 @@ class ScopedOmpThreads {
   bool changed_ = false;
 };
 
-// "(1, 3, 224, 224)".
-std::string DimsToString(const std::vector<int64_t>& dims);
-
 dnnl::memory::dims ToDnnlDims(const std::vector<int64_t>& dims);
 
 // The dense row-major (C-contiguous) f32 descriptor of `dims`, any rank 1..6.
@@ -102,6 +99,8 @@ struct Reorder {
                const dnnl::memory& to) const;
 };
 
+class PackedConstant;
+
 // A primitive of the "plain src in, plain dst out" kind every op here runs
 // (Conv, ConvTranspose, MatMul, pooling), with its (already reordered)
 // constant operands. When the primitive picked other src/dst formats than
@@ -126,10 +125,30 @@ struct PlainIoPrimitive {
              const dnnl::memory::desc& chosen_dst,
              const dnnl::memory::desc& scratchpad);
 
+  // The weights (in the layout `weights_md` the primitive chose, reordered
+  // once) and, unless `bias` is empty, the bias as constant arguments. The
+  // bias is read in place: it must outlive the primitive. Must be called
+  // under the thread count the primitive runs with (the weight reorder is
+  // parallel).
+  void AddWeightsAndBias(PackedConstant* weights,
+                         const dnnl::memory::desc& weights_md,
+                         const std::vector<float>& bias,
+                         const dnnl::memory::desc& bias_md);
+
   // Runs src -> primitive -> dst on a fresh stream and waits. Must be called
   // under the thread count the primitive was created with.
   void Execute(const float* x, float* y) const;
 };
+
+// `values` (1 to 3 spatial values of a window attribute) or `dims` (N, C,
+// spatial...) as oneDNN dims; with `lift_1d`, a 1-D problem as 2-D with a
+// unit height: `unit` prepended to the values, a unit axis inserted after C.
+// Conv, ConvTranspose and pooling run 1-D that way, through the same kernel
+// selection as images.
+dnnl::memory::dims LiftSpatial(const std::vector<int64_t>& values, int64_t unit,
+                               bool lift_1d);
+dnnl::memory::dims LiftActivations(const std::vector<int64_t>& dims,
+                                   bool lift_1d);
 
 // Caches immutable values (built primitives) per key. Values are built
 // outside the lock so that one JIT compile does not stall Runs on other

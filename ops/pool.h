@@ -46,6 +46,10 @@ namespace foldrt::ops {
 
 enum class PoolKind { kMax, kAverage, kGlobalAverage, kGlobalMax };
 
+// The ONNX op type: "MaxPool", "AveragePool", "GlobalAveragePool",
+// "GlobalMaxPool".
+const char* PoolKindName(PoolKind kind);
+
 // Window attributes, one entry per spatial axis (ignored by the global
 // kinds). kernel is required; an empty strides / dilations / pads vector
 // means the ONNX default (1, 1, 0).

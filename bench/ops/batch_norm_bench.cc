@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/ops/ops_bench_util.h"
 #include "ops/batch_norm.h"
 #include "ops/batch_norm_onednn.h"
 
@@ -176,9 +177,7 @@ void RegisterAll() {
     for (int threads : {1, 2}) {
       const std::string suffix =
           "/" + shape.name + "/threads:" + std::to_string(threads);
-      benchmark::RegisterBenchmark(("memcpy" + suffix).c_str(), BM_Memcpy,
-                                   shape, threads)
-          ->UseRealTime();
+      bench::RegisterWallTime("memcpy" + suffix, BM_Memcpy, shape, threads);
       for (BatchNormImpl impl :
            {BatchNormImpl::kHwy, BatchNormImpl::kOneDnn, BatchNormImpl::kRef}) {
         if (impl == BatchNormImpl::kRef && threads != 1)
@@ -191,9 +190,8 @@ void RegisterAll() {
           }
           const std::string name = std::string(BatchNormImplName(impl)) + "/" +
                                    LayoutName(layout) + suffix;
-          benchmark::RegisterBenchmark(name.c_str(), BM_BatchNorm, shape, impl,
-                                       layout, threads)
-              ->UseRealTime();
+          bench::RegisterWallTime(name, BM_BatchNorm, shape, impl, layout,
+                                  threads);
         }
       }
     }
@@ -206,11 +204,7 @@ void RegisterAll() {
 int main(int argc, char** argv) {
   // FOLDRT_KERNEL would override every case's implementation.
   unsetenv("FOLDRT_KERNEL");
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  foldrt::ops::RegisterAll();
   foldrt::ops::MemcpyRateReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
-  return 0;
+  return foldrt::ops::bench::RunBenchmarks(argc, argv, foldrt::ops::RegisterAll,
+                                           &reporter);
 }

@@ -11,15 +11,18 @@
 
 #include <cstdint>
 #include <oneapi/dnnl/dnnl.hpp>
-#include <random>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "bench/ops/ops_bench_util.h"
 #include "ops/conv.h"
 
 namespace foldrt::ops {
 namespace {
+
+using bench::Count;
+using bench::Random;
 
 struct ConvShape {
   std::string name;
@@ -38,20 +41,6 @@ std::vector<ConvShape> Shapes() {
       {"resnet50_1x1_256to64_56", {1, 256, 56, 56}, {64, 256, 1, 1}, 1, 0},
       {"resnet50_3x3_256to256_14", {1, 256, 14, 14}, {256, 256, 3, 3}, 1, 1},
   };
-}
-
-std::vector<float> Random(size_t n) {
-  std::mt19937 rng(1);
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& f : v) f = u(rng);
-  return v;
-}
-
-size_t Count(const std::vector<int64_t>& dims) {
-  size_t n = 1;
-  for (int64_t d : dims) n *= static_cast<size_t>(d);
-  return n;
 }
 
 ConvAttributes Attributes(const ConvShape& s) {
@@ -143,13 +132,10 @@ void RegisterAll() {
   for (const ConvShape& s : Shapes()) {
     for (int threads : {1, 2}) {
       const std::string suffix = s.name + "/threads:" + std::to_string(threads);
-      benchmark::RegisterBenchmark(("conv_nchw/" + suffix).c_str(), BM_Conv, s,
-                                   threads)
-          ->UseRealTime()
+      bench::RegisterWallTime("conv_nchw/" + suffix, BM_Conv, s, threads)
           ->Unit(benchmark::kMicrosecond);
-      benchmark::RegisterBenchmark(("onednn_native/" + suffix).c_str(),
-                                   BM_OneDnnPrimitive, s, threads)
-          ->UseRealTime()
+      bench::RegisterWallTime("onednn_native/" + suffix, BM_OneDnnPrimitive, s,
+                              threads)
           ->Unit(benchmark::kMicrosecond);
     }
   }
@@ -159,10 +145,6 @@ void RegisterAll() {
 }  // namespace foldrt::ops
 
 int main(int argc, char** argv) {
-  foldrt::ops::RegisterAll();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return foldrt::ops::bench::RunBenchmarks(argc, argv,
+                                           foldrt::ops::RegisterAll);
 }

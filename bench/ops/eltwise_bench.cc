@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/ops/ops_bench_util.h"
 #include "ops/eltwise.h"
 
 namespace foldrt::ops {
@@ -122,10 +123,9 @@ const bool registered = [] {
       const std::string name = std::string(v.name) + "/" + shape.name;
       const Variant variant = v.variant;
       const size_t n = shape.elements;
-      benchmark::RegisterBenchmark(name.c_str(), [variant,
-                                                  n](benchmark::State& state) {
+      bench::RegisterWallTime(name, [variant, n](benchmark::State& state) {
         Run(state, variant, n);
-      })->UseRealTime();
+      });
     }
   }
   return true;

@@ -19,16 +19,19 @@
 
 #include <cstdint>
 #include <oneapi/dnnl/dnnl.hpp>
-#include <random>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "bench/ops/ops_bench_util.h"
 #include "ops/layout.h"
 #include "ops/pool.h"
 
 namespace foldrt::ops {
 namespace {
+
+using bench::Count;
+using bench::Random;
 
 struct PoolShape {
   std::string name;
@@ -61,20 +64,6 @@ std::vector<PoolShape> Shapes() {
       {"gap_1280x7", {1, 1280, 7, 7}, gap},
       {"gap_2048x7", {1, 2048, 7, 7}, gap},
   };
-}
-
-size_t Count(const std::vector<int64_t>& dims) {
-  size_t n = 1;
-  for (int64_t d : dims) n *= static_cast<size_t>(d);
-  return n;
-}
-
-std::vector<float> Random(size_t n) {
-  std::mt19937 rng(1);
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& f : v) f = u(rng);
-  return v;
 }
 
 void SetBytes(benchmark::State& state, const std::vector<int64_t>& x_dims,
@@ -211,19 +200,16 @@ void RegisterAll() {
   for (const PoolShape& s : Shapes()) {
     for (int threads : {1, 2}) {
       const std::string suffix = s.name + "/threads:" + std::to_string(threads);
-      benchmark::RegisterBenchmark(("onednn_nchw_old/" + suffix).c_str(),
-                                   BM_OneDnnNchwOld, s, threads)
-          ->UseRealTime()
+      bench::RegisterWallTime("onednn_nchw_old/" + suffix, BM_OneDnnNchwOld, s,
+                              threads)
           ->Unit(benchmark::kMicrosecond);
-      benchmark::RegisterBenchmark(("nchw_via_reorder/" + suffix).c_str(),
-                                   BM_NchwViaReorder, s, threads)
-          ->UseRealTime()
+      bench::RegisterWallTime("nchw_via_reorder/" + suffix, BM_NchwViaReorder,
+                              s, threads)
           ->Unit(benchmark::kMicrosecond);
       for (Layout layout : {Layout::kNchw, Layout::kNChw8c, Layout::kNChw16c}) {
-        benchmark::RegisterBenchmark(
-            ("pool_" + std::string(LayoutName(layout)) + "/" + suffix).c_str(),
-            BM_Pool, s, layout, threads)
-            ->UseRealTime()
+        bench::RegisterWallTime(
+            "pool_" + std::string(LayoutName(layout)) + "/" + suffix, BM_Pool,
+            s, layout, threads)
             ->Unit(benchmark::kMicrosecond);
       }
     }
@@ -234,10 +220,6 @@ void RegisterAll() {
 }  // namespace foldrt::ops
 
 int main(int argc, char** argv) {
-  foldrt::ops::RegisterAll();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return foldrt::ops::bench::RunBenchmarks(argc, argv,
+                                           foldrt::ops::RegisterAll);
 }

@@ -2,8 +2,9 @@
 
 #include <array>
 
-#include "ops/ref/shape_util.h"
 #include "core/error.h"
+#include "core/tensor.h"
+#include "ops/ref/shape_util.h"
 
 namespace foldrt::ops::ref {
 
@@ -16,25 +17,51 @@ ConvParams DefaultConvParams(size_t spatial_rank) {
   return params;
 }
 
+ConvParams ConvParamsWithDefaults(const std::string& what, size_t spatial_rank,
+                                  std::vector<int64_t> strides,
+                                  std::vector<int64_t> dilations,
+                                  std::vector<int64_t> pads_begin,
+                                  std::vector<int64_t> pads_end,
+                                  int64_t groups) {
+  ConvParams params = DefaultConvParams(spatial_rank);
+  if (!strides.empty()) params.strides = std::move(strides);
+  if (!dilations.empty()) params.dilations = std::move(dilations);
+  if (!pads_begin.empty()) params.pads_begin = std::move(pads_begin);
+  if (!pads_end.empty()) params.pads_end = std::move(pads_end);
+  params.groups = groups;
+  CheckStridesDilationsPads(what, spatial_rank, params.strides,
+                            params.dilations, params.pads_begin,
+                            params.pads_end);
+  return params;
+}
+
+void CheckConvWeightShape(const std::string& what,
+                          const std::vector<int64_t>& w_shape,
+                          const std::string& channel_axes) {
+  if (w_shape.size() < 3 || w_shape.size() > 5) {
+    throw InvalidArgumentError(what + ": W must have rank 3, 4 or 5 (" +
+                               channel_axes + ", 1 to 3 kernel dims)");
+  }
+  for (int64_t d : w_shape) {
+    if (d < 1) throw InvalidArgumentError(what + ": W has an empty axis");
+  }
+  ShapeNumElements(w_shape);
+}
+
 std::vector<int64_t> ConvOutputShape(const std::vector<int64_t>& x_shape,
                                      const std::vector<int64_t>& w_shape,
                                      const ConvParams& params) {
   const std::string what = "Conv of x " + ShapeToString(x_shape) + " with W " +
                            ShapeToString(w_shape);
-  if (x_shape.size() < 3 || x_shape.size() > 5) {
-    throw InvalidArgumentError(what + ": x must have rank 3, 4 or 5 (N, C, " +
-                               "1 to 3 spatial dims)");
-  }
+  CheckWindowInputShape(what, x_shape);
   if (w_shape.size() != x_shape.size()) {
     throw InvalidArgumentError(what + ": W must have the rank of x");
   }
-  ShapeElementCount(x_shape);
-  ShapeElementCount(w_shape);
+  ShapeNumElements(w_shape);
   const size_t spatial_rank = x_shape.size() - 2;
-  CheckWindowParam(what, "strides", params.strides, spatial_rank, 1);
-  CheckWindowParam(what, "dilations", params.dilations, spatial_rank, 1);
-  CheckWindowParam(what, "pads (begin)", params.pads_begin, spatial_rank, 0);
-  CheckWindowParam(what, "pads (end)", params.pads_end, spatial_rank, 0);
+  CheckStridesDilationsPads(what, spatial_rank, params.strides,
+                            params.dilations, params.pads_begin,
+                            params.pads_end);
   const int64_t groups = params.groups;
   const int64_t in_channels = x_shape[1];
   const int64_t out_channels = w_shape[0];
@@ -60,15 +87,10 @@ std::vector<int64_t> ConvOutputShape(const std::vector<int64_t>& x_shape,
     if (kernel < 1) {
       throw InvalidArgumentError(what + ": empty kernel");
     }
-    const int64_t out = SlidingOutputSize(
-        x_shape[2 + i], kernel, params.strides[i], params.dilations[i],
-        params.pads_begin[i], params.pads_end[i], /*ceil_mode=*/false);
-    if (out < 1) {
-      throw InvalidArgumentError(
-          what + ": the dilated kernel does not fit into the padded input " +
-          "along spatial axis " + std::to_string(i));
-    }
-    y_shape.push_back(out);
+    y_shape.push_back(FittingOutputSize(
+        what, "the dilated kernel", i, x_shape[2 + i], kernel,
+        params.strides[i], params.dilations[i], params.pads_begin[i],
+        params.pads_end[i], /*ceil_mode=*/false));
   }
   return y_shape;
 }

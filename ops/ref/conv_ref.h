@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace foldrt::ops::ref {
@@ -24,6 +25,24 @@ struct ConvParams {
 // ONNX defaults for `spatial_rank` axes: stride 1, dilation 1, no padding, one
 // group.
 ConvParams DefaultConvParams(size_t spatial_rank);
+
+// ConvParams from ONNX attribute values (Conv's, and ConvTranspose's window):
+// empty vectors take the defaults, the rest is checked against spatial_rank
+// (CheckStridesDilationsPads); errors are prefixed with `what`.
+ConvParams ConvParamsWithDefaults(const std::string& what, size_t spatial_rank,
+                                  std::vector<int64_t> strides,
+                                  std::vector<int64_t> dilations,
+                                  std::vector<int64_t> pads_begin,
+                                  std::vector<int64_t> pads_end,
+                                  int64_t groups);
+
+// Throws InvalidArgumentError, prefixed with `what`, unless w_shape is a
+// Conv / ConvTranspose weight shape: two channel axes (`channel_axes` names
+// them in the message, "Cout, Cin / group") and 1 to 3 kernel dims, none
+// empty, an element count that fits int64.
+void CheckConvWeightShape(const std::string& what,
+                          const std::vector<int64_t>& w_shape,
+                          const std::string& channel_axes);
 
 // Output shape (N, Cout, out...) of convolving x (N, Cin, in...) with w
 // (Cout, Cin / groups, k...). Throws InvalidArgumentError for shapes or

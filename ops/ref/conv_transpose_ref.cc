@@ -2,8 +2,9 @@
 
 #include <array>
 
-#include "ops/ref/shape_util.h"
 #include "core/error.h"
+#include "core/tensor.h"
+#include "ops/ref/shape_util.h"
 
 namespace foldrt::ops::ref {
 namespace {
@@ -19,15 +20,11 @@ size_t CheckShapesAndStrides(const std::vector<int64_t>& x_shape,
                              const std::vector<int64_t>& w_shape,
                              const ConvTransposeParams& params) {
   const std::string what = Describe(x_shape, w_shape);
-  if (x_shape.size() < 3 || x_shape.size() > 5) {
-    throw InvalidArgumentError(what + ": x must have rank 3, 4 or 5 (N, C, " +
-                               "1 to 3 spatial dims)");
-  }
+  CheckWindowInputShape(what, x_shape);
   if (w_shape.size() != x_shape.size()) {
     throw InvalidArgumentError(what + ": W must have the rank of x");
   }
-  ShapeElementCount(x_shape);
-  ShapeElementCount(w_shape);
+  ShapeNumElements(w_shape);
   const size_t spatial_rank = x_shape.size() - 2;
   const ConvParams& conv = params.conv;
   CheckWindowParam(what, "strides", conv.strides, spatial_rank, 1);

@@ -1,7 +1,8 @@
 #include "ops/ref/gemm_ref.h"
 
-#include "ops/ref/shape_util.h"
 #include "core/error.h"
+#include "core/tensor.h"
+#include "ops/ref/shape_util.h"
 
 namespace foldrt::ops::ref {
 
@@ -15,8 +16,8 @@ std::vector<int64_t> GemmOutputShape(const std::vector<int64_t>& a_shape,
   if (a_shape.size() != 2 || b_shape.size() != 2) {
     throw InvalidArgumentError(what + ": A and B must be matrices");
   }
-  ShapeElementCount(a_shape);
-  ShapeElementCount(b_shape);
+  ShapeNumElements(a_shape);
+  ShapeNumElements(b_shape);
   const int64_t m = params.trans_a ? a_shape[1] : a_shape[0];
   const int64_t k = params.trans_a ? a_shape[0] : a_shape[1];
   const int64_t k_of_b = params.trans_b ? b_shape[1] : b_shape[0];
@@ -28,7 +29,7 @@ std::vector<int64_t> GemmOutputShape(const std::vector<int64_t>& a_shape,
   }
   if (c_shape != nullptr) {
     const std::vector<int64_t>& c = *c_shape;
-    ShapeElementCount(c);
+    ShapeNumElements(c);
     // Right-aligned: the last dim of C pairs with N, the one before with M.
     const bool fits = c.size() <= 2 &&
                       (c.empty() || c.back() == 1 || c.back() == n) &&

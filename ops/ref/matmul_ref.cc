@@ -2,8 +2,9 @@
 
 #include <algorithm>
 
-#include "ops/ref/shape_util.h"
 #include "core/error.h"
+#include "core/tensor.h"
+#include "ops/ref/shape_util.h"
 
 namespace foldrt::ops::ref {
 namespace {
@@ -27,8 +28,8 @@ MatMulPlan Plan(const std::vector<int64_t>& a_shape,
   if (a_shape.empty() || b_shape.empty()) {
     throw InvalidArgumentError(what + ": operands must have rank >= 1");
   }
-  ShapeElementCount(a_shape);
-  ShapeElementCount(b_shape);
+  ShapeNumElements(a_shape);
+  ShapeNumElements(b_shape);
   std::vector<int64_t> a = a_shape;
   std::vector<int64_t> b = b_shape;
   if (a.size() == 1) a.insert(a.begin(), 1);
@@ -74,7 +75,7 @@ void MatMulRef(const float* a, const std::vector<int64_t>& a_shape,
   const int64_t m = plan.m;
   const int64_t k = plan.k;
   const int64_t n = plan.n;
-  const int64_t batches = ShapeElementCount(plan.batch);
+  const int64_t batches = ShapeNumElements(plan.batch);
   const size_t rank = plan.batch.size();
   for (int64_t batch_index = 0; batch_index < batches; ++batch_index) {
     // Unravel the batch index and find each operand's matrix, reading a

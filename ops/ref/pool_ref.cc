@@ -5,8 +5,9 @@
 #include <limits>
 #include <utility>
 
-#include "ops/ref/shape_util.h"
 #include "core/error.h"
+#include "core/tensor.h"
+#include "ops/ref/shape_util.h"
 
 namespace foldrt::ops::ref {
 namespace {
@@ -71,6 +72,25 @@ int64_t ForEachInWindow(const PoolGeometry& g, int64_t od, int64_t oh,
   return padded_positions;
 }
 
+// y, in order, from output(x_plane, od, oh, ow) for every plane and output
+// position (D, H, W of the lifted three-axis geometry).
+template <class Output>
+void ForEachOutput(const PoolGeometry& g, const float* x, float* y,
+                   Output&& output) {
+  const int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
+  float* y_at = y;
+  for (int64_t p = 0; p < g.planes; ++p) {
+    const float* x_plane = x + p * in_plane;
+    for (int64_t od = 0; od < g.out[0]; ++od) {
+      for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+        for (int64_t ow = 0; ow < g.out[2]; ++ow) {
+          *y_at++ = output(x_plane, od, oh, ow);
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<int64_t> GlobalPoolOutputShape(
@@ -79,7 +99,7 @@ std::vector<int64_t> GlobalPoolOutputShape(
     throw InvalidArgumentError("global pooling of " + ShapeToString(x_shape) +
                                ": needs rank >= 3 (N, C, spatial...)");
   }
-  ShapeElementCount(x_shape);
+  ShapeNumElements(x_shape);
   std::vector<int64_t> y_shape = {x_shape[0], x_shape[1]};
   y_shape.resize(x_shape.size(), 1);
   return y_shape;
@@ -89,7 +109,7 @@ void GlobalAveragePoolRef(const float* x, const std::vector<int64_t>& x_shape,
                           float* y) {
   GlobalPoolOutputShape(x_shape);
   const int64_t planes = x_shape[0] * x_shape[1];
-  const int64_t plane_size = ShapeElementCount(
+  const int64_t plane_size = ShapeNumElements(
       std::vector<int64_t>(x_shape.begin() + 2, x_shape.end()));
   for (int64_t p = 0; p < planes; ++p) {
     double sum = 0.0;
@@ -113,17 +133,11 @@ std::vector<int64_t> PoolOutputShape(const std::vector<int64_t>& x_shape,
                                      const PoolParams& params) {
   const std::string what = "pooling of " + ShapeToString(x_shape) +
                            " with kernel " + ShapeToString(params.kernel);
-  if (x_shape.size() < 3 || x_shape.size() > 5) {
-    throw InvalidArgumentError(what + ": x must have rank 3, 4 or 5 (N, C, " +
-                               "1 to 3 spatial dims)");
-  }
-  ShapeElementCount(x_shape);
+  CheckWindowInputShape(what, x_shape);
   const size_t rank = x_shape.size() - 2;
   CheckWindowParam(what, "kernel_shape", params.kernel, rank, 1);
-  CheckWindowParam(what, "strides", params.strides, rank, 1);
-  CheckWindowParam(what, "dilations", params.dilations, rank, 1);
-  CheckWindowParam(what, "pads (begin)", params.pads_begin, rank, 0);
-  CheckWindowParam(what, "pads (end)", params.pads_end, rank, 0);
+  CheckStridesDilationsPads(what, rank, params.strides, params.dilations,
+                            params.pads_begin, params.pads_end);
   std::vector<int64_t> y_shape = {x_shape[0], x_shape[1]};
   for (size_t i = 0; i < rank; ++i) {
     const int64_t dilated_kernel =
@@ -135,16 +149,10 @@ std::vector<int64_t> PoolOutputShape(const std::vector<int64_t>& x_shape,
       throw InvalidArgumentError(what + ": pads must be smaller than the " +
                                  "(dilated) kernel");
     }
-    const int64_t out =
-        SlidingOutputSize(x_shape[2 + i], params.kernel[i], params.strides[i],
-                          params.dilations[i], params.pads_begin[i],
-                          params.pads_end[i], params.ceil_mode);
-    if (out < 1) {
-      throw InvalidArgumentError(
-          what + ": the window does not fit into the padded input along " +
-          "spatial axis " + std::to_string(i));
-    }
-    y_shape.push_back(out);
+    y_shape.push_back(FittingOutputSize(
+        what, "the window", i, x_shape[2 + i], params.kernel[i],
+        params.strides[i], params.dilations[i], params.pads_begin[i],
+        params.pads_end[i], params.ceil_mode));
   }
   return y_shape;
 }
@@ -152,25 +160,17 @@ std::vector<int64_t> PoolOutputShape(const std::vector<int64_t>& x_shape,
 void MaxPoolRef(const float* x, const std::vector<int64_t>& x_shape,
                 const PoolParams& params, float* y) {
   const PoolGeometry g = Geometry(x_shape, params);
-  const int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
-  float* y_at = y;
-  for (int64_t p = 0; p < g.planes; ++p) {
-    const float* x_plane = x + p * in_plane;
-    for (int64_t od = 0; od < g.out[0]; ++od) {
-      for (int64_t oh = 0; oh < g.out[1]; ++oh) {
-        for (int64_t ow = 0; ow < g.out[2]; ++ow) {
-          float best = -std::numeric_limits<float>::infinity();
-          bool saw_nan = false;
-          ForEachInWindow(g, od, oh, ow, [&](int64_t offset) {
-            const float v = x_plane[offset];
-            if (std::isnan(v)) saw_nan = true;
-            if (v > best) best = v;
-          });
-          *y_at++ = saw_nan ? std::numeric_limits<float>::quiet_NaN() : best;
-        }
-      }
-    }
-  }
+  ForEachOutput(
+      g, x, y, [&](const float* x_plane, int64_t od, int64_t oh, int64_t ow) {
+        float best = -std::numeric_limits<float>::infinity();
+        bool saw_nan = false;
+        ForEachInWindow(g, od, oh, ow, [&](int64_t offset) {
+          const float v = x_plane[offset];
+          if (std::isnan(v)) saw_nan = true;
+          if (v > best) best = v;
+        });
+        return saw_nan ? std::numeric_limits<float>::quiet_NaN() : best;
+      });
 }
 
 void AveragePoolRef(const float* x, const std::vector<int64_t>& x_shape,
@@ -183,27 +183,19 @@ void AveragePoolRef(const float* x, const std::vector<int64_t>& x_shape,
     }
   }
   const PoolGeometry g = Geometry(x_shape, params);
-  const int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
-  float* y_at = y;
-  for (int64_t p = 0; p < g.planes; ++p) {
-    const float* x_plane = x + p * in_plane;
-    for (int64_t od = 0; od < g.out[0]; ++od) {
-      for (int64_t oh = 0; oh < g.out[1]; ++oh) {
-        for (int64_t ow = 0; ow < g.out[2]; ++ow) {
-          double sum = 0.0;
-          int64_t inside = 0;
-          const int64_t padded_positions =
-              ForEachInWindow(g, od, oh, ow, [&](int64_t offset) {
-                sum += x_plane[offset];
-                ++inside;
-              });
-          const int64_t divisor =
-              params.count_include_pad ? padded_positions : inside;
-          *y_at++ = static_cast<float>(sum / static_cast<double>(divisor));
-        }
-      }
-    }
-  }
+  ForEachOutput(g, x, y,
+                [&](const float* x_plane, int64_t od, int64_t oh, int64_t ow) {
+                  double sum = 0.0;
+                  int64_t inside = 0;
+                  const int64_t padded_positions =
+                      ForEachInWindow(g, od, oh, ow, [&](int64_t offset) {
+                        sum += x_plane[offset];
+                        ++inside;
+                      });
+                  const int64_t divisor =
+                      params.count_include_pad ? padded_positions : inside;
+                  return static_cast<float>(sum / static_cast<double>(divisor));
+                });
 }
 
 }  // namespace foldrt::ops::ref

@@ -6,31 +6,6 @@
 
 namespace foldrt::ops::ref {
 
-std::string ShapeToString(const std::vector<int64_t>& shape) {
-  std::string s = "(";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i) s += ", ";
-    s += std::to_string(shape[i]);
-  }
-  return s + ")";
-}
-
-int64_t ShapeElementCount(const std::vector<int64_t>& shape) {
-  int64_t count = 1;
-  for (int64_t d : shape) {
-    if (d < 0) {
-      throw InvalidArgumentError("shape " + ShapeToString(shape) +
-                                 " has a negative dimension");
-    }
-    if (d != 0 && count > std::numeric_limits<int64_t>::max() / d) {
-      throw InvalidArgumentError("element count of shape " +
-                                 ShapeToString(shape) + " overflows");
-    }
-    count *= d;
-  }
-  return count;
-}
-
 AutoPad ParseAutoPad(std::string_view name) {
   if (name.empty() || name == "NOTSET") return AutoPad::kNotSet;
   if (name == "VALID") return AutoPad::kValid;
@@ -95,6 +70,20 @@ int64_t SlidingOutputSize(int64_t in, int64_t kernel, int64_t stride,
   return static_cast<int64_t>(out);
 }
 
+int64_t FittingOutputSize(const std::string& what, const std::string& window,
+                          size_t axis, int64_t in, int64_t kernel,
+                          int64_t stride, int64_t dilation, int64_t pad_begin,
+                          int64_t pad_end, bool ceil_mode) {
+  const int64_t out = SlidingOutputSize(in, kernel, stride, dilation, pad_begin,
+                                        pad_end, ceil_mode);
+  if (out < 1) {
+    throw InvalidArgumentError(what + ": " + window +
+                               " does not fit into the padded input along " +
+                               "spatial axis " + std::to_string(axis));
+  }
+  return out;
+}
+
 void CheckWindowParam(const std::string& what, const std::string& name,
                       const std::vector<int64_t>& values, size_t expected,
                       int64_t min_value) {
@@ -110,6 +99,26 @@ void CheckWindowParam(const std::string& what, const std::string& name,
                                  std::to_string(min_value));
     }
   }
+}
+
+void CheckWindowInputShape(const std::string& what,
+                           const std::vector<int64_t>& x_shape) {
+  if (x_shape.size() < 3 || x_shape.size() > 5) {
+    throw InvalidArgumentError(what + ": x must have rank 3, 4 or 5 (N, C, " +
+                               "1 to 3 spatial dims)");
+  }
+  ShapeNumElements(x_shape);
+}
+
+void CheckStridesDilationsPads(const std::string& what, size_t rank,
+                               const std::vector<int64_t>& strides,
+                               const std::vector<int64_t>& dilations,
+                               const std::vector<int64_t>& pads_begin,
+                               const std::vector<int64_t>& pads_end) {
+  CheckWindowParam(what, "strides", strides, rank, 1);
+  CheckWindowParam(what, "dilations", dilations, rank, 1);
+  CheckWindowParam(what, "pads (begin)", pads_begin, rank, 0);
+  CheckWindowParam(what, "pads (end)", pads_end, rank, 0);
 }
 
 std::array<int64_t, 3> ToThreeAxes(const std::vector<int64_t>& values,

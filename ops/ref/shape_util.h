@@ -1,6 +1,6 @@
-// Shape helpers shared by the scalar reference ops: printing and counting
-// shapes for error messages and buffer sizes, and the sliding-window geometry
-// (ONNX auto_pad, output sizes) that Conv, ConvTranspose and pooling share.
+// Shape helpers shared by the scalar reference ops: the sliding-window
+// geometry (ONNX auto_pad, output sizes) that Conv, ConvTranspose and pooling
+// share. Printing and counting shapes is core's (core/tensor.h).
 #ifndef FOLDRT_OPS_REF_SHAPE_UTIL_H_
 #define FOLDRT_OPS_REF_SHAPE_UTIL_H_
 
@@ -10,14 +10,14 @@
 #include <string_view>
 #include <vector>
 
+#include "core/tensor.h"
+
 namespace foldrt::ops::ref {
 
-// "(3, 4, 10, 10)"; "()" for a scalar.
-std::string ShapeToString(const std::vector<int64_t>& shape);
-
-// Product of the dims. Throws InvalidArgumentError for a negative dim or an
-// element count that overflows int64.
-int64_t ShapeElementCount(const std::vector<int64_t>& shape);
+// core's shape printing and checked element count, under the names the
+// references and runtime/ (op_attributes, the reference evaluator) use.
+using ::foldrt::ShapeToString;
+inline constexpr auto& ShapeElementCount = ::foldrt::ShapeNumElements;
 
 // ONNX auto_pad of Conv, ConvTranspose and the pooling ops.
 enum class AutoPad { kNotSet, kValid, kSameUpper, kSameLower };
@@ -45,6 +45,28 @@ void ResolveAutoPad(AutoPad auto_pad, const std::vector<int64_t>& in_spatial,
 int64_t SlidingOutputSize(int64_t in, int64_t kernel, int64_t stride,
                           int64_t dilation, int64_t pad_begin, int64_t pad_end,
                           bool ceil_mode);
+
+// Throws InvalidArgumentError, prefixed with `what`, unless x_shape is what
+// every window op (Conv, ConvTranspose, pooling) takes: rank 3 to 5 (N, C,
+// 1 to 3 spatial axes), an element count that fits int64.
+void CheckWindowInputShape(const std::string& what,
+                           const std::vector<int64_t>& x_shape);
+
+// CheckWindowParam for the attributes Conv, ConvTranspose and pooling share:
+// strides and dilations >= 1, pads >= 0, `rank` values each.
+void CheckStridesDilationsPads(const std::string& what, size_t rank,
+                               const std::vector<int64_t>& strides,
+                               const std::vector<int64_t>& dilations,
+                               const std::vector<int64_t>& pads_begin,
+                               const std::vector<int64_t>& pads_end);
+
+// SlidingOutputSize along spatial axis `axis`, which must be at least 1:
+// else InvalidArgumentError "<what>: <window> does not fit into the padded
+// input along spatial axis <axis>" (window: "the dilated kernel", ...).
+int64_t FittingOutputSize(const std::string& what, const std::string& window,
+                          size_t axis, int64_t in, int64_t kernel,
+                          int64_t stride, int64_t dilation, int64_t pad_begin,
+                          int64_t pad_end, bool ceil_mode);
 
 // Throws InvalidArgumentError, prefixed with `what`, unless `values` has
 // `expected` entries, each >= `min_value`. `name` is the parameter's name

@@ -58,6 +58,20 @@ void ExpectGuardsIntact(const Buffers& b, size_t n) {
   }
 }
 
+// After a kernel wrote buf.y from x with the per-channel affine (a, b): its
+// streaming stores flushed, nothing written outside y, and y within the BN
+// bound of `ref`.
+void ExpectKernelOutput(const Buffers& buf, const std::vector<float>& x,
+                        const std::vector<float>& ref,
+                        const std::vector<float>& a,
+                        const std::vector<float>& b) {
+  hwy::FlushStream();
+  ExpectGuardsIntact(buf, x.size());
+  EXPECT_TRUE(
+      bn_test::NearBn(buf.y, ref.data(), x.size(),
+                      bn_test::BnAbsTolerance(a, b, x.data(), x.size())));
+}
+
 void TestPlaneAllSizesOffsetsActivations() {
   const size_t counts[] = {0,  1,  3,  7,  8,  9,    15,  16,
                            17, 31, 33, 64, 65, 1000, 1001};
@@ -79,11 +93,7 @@ void TestPlaneAllSizesOffsetsActivations() {
           Buffers buf = MakeBuffers(x, offset, in_place);
           BatchNormNchwRangeF32(buf.x, buf.y, 0, count, count, 1, a.data(),
                                 b.data(), stream, act);
-          hwy::FlushStream();
-          ExpectGuardsIntact(buf, count);
-          EXPECT_TRUE(
-              bn_test::NearBn(buf.y, ref.data(), count,
-                              bn_test::BnAbsTolerance(a, b, x.data(), count)));
+          ExpectKernelOutput(buf, x, ref, a, b);
         }
       }
     }
@@ -115,11 +125,7 @@ void TestNchwRangeSlicesCutPlanes() {
                                 channels, p.gamma.data(), p.beta.data(),
                                 /*stream=*/k == 1, act);
         }
-        hwy::FlushStream();
-        ExpectGuardsIntact(buf, n);
-        EXPECT_TRUE(bn_test::NearBn(
-            buf.y, ref.data(), n,
-            bn_test::BnAbsTolerance(p.gamma, p.beta, x.data(), n)));
+        ExpectKernelOutput(buf, x, ref, p.gamma, p.beta);
       }
     }
   }
@@ -153,11 +159,7 @@ void TestRowsAllChannelCounts() {
           Buffers buf = MakeBuffers(x, offset, in_place);
           BatchNormRowsF32(buf.x, buf.y, rows, c, c, p.gamma.data(),
                            p.beta.data(), stream, act);
-          hwy::FlushStream();
-          ExpectGuardsIntact(buf, n);
-          EXPECT_TRUE(bn_test::NearBn(
-              buf.y, ref.data(), n,
-              bn_test::BnAbsTolerance(p.gamma, p.beta, x.data(), n)));
+          ExpectKernelOutput(buf, x, ref, p.gamma, p.beta);
         }
       }
     }
@@ -192,17 +194,13 @@ void TestBlockedRowsZeroPadding() {
           // Streaming stores where the output is aligned (offset 0).
           BatchNormRowsF32(buf.x, buf.y, rows, block, valid, p.gamma.data(),
                            p.beta.data(), /*stream=*/true, act);
-          hwy::FlushStream();
-          ExpectGuardsIntact(buf, x.size());
+          ExpectKernelOutput(buf, x, ref, p.gamma, p.beta);
           for (size_t r = 0; r < rows; ++r) {
             for (size_t c = valid; c < block; ++c) {
               ASSERT_EQ(buf.y[r * block + c], 0.0f)
                   << "row " << r << " lane " << c;
             }
           }
-          EXPECT_TRUE(bn_test::NearBn(
-              buf.y, ref.data(), x.size(),
-              bn_test::BnAbsTolerance(p.gamma, p.beta, x.data(), x.size())));
         }
       }
     }

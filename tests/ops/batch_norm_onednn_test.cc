@@ -15,11 +15,11 @@
 #include <tuple>
 #include <vector>
 
+#include "core/batch_norm_affine.h"
+#include "core/error.h"
 #include "ops/activation.h"
 #include "ops/layout.h"
 #include "ops/ref/batch_norm_ref.h"
-#include "core/batch_norm_affine.h"
-#include "core/error.h"
 
 namespace foldrt::ops {
 namespace {

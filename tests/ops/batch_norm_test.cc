@@ -13,10 +13,10 @@
 #include <thread>
 #include <vector>
 
+#include "core/error.h"
 #include "hwy/tests/hwy_gtest.h"
 #include "ops/batch_norm_onednn.h"
 #include "ops/ref/batch_norm_ref.h"
-#include "core/error.h"
 #include "tests/ops/batch_norm_test_util.h"
 
 namespace foldrt::ops {
@@ -265,28 +265,26 @@ TEST_P(BatchNormHwyOpTest, ChannelSliceOfWiderBuffer) {
   SweepChannelSlices(BatchNormImpl::kHwy);
 }
 
-TEST(BatchNormRefOpTest, AllShapesLayoutsRanks) {
-  SweepShapes(BatchNormImpl::kRef);
-}
-TEST(BatchNormRefOpTest, SpecialValues) {
-  CheckSpecialValues(BatchNormImpl::kRef);
-}
-TEST(BatchNormRefOpTest, ChannelSliceOfWiderBuffer) {
-  SweepChannelSlices(BatchNormImpl::kRef);
+// The scalar reference and oneDNN run the checks the Highway kernels run per
+// target above (oneDNN's op is built for dense tensors: its channel slices
+// run the Highway kernel).
+class BatchNormImplOpTest : public ::testing::TestWithParam<BatchNormImpl> {};
+INSTANTIATE_TEST_SUITE_P(RefAndOneDnn, BatchNormImplOpTest,
+                         ::testing::Values(BatchNormImpl::kRef,
+                                           BatchNormImpl::kOneDnn),
+                         [](const auto& info) {
+                           return std::string(BatchNormImplName(info.param));
+                         });
+
+TEST_P(BatchNormImplOpTest, AllShapesLayoutsRanks) { SweepShapes(GetParam()); }
+TEST_P(BatchNormImplOpTest, SpecialValues) { CheckSpecialValues(GetParam()); }
+TEST_P(BatchNormImplOpTest, ChannelSliceOfWiderBuffer) {
+  SweepChannelSlices(GetParam());
 }
 
-TEST(BatchNormOneDnnOpTest, AllShapesLayoutsRanks) {
-  SweepShapes(BatchNormImpl::kOneDnn);
-}
+// The reference is single-threaded; oneDNN's thread splits as Highway's.
 TEST(BatchNormOneDnnOpTest, ThreadSplits) {
   SweepThreadSplits(BatchNormImpl::kOneDnn);
-}
-TEST(BatchNormOneDnnOpTest, SpecialValues) {
-  CheckSpecialValues(BatchNormImpl::kOneDnn);
-}
-// oneDNN's op is built for dense tensors: a slice runs the Highway kernel.
-TEST(BatchNormOneDnnOpTest, ChannelSliceOfWiderBuffer) {
-  SweepChannelSlices(BatchNormImpl::kOneDnn);
 }
 
 // ---- Selection ----

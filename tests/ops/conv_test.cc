@@ -15,31 +15,22 @@
 #include <thread>
 #include <vector>
 
+#include "core/error.h"
+#include "core/tensor.h"
 #include "ops/activation.h"
 #include "ops/layout.h"
 #include "ops/layout_reorder.h"
 #include "ops/ref/conv_ref.h"
 #include "ops/ref/shape_util.h"
-#include "core/error.h"
+#include "tests/ops/ops_test_util.h"
 
 namespace foldrt::ops {
 namespace {
 
-std::vector<float> Random(size_t n, std::mt19937& rng) {
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& f : v) f = u(rng);
-  return v;
-}
-
-std::vector<float> Abs(std::vector<float> v) {
-  for (float& f : v) f = std::fabs(f);
-  return v;
-}
-
-size_t Count(const std::vector<int64_t>& dims) {
-  return static_cast<size_t>(ref::ShapeElementCount(dims));
-}
+using test::Count;
+using test::CountMismatches;
+using test::Expected;
+using test::Random;
 
 // ConvAttributes spelled out field by field (aggregate init with missing
 // fields trips -Wmissing-field-initializers).
@@ -64,14 +55,11 @@ struct ConvCase {
   bool with_bias = true;
 };
 
+// The reference's parameters for `attrs` (ONNX defaults for empty vectors).
 ref::ConvParams ToParams(const ConvAttributes& attrs, size_t spatial_rank) {
-  ref::ConvParams p = ref::DefaultConvParams(spatial_rank);
-  if (!attrs.strides.empty()) p.strides = attrs.strides;
-  if (!attrs.dilations.empty()) p.dilations = attrs.dilations;
-  if (!attrs.pads_begin.empty()) p.pads_begin = attrs.pads_begin;
-  if (!attrs.pads_end.empty()) p.pads_end = attrs.pads_end;
-  p.groups = attrs.groups;
-  return p;
+  return ref::ConvParamsWithDefaults("Conv test", spatial_rank, attrs.strides,
+                                     attrs.dilations, attrs.pads_begin,
+                                     attrs.pads_end, attrs.groups);
 }
 
 // Expected output and its error bound.
@@ -89,11 +77,6 @@ ref::ConvParams ToParams(const ConvAttributes& attrs, size_t spatial_rank) {
 // on absolute values. That is about twice gamma_{K+1} * S. A single wrong or
 // missing term (|w x| ~ S / K) exceeds it by a factor ~ 1 / (K^2 eps), i.e.
 // more than 30 for every K used here (K <= 576).
-struct Expected {
-  std::vector<float> ref;
-  std::vector<float> atol;
-};
-
 Expected Reference(const std::vector<float>& x,
                    const std::vector<int64_t>& x_dims,
                    const std::vector<float>& w,
@@ -101,44 +84,21 @@ Expected Reference(const std::vector<float>& x,
                    const ref::ConvParams& params, const Activation& act) {
   const std::vector<int64_t> y_dims =
       ref::ConvOutputShape(x_dims, w_dims, params);
-  Expected e;
-  e.ref.resize(Count(y_dims));
-  ref::ConvRef(x.data(), x_dims, w.data(), w_dims, bias, params, e.ref.data());
-  for (float& v : e.ref) v = ApplyActivation(act, v);
-  std::vector<float> abs_bias;
-  if (bias != nullptr) {
-    abs_bias = Abs(std::vector<float>(bias, bias + w_dims[0]));
-  }
-  e.atol.resize(e.ref.size());
-  ref::ConvRef(Abs(x).data(), x_dims, Abs(w).data(), w_dims,
-               bias != nullptr ? abs_bias.data() : nullptr, params,
-               e.atol.data());
-  const size_t k = Count(w_dims) / w_dims[0];
-  for (float& s : e.atol) s *= (k + 1) * FLT_EPSILON;
-  return e;
+  return test::SumOfProductsReference(
+      Count(y_dims), x, w, bias, w_dims[0], act, Count(w_dims) / w_dims[0],
+      [&](const float* xs, const float* ws, const float* b, float* y) {
+        ref::ConvRef(xs, x_dims, ws, w_dims, b, params, y);
+      });
 }
 
-// Number of outputs outside the bound; the first few are reported.
-int CountMismatches(const std::vector<float>& got, const Expected& e,
-                    const std::string& what) {
-  int bad = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    const float tol = e.atol[i] + FLT_EPSILON * std::fabs(e.ref[i]);
-    if (!(std::fabs(got[i] - e.ref[i]) <= tol)) {
-      if (++bad <= 5) {
-        ADD_FAILURE() << what << ": y[" << i << "] = " << got[i]
-                      << ", expected " << e.ref[i] << " +- " << tol;
-      }
-    }
-  }
-  return bad;
+// The sweep's activations, and Clip with one infinite bound, which is still
+// a post-op (only Clip(-inf, inf) is dropped).
+std::vector<Activation> ConvActivations() {
+  std::vector<Activation> acts = test::SweepActivations();
+  acts.push_back(
+      Activation::Clip(-std::numeric_limits<float>::infinity(), 0.25f));
+  return acts;
 }
-
-// Clip with one infinite bound is still a post-op (only Clip(-inf, inf) is
-// dropped).
-const Activation kActivations[] = {
-    Activation::None(), Activation::Relu(), Activation::Clip(-0.5f, 0.75f),
-    Activation::Clip(-std::numeric_limits<float>::infinity(), 0.25f)};
 
 // gtest prints parameters on failure; the name says it all.
 void PrintTo(const ConvCase& c, std::ostream* os) { *os << c.name; }
@@ -217,25 +177,16 @@ TEST_P(ConvSweep, MatchesReference) {
   const std::vector<float> bias = Random(cc.w_dims[0], rng);
   const float* bias_ptr = cc.with_bias ? bias.data() : nullptr;
   const ref::ConvParams params = ToParams(cc.attrs, cc.w_dims.size() - 2);
-  for (const Activation& act : kActivations) {
+  for (const Activation& act : ConvActivations()) {
     const Conv conv(w.data(), cc.w_dims, bias_ptr, cc.attrs, act);
-    for (int64_t batch : {1, 3}) {
-      std::vector<int64_t> x_dims = cc.x_dims;
-      x_dims[0] = batch;
-      const std::vector<float> x = Random(Count(x_dims), rng);
-      const Expected e =
-          Reference(x, x_dims, w, cc.w_dims, bias_ptr, params, act);
-      ASSERT_EQ(conv.OutputDims(x_dims),
-                ref::ConvOutputShape(x_dims, cc.w_dims, params));
-      for (int threads : {1, 2}) {
-        std::vector<float> y(e.ref.size(), NAN);
-        conv.Run(x.data(), x_dims, y.data(), threads);
-        std::ostringstream what;
-        what << cc.name << " act " << act.ToString() << " batch " << batch
-             << " threads " << threads;
-        EXPECT_EQ(CountMismatches(y, e, what.str()), 0) << what.str();
-      }
-    }
+    ASSERT_NO_FATAL_FAILURE(test::ExpectBatchesAndThreadsMatch(
+        conv, cc.x_dims, rng, cc.name + " act " + act.ToString(),
+        [&](const std::vector<int64_t>& x_dims) {
+          return ref::ConvOutputShape(x_dims, cc.w_dims, params);
+        },
+        [&](const std::vector<float>& x, const std::vector<int64_t>& x_dims) {
+          return Reference(x, x_dims, w, cc.w_dims, bias_ptr, params, act);
+        }));
   }
 }
 
@@ -247,7 +198,28 @@ INSTANTIATE_TEST_SUITE_P(Configs, ConvSweep, ::testing::ValuesIn(Cases()),
 // Considered only for 2-D 3x3 stride-1 ungrouped convolutions with >= 16
 // channels each way, only when allowed, and used only where oneDNN has it
 // and it timed faster: AVX-512 with oneDNN 2.6. On AVX2 and aarch64 these
-// tests run the direct path and check that it stays there.
+// tests run the direct path and check that it stays there. Each check asks
+// the primitive that Run uses (Conv::ImplementationFor) which algorithm it
+// is, and oneDNN's implementation name must agree ("wino" in Winograd's).
+
+bool IsWinogradName(const std::string& implementation_name) {
+  return implementation_name.find("wino") != std::string::npos;
+}
+
+// The primitive Run uses for x_dims (plain, or in `layouts`) is the
+// Winograd one when `winograd`, else a direct one.
+void ExpectAlgorithm(const Conv& conv, const std::vector<int64_t>& x_dims,
+                     const Conv::Layouts* layouts, int threads, bool winograd,
+                     const std::string& what) {
+  const Conv::Implementation ran =
+      layouts != nullptr
+          ? conv.ImplementationFor(x_dims, layouts->src, layouts->dst, threads)
+          : conv.ImplementationFor(x_dims, threads);
+  EXPECT_EQ(ran.algorithm,
+            winograd ? Conv::Algorithm::kWinograd : Conv::Algorithm::kDirect)
+      << what << ": " << ran.name;
+  EXPECT_EQ(IsWinogradName(ran.name), winograd) << what << ": " << ran.name;
+}
 
 Conv MakeConv(const std::vector<int64_t>& w_dims, ConvAttributes attrs,
               bool winograd, Activation act = {}) {
@@ -261,19 +233,29 @@ Conv MakeConv(const std::vector<int64_t>& w_dims, ConvAttributes attrs,
 TEST(ConvWinogradTest, ConsideredOnlyForEligibleShapesWhenAllowed) {
   const std::vector<int64_t> x = {2, 64, 28, 28};
   const ConvAttributes same = Attrs({}, {}, {1, 1}, {1, 1});
-  EXPECT_FALSE(MakeConv({64, 64, 3, 3}, same, false).UsesWinograd(x, 1));
-  EXPECT_FALSE(MakeConv({64, 64, 3, 3}, Attrs({2, 2}, {}, {1, 1}, {1, 1}), true)
-                   .UsesWinograd(x, 1));
-  EXPECT_FALSE(MakeConv({64, 64, 3, 3}, Attrs({}, {2, 2}, {2, 2}, {2, 2}), true)
-                   .UsesWinograd(x, 1));
-  EXPECT_FALSE(MakeConv({64, 32, 3, 3}, Attrs({}, {}, {1, 1}, {1, 1}, 2), true)
-                   .UsesWinograd(x, 1));
-  EXPECT_FALSE(MakeConv({64, 64, 1, 1}, Attrs(), true).UsesWinograd(x, 1));
-  EXPECT_FALSE(
-      MakeConv({64, 8, 3, 3}, same, true).UsesWinograd({2, 8, 28, 28}, 1));
-  EXPECT_FALSE(
-      MakeConv({64, 64, 3, 3, 3}, Attrs({}, {}, {1, 1, 1}, {1, 1, 1}), true)
-          .UsesWinograd({1, 64, 6, 6, 6}, 1));
+  struct Ineligible {
+    const char* why;
+    Conv conv;
+    std::vector<int64_t> x_dims;
+  };
+  const Ineligible cases[] = {
+      {"not allowed", MakeConv({64, 64, 3, 3}, same, false), x},
+      {"stride 2",
+       MakeConv({64, 64, 3, 3}, Attrs({2, 2}, {}, {1, 1}, {1, 1}), true), x},
+      {"dilation 2",
+       MakeConv({64, 64, 3, 3}, Attrs({}, {2, 2}, {2, 2}, {2, 2}), true), x},
+      {"2 groups",
+       MakeConv({64, 32, 3, 3}, Attrs({}, {}, {1, 1}, {1, 1}, 2), true), x},
+      {"1x1 kernel", MakeConv({64, 64, 1, 1}, Attrs(), true), x},
+      {"8 input channels", MakeConv({64, 8, 3, 3}, same, true), {2, 8, 28, 28}},
+      {"3-D",
+       MakeConv({64, 64, 3, 3, 3}, Attrs({}, {}, {1, 1, 1}, {1, 1, 1}), true),
+       {1, 64, 6, 6, 6}},
+  };
+  for (const Ineligible& c : cases) {
+    EXPECT_FALSE(c.conv.UsesWinograd(c.x_dims, 1)) << c.why;
+    ExpectAlgorithm(c.conv, c.x_dims, nullptr, 1, false, c.why);
+  }
 }
 
 // Winograd computes each output from transformed tiles, not as one dot
@@ -312,6 +294,8 @@ TEST(ConvWinogradTest, MatchesReferenceInItsLayoutsAndForcedOnes) {
       std::vector<float> y(e.ref.size(), NAN);
       conv.Run(x.data(), x_dims, y.data(), threads);
       EXPECT_EQ(CountMismatches(y, bound, what + ", plain Run"), 0);
+      ExpectAlgorithm(conv, x_dims, nullptr, threads, winograd,
+                      what + ", plain Run");
       // The layouts it prefers (nChw16c for Winograd), and forced ones it
       // has no Winograd kernel for (the direct algorithm runs instead).
       const Conv::Layouts preferred = conv.PreferredLayouts(x_dims, threads);
@@ -330,10 +314,14 @@ TEST(ConvWinogradTest, MatchesReferenceInItsLayoutsAndForcedOnes) {
         std::vector<float> got(e.ref.size());
         LayoutReorder(y_dims, layouts.dst, Layout::kNchw)
             .Run(yl.data(), got.data(), 1);
-        EXPECT_EQ(CountMismatches(got, bound,
-                                  what + ", " + LayoutName(layouts.src) +
-                                      " -> " + LayoutName(layouts.dst)),
-                  0);
+        const std::string in_layouts = what + ", " + LayoutName(layouts.src) +
+                                       " -> " + LayoutName(layouts.dst);
+        EXPECT_EQ(CountMismatches(got, bound, in_layouts), 0);
+        // Winograd in the layouts it prefers; the forced ones run direct.
+        const bool preferred_layouts =
+            layouts.src == preferred.src && layouts.dst == preferred.dst;
+        ExpectAlgorithm(conv, x_dims, &layouts, threads,
+                        winograd && preferred_layouts, in_layouts);
       }
     }
   }
@@ -388,12 +376,7 @@ TEST(ConvTest, SharedWeightsOutliveTheCaller) {
   const std::vector<float> w = Random(Count(w_dims), rng);
   const std::vector<float> bias = Random(8, rng);
   bool freed = false;
-  std::shared_ptr<const float> shared(new float[w.size()],
-                                      [&freed](const float* p) {
-                                        freed = true;
-                                        delete[] p;
-                                      });
-  std::copy(w.begin(), w.end(), const_cast<float*>(shared.get()));
+  std::shared_ptr<const float> shared = test::SharedCopy(w, &freed);
   {
     const Conv conv(SharedFloats{std::move(shared)}, w_dims, bias.data(), {});
     for (const std::vector<int64_t>& x_dims :
@@ -405,7 +388,7 @@ TEST(ConvTest, SharedWeightsOutliveTheCaller) {
         std::vector<float> y(e.ref.size(), NAN);
         conv.Run(x.data(), x_dims, y.data(), threads);
         EXPECT_EQ(CountMismatches(y, e, "shared weights"), 0)
-            << ref::ShapeToString(x_dims) << " threads " << threads;
+            << ShapeToString(x_dims) << " threads " << threads;
       }
     }
   }
@@ -428,33 +411,14 @@ TEST(ConvTest, ConcurrentRunsOnOneObject) {
   const std::vector<float> w = Random(Count(w_dims), rng);
   const std::vector<float> bias = Random(24, rng);
   const Conv conv(w.data(), w_dims, bias.data(), attrs, Activation::Relu());
-  struct Job {
-    std::vector<int64_t> x_dims;
-    int threads;
-    std::vector<float> x;
-    Expected e;
-    int mismatches = 0;
-  };
-  std::vector<Job> jobs = {{{1, 16, 10, 12}, 1, {}, {}, 0},
-                           {{3, 16, 10, 12}, 2, {}, {}, 0}};
-  for (Job& job : jobs) {
+  std::vector<test::ConcurrentJob> jobs = {{{1, 16, 10, 12}, 1},
+                                           {{3, 16, 10, 12}, 2}};
+  for (test::ConcurrentJob& job : jobs) {
     job.x = Random(Count(job.x_dims), rng);
     job.e = Reference(job.x, job.x_dims, w, w_dims, bias.data(),
                       ToParams(attrs, 2), Activation::Relu());
   }
-  std::vector<std::thread> threads;
-  for (Job& job : jobs) {
-    threads.emplace_back([&conv, &job] {
-      for (int iter = 0; iter < 20; ++iter) {
-        std::vector<float> y(job.e.ref.size(), NAN);
-        conv.Run(job.x.data(), job.x_dims, y.data(), job.threads);
-        job.mismatches += CountMismatches(y, job.e, "concurrent");
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  EXPECT_EQ(jobs[0].mismatches, 0);
-  EXPECT_EQ(jobs[1].mismatches, 0);
+  test::ExpectConcurrentRunsMatch(conv, std::move(jobs), 20);
 }
 
 TEST(ConvTest, RejectsBadConstruction) {
@@ -489,14 +453,7 @@ TEST(ConvTest, RejectsBadInputWithoutWritingOutput) {
       {1, 4, -5, 5},       // negative dim
       {1, 4, 5, 5, 5, 5},  // rank 6
   };
-  for (const auto& dims : bad) {
-    EXPECT_THROW(conv.OutputDims(dims), InvalidArgumentError)
-        << ref::ShapeToString(dims);
-    std::vector<float> y(100, 42.0f);
-    EXPECT_THROW(conv.Run(x.data(), dims, y.data(), 1), InvalidArgumentError)
-        << ref::ShapeToString(dims);
-    EXPECT_EQ(y, std::vector<float>(100, 42.0f));
-  }
+  test::ExpectRejectedWithoutWritingOutput(conv, bad);
   std::vector<float> y(100);
   EXPECT_THROW(conv.Run(x.data(), {1, 4, 5, 5}, y.data(), -1),
                InvalidArgumentError);

@@ -14,29 +14,21 @@
 #include <utility>
 #include <vector>
 
+#include "core/error.h"
+#include "core/tensor.h"
 #include "ops/activation.h"
+#include "ops/ref/conv_ref.h"
 #include "ops/ref/conv_transpose_ref.h"
 #include "ops/ref/shape_util.h"
-#include "core/error.h"
+#include "tests/ops/ops_test_util.h"
 
 namespace foldrt::ops {
 namespace {
 
-std::vector<float> Random(size_t n, std::mt19937& rng) {
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& f : v) f = u(rng);
-  return v;
-}
-
-std::vector<float> Abs(std::vector<float> v) {
-  for (float& f : v) f = std::fabs(f);
-  return v;
-}
-
-size_t Count(const std::vector<int64_t>& dims) {
-  return static_cast<size_t>(ref::ShapeElementCount(dims));
-}
+using test::Count;
+using test::CountMismatches;
+using test::Expected;
+using test::Random;
 
 ConvTransposeAttributes Attrs(std::vector<int64_t> strides = {},
                               std::vector<int64_t> dilations = {},
@@ -57,12 +49,10 @@ ConvTransposeAttributes Attrs(std::vector<int64_t> strides = {},
 ref::ConvTransposeParams ToParams(const ConvTransposeAttributes& attrs,
                                   size_t spatial_rank) {
   ref::ConvTransposeParams p = ref::DefaultConvTransposeParams(spatial_rank);
-  if (!attrs.strides.empty()) p.conv.strides = attrs.strides;
-  if (!attrs.dilations.empty()) p.conv.dilations = attrs.dilations;
-  if (!attrs.pads_begin.empty()) p.conv.pads_begin = attrs.pads_begin;
-  if (!attrs.pads_end.empty()) p.conv.pads_end = attrs.pads_end;
+  p.conv = ref::ConvParamsWithDefaults(
+      "ConvTranspose test", spatial_rank, attrs.strides, attrs.dilations,
+      attrs.pads_begin, attrs.pads_end, attrs.groups);
   if (!attrs.output_padding.empty()) p.output_padding = attrs.output_padding;
-  p.conv.groups = attrs.groups;
   return p;
 }
 
@@ -71,11 +61,6 @@ ref::ConvTransposeParams ToParams(const ConvTransposeAttributes& attrs,
 // (input channel of its group, kernel tap), K = Cin / groups * prod(kernel),
 // plus the bias: atol = (K + 1) * FLT_EPSILON * sum |w| |x| + |bias| (twice
 // gamma_{K+1}), rtol = FLT_EPSILON for the reference's own rounding.
-struct Expected {
-  std::vector<float> ref;
-  std::vector<float> atol;
-};
-
 Expected Reference(const std::vector<float>& x,
                    const std::vector<int64_t>& x_dims,
                    const std::vector<float>& w,
@@ -84,41 +69,13 @@ Expected Reference(const std::vector<float>& x,
                    const Activation& act) {
   const std::vector<int64_t> y_dims =
       ref::ConvTransposeOutputShape(x_dims, w_dims, params);
-  Expected e;
-  e.ref.resize(Count(y_dims));
-  ref::ConvTransposeRef(x.data(), x_dims, w.data(), w_dims, bias, params,
-                        e.ref.data());
-  for (float& v : e.ref) v = ApplyActivation(act, v);
-  std::vector<float> abs_bias;
-  if (bias != nullptr) {
-    abs_bias = Abs(std::vector<float>(bias, bias + y_dims[1]));
-  }
-  e.atol.resize(e.ref.size());
-  ref::ConvTransposeRef(Abs(x).data(), x_dims, Abs(w).data(), w_dims,
-                        bias != nullptr ? abs_bias.data() : nullptr, params,
-                        e.atol.data());
-  const size_t k = Count(w_dims) / w_dims[1] / params.conv.groups;
-  for (float& s : e.atol) s *= (k + 1) * FLT_EPSILON;
-  return e;
+  return test::SumOfProductsReference(
+      Count(y_dims), x, w, bias, static_cast<size_t>(y_dims[1]), act,
+      Count(w_dims) / w_dims[1] / params.conv.groups,
+      [&](const float* xs, const float* ws, const float* b, float* y) {
+        ref::ConvTransposeRef(xs, x_dims, ws, w_dims, b, params, y);
+      });
 }
-
-int CountMismatches(const std::vector<float>& got, const Expected& e,
-                    const std::string& what) {
-  int bad = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    const float tol = e.atol[i] + FLT_EPSILON * std::fabs(e.ref[i]);
-    if (!(std::fabs(got[i] - e.ref[i]) <= tol)) {
-      if (++bad <= 5) {
-        ADD_FAILURE() << what << ": y[" << i << "] = " << got[i]
-                      << ", expected " << e.ref[i] << " +- " << tol;
-      }
-    }
-  }
-  return bad;
-}
-
-const Activation kActivations[] = {Activation::None(), Activation::Relu(),
-                                   Activation::Clip(-0.5f, 0.75f)};
 
 struct ConvTransposeCase {
   std::string name;
@@ -201,25 +158,16 @@ TEST_P(ConvTransposeSweep, MatchesReference) {
   const float* bias_ptr = cc.with_bias ? bias.data() : nullptr;
   const ref::ConvTransposeParams params =
       ToParams(cc.attrs, cc.w_dims.size() - 2);
-  for (const Activation& act : kActivations) {
+  for (const Activation& act : test::SweepActivations()) {
     const ConvTranspose op(w.data(), cc.w_dims, bias_ptr, cc.attrs, act);
-    for (int64_t batch : {1, 3}) {
-      std::vector<int64_t> x_dims = cc.x_dims;
-      x_dims[0] = batch;
-      const std::vector<float> x = Random(Count(x_dims), rng);
-      const Expected e =
-          Reference(x, x_dims, w, cc.w_dims, bias_ptr, params, act);
-      ASSERT_EQ(op.OutputDims(x_dims),
-                ref::ConvTransposeOutputShape(x_dims, cc.w_dims, params));
-      for (int threads : {1, 2}) {
-        std::vector<float> y(e.ref.size(), NAN);
-        op.Run(x.data(), x_dims, y.data(), threads);
-        std::ostringstream what;
-        what << cc.name << " act " << act.ToString() << " batch " << batch
-             << " threads " << threads;
-        EXPECT_EQ(CountMismatches(y, e, what.str()), 0) << what.str();
-      }
-    }
+    ASSERT_NO_FATAL_FAILURE(test::ExpectBatchesAndThreadsMatch(
+        op, cc.x_dims, rng, cc.name + " act " + act.ToString(),
+        [&](const std::vector<int64_t>& x_dims) {
+          return ref::ConvTransposeOutputShape(x_dims, cc.w_dims, params);
+        },
+        [&](const std::vector<float>& x, const std::vector<int64_t>& x_dims) {
+          return Reference(x, x_dims, w, cc.w_dims, bias_ptr, params, act);
+        }));
   }
 }
 
@@ -273,33 +221,14 @@ TEST(ConvTransposeTest, ConcurrentRunsOnOneObject) {
   const std::vector<float> bias = Random(12, rng);
   const ConvTranspose op(w.data(), w_dims, bias.data(), attrs,
                          Activation::Clip(0.0f, 6.0f));
-  struct Job {
-    std::vector<int64_t> x_dims;
-    int threads;
-    std::vector<float> x;
-    Expected e;
-    int mismatches = 0;
-  };
-  std::vector<Job> jobs = {{{1, 16, 7, 6}, 2, {}, {}, 0},
-                           {{3, 16, 7, 6}, 1, {}, {}, 0}};
-  for (Job& job : jobs) {
+  std::vector<test::ConcurrentJob> jobs = {{{1, 16, 7, 6}, 2},
+                                           {{3, 16, 7, 6}, 1}};
+  for (test::ConcurrentJob& job : jobs) {
     job.x = Random(Count(job.x_dims), rng);
     job.e = Reference(job.x, job.x_dims, w, w_dims, bias.data(),
                       ToParams(attrs, 2), Activation::Clip(0.0f, 6.0f));
   }
-  std::vector<std::thread> threads;
-  for (Job& job : jobs) {
-    threads.emplace_back([&op, &job] {
-      for (int iter = 0; iter < 20; ++iter) {
-        std::vector<float> y(job.e.ref.size(), NAN);
-        op.Run(job.x.data(), job.x_dims, y.data(), job.threads);
-        job.mismatches += CountMismatches(y, job.e, "concurrent");
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  EXPECT_EQ(jobs[0].mismatches, 0);
-  EXPECT_EQ(jobs[1].mismatches, 0);
+  test::ExpectConcurrentRunsMatch(op, std::move(jobs), 20);
 }
 
 TEST(ConvTransposeTest, RejectsBadConstruction) {
@@ -331,21 +260,13 @@ TEST(ConvTransposeTest, RejectsBadInputWithoutWritingOutput) {
   const std::vector<float> w(4 * 3 * 3 * 3, 1.0f);
   const ConvTranspose op(w.data(), {4, 3, 3, 3}, nullptr,
                          Attrs({}, {}, {2, 2}, {2, 2}, {}, 2));
-  const std::vector<float> x(1000, 1.0f);
   const std::vector<std::vector<int64_t>> bad = {
       {1, 4, 5},     // rank 3 for a 2-D kernel
       {1, 6, 5, 5},  // 6 channels, W has 4
       {1, 4, 1, 5},  // pads crop the whole output along H (1 + 2 - 4)
       {1, 4, -5, 5},
   };
-  for (const auto& dims : bad) {
-    EXPECT_THROW(op.OutputDims(dims), InvalidArgumentError)
-        << ref::ShapeToString(dims);
-    std::vector<float> y(100, 42.0f);
-    EXPECT_THROW(op.Run(x.data(), dims, y.data(), 1), InvalidArgumentError)
-        << ref::ShapeToString(dims);
-    EXPECT_EQ(y, std::vector<float>(100, 42.0f));
-  }
+  test::ExpectRejectedWithoutWritingOutput(op, bad);
 }
 
 }  // namespace

@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "ops/conv.h"
 #include "ops/layout.h"
-#include "core/error.h"
 
 namespace foldrt::ops {
 namespace {

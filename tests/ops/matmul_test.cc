@@ -14,30 +14,22 @@
 #include <thread>
 #include <vector>
 
+#include "core/error.h"
+#include "core/tensor.h"
 #include "ops/activation.h"
 #include "ops/ref/gemm_ref.h"
 #include "ops/ref/matmul_ref.h"
 #include "ops/ref/shape_util.h"
-#include "core/error.h"
+#include "tests/ops/ops_test_util.h"
 
 namespace foldrt::ops {
 namespace {
 
-std::vector<float> Random(size_t n, std::mt19937& rng) {
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& f : v) f = u(rng);
-  return v;
-}
-
-std::vector<float> Abs(std::vector<float> v) {
-  for (float& f : v) f = std::fabs(f);
-  return v;
-}
-
-size_t Count(const std::vector<int64_t>& dims) {
-  return static_cast<size_t>(ref::ShapeElementCount(dims));
-}
+using test::Abs;
+using test::Count;
+using test::CountMismatches;
+using test::Expected;
+using test::Random;
 
 // Expected output and its error bound.
 //
@@ -49,11 +41,6 @@ size_t Count(const std::vector<int64_t>& dims) {
 //   |got - ref| <= atol + rtol * |ref|,  atol = (K + 3) * FLT_EPSILON * S
 // (about twice that), rtol = FLT_EPSILON for the double reference's final
 // rounding; activations are 1-Lipschitz.
-struct Expected {
-  std::vector<float> ref;
-  std::vector<float> atol;
-};
-
 Expected GemmReference(const std::vector<float>& a,
                        const std::vector<int64_t>& a_dims,
                        const std::vector<float>& b,
@@ -81,24 +68,6 @@ Expected GemmReference(const std::vector<float>& a,
   return e;
 }
 
-int CountMismatches(const std::vector<float>& got, const Expected& e,
-                    const std::string& what) {
-  int bad = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    const float tol = e.atol[i] + FLT_EPSILON * std::fabs(e.ref[i]);
-    if (!(std::fabs(got[i] - e.ref[i]) <= tol)) {
-      if (++bad <= 5) {
-        ADD_FAILURE() << what << ": y[" << i << "] = " << got[i]
-                      << ", expected " << e.ref[i] << " +- " << tol;
-      }
-    }
-  }
-  return bad;
-}
-
-const Activation kActivations[] = {Activation::None(), Activation::Relu(),
-                                   Activation::Clip(-0.5f, 0.75f)};
-
 struct MatMulCase {
   std::vector<int64_t> a_dims;
   std::vector<int64_t> b_dims;
@@ -107,9 +76,8 @@ struct MatMulCase {
 };
 
 void PrintTo(const MatMulCase& c, std::ostream* os) {
-  *os << "A " << ref::ShapeToString(c.a_dims) << " B "
-      << ref::ShapeToString(c.b_dims) << (c.with_bias ? " bias" : "")
-      << " alpha " << c.alpha;
+  *os << "A " << ShapeToString(c.a_dims) << " B " << ShapeToString(c.b_dims)
+      << (c.with_bias ? " bias" : "") << " alpha " << c.alpha;
 }
 
 class MatMulSweep : public ::testing::TestWithParam<MatMulCase> {};
@@ -130,7 +98,7 @@ TEST_P(MatMulSweep, MatchesReference) {
   const int64_t m = static_cast<int64_t>(Count(mc.a_dims)) / k;
   ref::GemmParams params;
   params.alpha = mc.alpha;
-  for (const Activation& act : kActivations) {
+  for (const Activation& act : test::SweepActivations()) {
     const MatMul op(b.data(), mc.b_dims, bias_ptr, mc.alpha, act);
     ASSERT_EQ(op.OutputDims(mc.a_dims), y_dims);
     const Expected e =
@@ -172,8 +140,8 @@ struct GemmCase {
 void PrintTo(const GemmCase& c, std::ostream* os) {
   *os << "M " << c.m << " K " << c.k << " N " << c.n
       << (c.trans_a ? " transA" : "") << (c.trans_b ? " transB" : "")
-      << (c.with_c ? " C " + ref::ShapeToString(c.c_dims) : " no C")
-      << " alpha " << c.alpha << " beta " << c.beta;
+      << (c.with_c ? " C " + ShapeToString(c.c_dims) : " no C") << " alpha "
+      << c.alpha << " beta " << c.beta;
 }
 
 std::vector<GemmCase> GemmCases() {
@@ -222,7 +190,7 @@ TEST_P(GemmSweep, MatchesReference) {
   attrs.trans_b = gc.trans_b;
   attrs.alpha = gc.alpha;
   attrs.beta = gc.beta;
-  for (const Activation& act : kActivations) {
+  for (const Activation& act : test::SweepActivations()) {
     const Gemm op(b.data(), b_dims, c_ptr, gc.c_dims, attrs, act);
     ASSERT_EQ(op.OutputDims(a_dims), (std::vector<int64_t>{gc.m, gc.n}));
     const Expected e =
@@ -254,12 +222,7 @@ TEST(GemmTest, SharedBMatchesReferenceAndOutlivesTheCaller) {
       const std::vector<float> b = Random(Count(b_dims), rng);
       const std::vector<float> c = Random(n, rng);
       bool freed = false;
-      std::shared_ptr<const float> shared(new float[b.size()],
-                                          [&freed](const float* p) {
-                                            freed = true;
-                                            delete[] p;
-                                          });
-      std::copy(b.begin(), b.end(), const_cast<float*>(shared.get()));
+      std::shared_ptr<const float> shared = test::SharedCopy(b, &freed);
       GemmAttributes attrs;
       attrs.trans_b = trans_b;
       attrs.alpha = alpha;
@@ -295,9 +258,7 @@ TEST(MatMulTest, SharedBMatchesReference) {
   std::mt19937 rng(9);
   const int64_t k = 40, n = 24;
   const std::vector<float> b = Random(k * n, rng);
-  const std::shared_ptr<const float> shared(new float[b.size()],
-                                            std::default_delete<float[]>());
-  std::copy(b.begin(), b.end(), const_cast<float*>(shared.get()));
+  const std::shared_ptr<const float> shared = test::SharedCopy(b);
   const MatMul op(SharedFloats{shared}, {k, n}, nullptr);
   for (const int64_t m : {3, 1}) {
     const std::vector<float> a = Random(m * k, rng);
@@ -322,33 +283,14 @@ TEST(MatMulTest, ConcurrentRunsOnOneObject) {
   const std::vector<float> b = Random(k * n, rng);
   const std::vector<float> bias = Random(n, rng);
   const MatMul op(b.data(), {k, n}, bias.data(), 1.0f, Activation::Relu());
-  struct Job {
-    std::vector<int64_t> a_dims;
-    int threads;
-    std::vector<float> a;
-    Expected e;
-    int mismatches = 0;
-  };
-  std::vector<Job> jobs = {{{1, k}, 2, {}, {}, 0}, {{3, 7, k}, 1, {}, {}, 0}};
-  for (Job& job : jobs) {
-    job.a = Random(Count(job.a_dims), rng);
-    const int64_t m = static_cast<int64_t>(job.a.size()) / k;
-    job.e = GemmReference(job.a, {m, k}, b, {k, n}, bias.data(), {n}, {},
+  std::vector<test::ConcurrentJob> jobs = {{{1, k}, 2}, {{3, 7, k}, 1}};
+  for (test::ConcurrentJob& job : jobs) {
+    job.x = Random(Count(job.x_dims), rng);
+    const int64_t m = static_cast<int64_t>(job.x.size()) / k;
+    job.e = GemmReference(job.x, {m, k}, b, {k, n}, bias.data(), {n}, {},
                           Activation::Relu());
   }
-  std::vector<std::thread> threads;
-  for (Job& job : jobs) {
-    threads.emplace_back([&op, &job] {
-      for (int iter = 0; iter < 50; ++iter) {
-        std::vector<float> y(job.e.ref.size(), NAN);
-        op.Run(job.a.data(), job.a_dims, y.data(), job.threads);
-        job.mismatches += CountMismatches(y, job.e, "concurrent");
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  EXPECT_EQ(jobs[0].mismatches, 0);
-  EXPECT_EQ(jobs[1].mismatches, 0);
+  test::ExpectConcurrentRunsMatch(op, std::move(jobs), 50);
 }
 
 TEST(MatMulTest, RejectsBadInput) {
@@ -359,16 +301,8 @@ TEST(MatMulTest, RejectsBadInput) {
   EXPECT_THROW(MatMul(b.data(), {2, 4, 4}, nullptr), UnsupportedError);
 
   const MatMul op(b.data(), {4, 8}, nullptr);
-  const std::vector<float> a(100, 1.0f);
-  for (const std::vector<int64_t>& dims :
-       std::vector<std::vector<int64_t>>{{}, {5}, {3, 5}, {2, -3, 4}, {4, 3}}) {
-    EXPECT_THROW(op.OutputDims(dims), InvalidArgumentError)
-        << ref::ShapeToString(dims);
-    std::vector<float> y(100, 42.0f);
-    EXPECT_THROW(op.Run(a.data(), dims, y.data(), 1), InvalidArgumentError)
-        << ref::ShapeToString(dims);
-    EXPECT_EQ(y, std::vector<float>(100, 42.0f));
-  }
+  test::ExpectRejectedWithoutWritingOutput(
+      op, {{}, {5}, {3, 5}, {2, -3, 4}, {4, 3}});
 }
 
 TEST(GemmTest, RejectsBadInput) {
@@ -396,16 +330,8 @@ TEST(GemmTest, RejectsBadInput) {
   trans.trans_b = true;
   const Gemm op(b.data(), {8, 4}, nullptr, {}, trans);  // K = 4, N = 8
   EXPECT_EQ(op.OutputDims({4, 3}), (std::vector<int64_t>{3, 8}));
-  const std::vector<float> a(100, 1.0f);
-  for (const std::vector<int64_t>& dims :
-       std::vector<std::vector<int64_t>>{{4}, {3, 4}, {1, 4, 3}, {-4, 3}}) {
-    EXPECT_THROW(op.OutputDims(dims), InvalidArgumentError)
-        << ref::ShapeToString(dims);
-    std::vector<float> y(100, 42.0f);
-    EXPECT_THROW(op.Run(a.data(), dims, y.data(), 1), InvalidArgumentError)
-        << ref::ShapeToString(dims);
-    EXPECT_EQ(y, std::vector<float>(100, 42.0f));
-  }
+  test::ExpectRejectedWithoutWritingOutput(op,
+                                           {{4}, {3, 4}, {1, 4, 3}, {-4, 3}});
 }
 
 }  // namespace

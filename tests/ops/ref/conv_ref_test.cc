@@ -8,8 +8,9 @@
 
 #include <vector>
 
-#include "ops/ref/shape_util.h"
 #include "core/error.h"
+#include "core/tensor.h"
+#include "ops/ref/shape_util.h"
 #include "tests/ops/ref/ref_test_util.h"
 
 namespace foldrt::ops::ref {
@@ -23,11 +24,11 @@ std::vector<float> Conv(const std::vector<float>& x,
                         const std::vector<int64_t>& w_shape,
                         const std::vector<float>* bias,
                         const ConvParams& params) {
-  std::vector<float> y(
-      ShapeElementCount(ConvOutputShape(x_shape, w_shape, params)));
-  ConvRef(x.data(), x_shape, w.data(), w_shape,
-          bias != nullptr ? bias->data() : nullptr, params, y.data());
-  return y;
+  return test::RunIntoNew(
+      ConvOutputShape(x_shape, w_shape, params), [&](float* y) {
+        ConvRef(x.data(), x_shape, w.data(), w_shape,
+                bias != nullptr ? bias->data() : nullptr, params, y);
+      });
 }
 
 TEST(ConvRefTest, PaddedThreeByThreeOfOnesSumsNeighbourhoods) {

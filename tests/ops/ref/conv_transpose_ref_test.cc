@@ -9,9 +9,10 @@
 #include <cmath>
 #include <vector>
 
+#include "core/error.h"
+#include "core/tensor.h"
 #include "ops/ref/conv_ref.h"
 #include "ops/ref/shape_util.h"
-#include "core/error.h"
 #include "tests/ops/ref/ref_test_util.h"
 
 namespace foldrt::ops::ref {
@@ -25,11 +26,11 @@ std::vector<float> ConvTranspose(const std::vector<float>& x,
                                  const std::vector<int64_t>& w_shape,
                                  const std::vector<float>* bias,
                                  const ConvTransposeParams& params) {
-  std::vector<float> y(
-      ShapeElementCount(ConvTransposeOutputShape(x_shape, w_shape, params)));
-  ConvTransposeRef(x.data(), x_shape, w.data(), w_shape,
-                   bias != nullptr ? bias->data() : nullptr, params, y.data());
-  return y;
+  return test::RunIntoNew(
+      ConvTransposeOutputShape(x_shape, w_shape, params), [&](float* y) {
+        ConvTransposeRef(x.data(), x_shape, w.data(), w_shape,
+                         bias != nullptr ? bias->data() : nullptr, params, y);
+      });
 }
 
 TEST(ConvTransposeRefTest, StridedScatterByHand) {

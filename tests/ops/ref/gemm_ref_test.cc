@@ -7,8 +7,9 @@
 
 #include <vector>
 
-#include "ops/ref/shape_util.h"
 #include "core/error.h"
+#include "core/tensor.h"
+#include "ops/ref/shape_util.h"
 #include "tests/ops/ref/ref_test_util.h"
 
 namespace foldrt::ops::ref {

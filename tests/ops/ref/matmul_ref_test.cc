@@ -6,8 +6,9 @@
 
 #include <vector>
 
-#include "ops/ref/shape_util.h"
 #include "core/error.h"
+#include "core/tensor.h"
+#include "ops/ref/shape_util.h"
 #include "tests/ops/ref/ref_test_util.h"
 
 namespace foldrt::ops::ref {
@@ -19,9 +20,9 @@ std::vector<float> MatMul(const std::vector<float>& a,
                           const std::vector<int64_t>& a_shape,
                           const std::vector<float>& b,
                           const std::vector<int64_t>& b_shape) {
-  std::vector<float> y(ShapeElementCount(MatMulOutputShape(a_shape, b_shape)));
-  MatMulRef(a.data(), a_shape, b.data(), b_shape, y.data());
-  return y;
+  return test::RunIntoNew(MatMulOutputShape(a_shape, b_shape), [&](float* y) {
+    MatMulRef(a.data(), a_shape, b.data(), b_shape, y);
+  });
 }
 
 TEST(MatMulRefTest, TwoDByHand) {

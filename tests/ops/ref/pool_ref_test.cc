@@ -9,8 +9,10 @@
 #include <limits>
 #include <vector>
 
-#include "ops/ref/shape_util.h"
 #include "core/error.h"
+#include "core/tensor.h"
+#include "tests/ops/ref/ref_test_util.h"
+#include "ops/ref/shape_util.h"
 
 namespace foldrt::ops::ref {
 namespace {
@@ -25,17 +27,17 @@ std::vector<float> Ramp4x4() {
 std::vector<float> MaxPool(const std::vector<float>& x,
                            const std::vector<int64_t>& x_shape,
                            const PoolParams& params) {
-  std::vector<float> y(ShapeElementCount(PoolOutputShape(x_shape, params)));
-  MaxPoolRef(x.data(), x_shape, params, y.data());
-  return y;
+  return test::RunIntoNew(PoolOutputShape(x_shape, params), [&](float* y) {
+    MaxPoolRef(x.data(), x_shape, params, y);
+  });
 }
 
 std::vector<float> AveragePool(const std::vector<float>& x,
                                const std::vector<int64_t>& x_shape,
                                const PoolParams& params) {
-  std::vector<float> y(ShapeElementCount(PoolOutputShape(x_shape, params)));
-  AveragePoolRef(x.data(), x_shape, params, y.data());
-  return y;
+  return test::RunIntoNew(PoolOutputShape(x_shape, params), [&](float* y) {
+    AveragePoolRef(x.data(), x_shape, params, y);
+  });
 }
 
 TEST(PoolRefTest, GlobalAveragePoolAveragesEachPlane) {

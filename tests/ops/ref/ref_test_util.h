@@ -6,7 +6,7 @@
 #include <random>
 #include <vector>
 
-#include "ops/ref/shape_util.h"
+#include "core/tensor.h"
 
 namespace foldrt::ops::ref::test {
 
@@ -21,7 +21,16 @@ inline std::vector<float> RandomValues(int64_t count, uint32_t seed) {
 
 inline std::vector<float> RandomTensor(const std::vector<int64_t>& shape,
                                        uint32_t seed) {
-  return RandomValues(ShapeElementCount(shape), seed);
+  return RandomValues(ShapeNumElements(shape), seed);
+}
+
+// The output of a reference op: a buffer of ShapeNumElements(y_shape)
+// floats that run(y) fills.
+template <class Run>
+std::vector<float> RunIntoNew(const std::vector<int64_t>& y_shape, Run&& run) {
+  std::vector<float> y(static_cast<size_t>(ShapeNumElements(y_shape)));
+  run(y.data());
+  return y;
 }
 
 }  // namespace foldrt::ops::ref::test

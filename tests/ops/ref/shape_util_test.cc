@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/tensor.h"
 
 namespace foldrt::ops::ref {
 namespace {
@@ -31,29 +32,30 @@ TEST(ShapeUtilTest, SamePaddingGivesCeilOfInputOverStride) {
   }
 }
 
+// (pad begin, pad end) that ResolveAutoPad leaves for one axis whose pads
+// were `begin` and `end` before.
+std::vector<int64_t> ResolvedPads(AutoPad mode, int64_t in, int64_t kernel,
+                                  int64_t stride, int64_t dilation,
+                                  int64_t begin = 7, int64_t end = 7) {
+  std::vector<int64_t> pads_begin = {begin};
+  std::vector<int64_t> pads_end = {end};
+  ResolveAutoPad(mode, {in}, {kernel}, {stride}, {dilation}, &pads_begin,
+                 &pads_end);
+  EXPECT_EQ(pads_begin.size(), 1u);
+  EXPECT_EQ(pads_end.size(), 1u);
+  return {pads_begin[0], pads_end[0]};
+}
+
 TEST(ShapeUtilTest, OddSamePaddingGoesToTheEndForUpper) {
-  std::vector<int64_t> begin = {7};
-  std::vector<int64_t> end = {7};
+  using Pads = std::vector<int64_t>;
   // in 6, kernel 3, stride 2: out 3 needs 1 row of padding in total.
-  ResolveAutoPad(AutoPad::kSameUpper, {6}, {3}, {2}, {1}, &begin, &end);
-  EXPECT_EQ(begin, std::vector<int64_t>{0});
-  EXPECT_EQ(end, std::vector<int64_t>{1});
-  ResolveAutoPad(AutoPad::kSameLower, {6}, {3}, {2}, {1}, &begin, &end);
-  EXPECT_EQ(begin, std::vector<int64_t>{1});
-  EXPECT_EQ(end, std::vector<int64_t>{0});
+  EXPECT_EQ(ResolvedPads(AutoPad::kSameUpper, 6, 3, 2, 1), (Pads{0, 1}));
+  EXPECT_EQ(ResolvedPads(AutoPad::kSameLower, 6, 3, 2, 1), (Pads{1, 0}));
   // Dilation widens the window: kernel 3 dilated by 2 spans 5.
-  ResolveAutoPad(AutoPad::kSameUpper, {5}, {3}, {1}, {2}, &begin, &end);
-  EXPECT_EQ(begin, std::vector<int64_t>{2});
-  EXPECT_EQ(end, std::vector<int64_t>{2});
-  ResolveAutoPad(AutoPad::kValid, {5}, {3}, {1}, {2}, &begin, &end);
-  EXPECT_EQ(begin, std::vector<int64_t>{0});
-  EXPECT_EQ(end, std::vector<int64_t>{0});
+  EXPECT_EQ(ResolvedPads(AutoPad::kSameUpper, 5, 3, 1, 2), (Pads{2, 2}));
+  EXPECT_EQ(ResolvedPads(AutoPad::kValid, 5, 3, 1, 2), (Pads{0, 0}));
   // NOTSET keeps explicit pads.
-  begin = {3};
-  end = {4};
-  ResolveAutoPad(AutoPad::kNotSet, {5}, {3}, {1}, {1}, &begin, &end);
-  EXPECT_EQ(begin, std::vector<int64_t>{3});
-  EXPECT_EQ(end, std::vector<int64_t>{4});
+  EXPECT_EQ(ResolvedPads(AutoPad::kNotSet, 5, 3, 1, 1, 3, 4), (Pads{3, 4}));
 }
 
 TEST(ShapeUtilTest, ParsesAutoPadNames) {
