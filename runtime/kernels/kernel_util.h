@@ -17,6 +17,7 @@
 #include "core/tensor.h"
 #include "graph/tensor.h"
 #include "ops/activation.h"
+#include "ops/parallel_slices.h"
 #include "runtime/kernels/kernel.h"
 #include "runtime/op_attributes.h"
 
@@ -164,14 +165,13 @@ void ParallelFor(int64_t n, int threads, int64_t grain, const Body& body) {
   const int64_t by_grain =
       (n + std::max<int64_t>(grain, 1) - 1) / std::max<int64_t>(grain, 1);
   const int64_t chunks = std::min<int64_t>(std::max(threads, 1), by_grain);
-  if (chunks <= 1) {
-    body(int64_t{0}, n);
-    return;
-  }
-#pragma omp parallel for num_threads(static_cast <int>(chunks)) schedule(static)
-  for (int64_t c = 0; c < chunks; ++c) {
-    body(n * c / chunks, n * (c + 1) / chunks);
-  }
+  // One slice per thread, as the ops' own kernels split (chunks <= n, so
+  // each of the `chunks` threads gets at least one element).
+  ops::ParallelSlices(static_cast<size_t>(n), 1, static_cast<int>(chunks), 1, 1,
+                      [&body](size_t begin, size_t end) {
+                        body(static_cast<int64_t>(begin),
+                             static_cast<int64_t>(end));
+                      });
 }
 
 template <typename T>
