@@ -12,6 +12,7 @@
 #include "graph/graph.h"
 #include "graph/passes/fold_report.h"
 #include "graph/passes/fold_util.h"
+#include "graph/passes/fold_weights.h"
 
 namespace foldrt::graph {
 
@@ -22,19 +23,25 @@ enum class FoldDirection {
 
 class BatchNormFold {
  public:
+  // `name`: a stable snake_case id, e.g. "fold_batch_norm_into_conv";
+  // `op_type`: the op that absorbs the BN, as refusals name it ("only Conv,
+  // ... can"). Both are string literals.
+  BatchNormFold(const char* name, const char* op_type, FoldDirection direction)
+      : name_(name), op_type_(op_type), direction_(direction) {}
   virtual ~BatchNormFold() = default;
 
-  // A stable snake_case id, e.g. "fold_batch_norm_into_conv".
-  virtual const char* name() const = 0;
-  // The op that absorbs the BN, as refusals name it ("only Conv, ... can").
-  virtual const char* op_type() const = 0;
-  virtual FoldDirection direction() const = 0;
+  const char* name() const { return name_; }
+  const char* op_type() const { return op_type_; }
+  FoldDirection direction() const { return direction_; }
 
-  // Whether `neighbour` is this fold's kind of op. The BN fold pass has
-  // already checked the default domain and what every fold of the direction
-  // needs (single reader, not a graph output, not an activation); the first
-  // fold of the list that claims a neighbour decides the BN's fate.
-  virtual bool Claims(const Node& neighbour) const = 0;
+  // Whether `neighbour` is this fold's kind of op: by default, an op of
+  // type op_type(). The BN fold pass has already checked the default domain
+  // and what every fold of the direction needs (single reader, not a graph
+  // output, not an activation); the first fold of the list that claims a
+  // neighbour decides the BN's fate.
+  virtual bool Claims(const Node& neighbour) const {
+    return neighbour.op_type() == op_type_;
+  }
 
   // The preconditions stated on top of the fold's file: Folded() when Apply
   // may run, else the refusal. Changes nothing.
@@ -45,6 +52,11 @@ class BatchNormFold {
   // absorbed it. Afterwards the BN node is gone.
   virtual Node* Apply(Graph& graph, const FoldableBatchNorm& bn,
                       Node* neighbour, FoldEditCounts* counts) const = 0;
+
+ private:
+  const char* name_;
+  const char* op_type_;
+  FoldDirection direction_;
 };
 
 // The BN folds in the order they are tried (pass_list.cc).
