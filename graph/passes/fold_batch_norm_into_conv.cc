@@ -53,16 +53,11 @@ class FoldBatchNormIntoConv final : public BatchNormFold {
 
   Node* Apply(Graph& graph, const FoldableBatchNorm& bn, Node* conv,
               FoldEditCounts* counts) const override {
-    const Tensor& weight = *graph.GetConstant(conv->input(1));
-    const Tensor* bias =
-        conv->has_input(2) ? graph.GetConstant(conv->input(2)) : nullptr;
-    FoldedWeights folded = FoldIntoOutputChannels(
-        weight, ConvWeightLayout(weight.dims(), conv->GetInt("group", 1)), bias,
-        /*bias_scale=*/1.0, bn.affine);
-    ReplaceConstantInput(graph, conv, 1, weight.dims(), folded.weight, counts);
-    SetBiasInput(graph, conv, std::move(folded.bias_dims), folded.bias, counts);
-    RemoveBatchNormAfter(graph, bn, conv, 0);
-    return conv;
+    const std::vector<int64_t>& dims =
+        graph.GetConstant(conv->input(1))->dims();
+    return FoldIntoWeightAndBias(
+        graph, bn, conv, ConvWeightLayout(dims, conv->GetInt("group", 1)),
+        /*bias_scale=*/1.0, counts);
   }
 };
 

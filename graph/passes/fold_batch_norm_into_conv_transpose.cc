@@ -55,17 +55,12 @@ class FoldBatchNormIntoConvTranspose final : public BatchNormFold {
 
   Node* Apply(Graph& graph, const FoldableBatchNorm& bn, Node* node,
               FoldEditCounts* counts) const override {
-    const Tensor& weight = *graph.GetConstant(node->input(1));
-    const Tensor* bias =
-        node->has_input(2) ? graph.GetConstant(node->input(2)) : nullptr;
-    FoldedWeights folded = FoldIntoOutputChannels(
-        weight,
-        ConvTransposeWeightLayout(weight.dims(), node->GetInt("group", 1)),
-        bias, /*bias_scale=*/1.0, bn.affine);
-    ReplaceConstantInput(graph, node, 1, weight.dims(), folded.weight, counts);
-    SetBiasInput(graph, node, std::move(folded.bias_dims), folded.bias, counts);
-    RemoveBatchNormAfter(graph, bn, node, 0);
-    return node;
+    const std::vector<int64_t>& dims =
+        graph.GetConstant(node->input(1))->dims();
+    return FoldIntoWeightAndBias(
+        graph, bn, node,
+        ConvTransposeWeightLayout(dims, node->GetInt("group", 1)),
+        /*bias_scale=*/1.0, counts);
   }
 };
 

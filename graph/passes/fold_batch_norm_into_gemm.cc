@@ -55,20 +55,16 @@ class FoldBatchNormIntoGemm final : public BatchNormFold {
 
   Node* Apply(Graph& graph, const FoldableBatchNorm& bn, Node* gemm,
               FoldEditCounts* counts) const override {
-    const Tensor& b = *graph.GetConstant(gemm->input(1));
-    const Tensor* c =
-        gemm->has_input(2) ? graph.GetConstant(gemm->input(2)) : nullptr;
-    FoldedWeights folded = FoldIntoOutputChannels(
-        b, GemmWeightLayout(b.dims(), gemm->GetInt("transB", 0) != 0), c,
-        /*bias_scale=*/gemm->GetFloat("beta", 1.0f), bn.affine);
-    ReplaceConstantInput(graph, gemm, 1, b.dims(), folded.weight, counts);
-    SetBiasInput(graph, gemm, std::move(folded.bias_dims), folded.bias, counts);
+    const std::vector<int64_t>& dims =
+        graph.GetConstant(gemm->input(1))->dims();
+    const WeightLayout layout =
+        GemmWeightLayout(dims, gemm->GetInt("transB", 0) != 0);
+    const double beta = gemm->GetFloat("beta", 1.0f);
     // beta now lives in C'.
     if (gemm->HasAttribute("beta")) {
       gemm->SetAttribute(Attribute::Float("beta", 1.0f));
     }
-    RemoveBatchNormAfter(graph, bn, gemm, 0);
-    return gemm;
+    return FoldIntoWeightAndBias(graph, bn, gemm, layout, beta, counts);
   }
 };
 

@@ -151,6 +151,20 @@ FoldedWeights FoldIntoOutputChannels(const Tensor& weight,
   return folded;
 }
 
+Node* FoldIntoWeightAndBias(Graph& graph, const FoldableBatchNorm& bn,
+                            Node* node, const WeightLayout& layout,
+                            double bias_scale, FoldEditCounts* counts) {
+  const Tensor& weight = *graph.GetConstant(node->input(1));
+  const Tensor* bias =
+      node->has_input(2) ? graph.GetConstant(node->input(2)) : nullptr;
+  FoldedWeights folded =
+      FoldIntoOutputChannels(weight, layout, bias, bias_scale, bn.affine);
+  ReplaceConstantInput(graph, node, 1, weight.dims(), folded.weight, counts);
+  SetBiasInput(graph, node, std::move(folded.bias_dims), folded.bias, counts);
+  RemoveBatchNormAfter(graph, bn, node, 0);
+  return node;
+}
+
 std::vector<double> FoldIntoInputChannels(const WeightLayout& layout,
                                           const BatchNormAffineF64& affine,
                                           std::vector<double> initial,

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "core/batch_norm_affine.h"
+#include "graph/graph.h"
+#include "graph/passes/fold_util.h"
 #include "graph/tensor.h"
 
 namespace foldrt::graph {
@@ -87,6 +89,14 @@ FoldedWeights FoldIntoOutputChannels(const Tensor& weight,
                                      const WeightLayout& layout,
                                      const Tensor* bias, double bias_scale,
                                      const BatchNormAffineF64& affine);
+
+// The whole fold of `bn` into the op before it, `node`, whose weight is
+// input 1 and whose optional bias is input 2 (Conv, ConvTranspose, Gemm):
+// FoldIntoOutputChannels, the weight and bias replaced (ReplaceConstantInput,
+// SetBiasInput) and the BN removed. Returns `node`.
+Node* FoldIntoWeightAndBias(Graph& graph, const FoldableBatchNorm& bn,
+                            Node* node, const WeightLayout& layout,
+                            double bias_scale, FoldEditCounts* counts);
 
 // Folding into the op after the BN: for input channel i,
 //   W'[.., i, ..] = W[.., i, ..] * a[i]
