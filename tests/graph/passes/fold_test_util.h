@@ -5,9 +5,13 @@
 #ifndef FOLDRT_TESTS_GRAPH_PASSES_FOLD_TEST_UTIL_H_
 #define FOLDRT_TESTS_GRAPH_PASSES_FOLD_TEST_UTIL_H_
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -92,6 +96,30 @@ struct FoldResult {
   FoldReport report;
 };
 FoldResult FoldAndVerify(const Model& model, const FoldOptions& options = {});
+
+// A model whose BN "bn" the folds must leave in place, and what the report
+// must say about it. The refusal tests of each fold instantiate
+// FoldRefusalTest with their cases; each case checks that the BN stays
+// (category "none", still in the graph) with the reasons given.
+struct RefusalCase {
+  std::string name;  // the test's name
+  std::function<Model()> model;
+  std::optional<FoldReason> backward;  // checked when set
+  std::optional<FoldReason> forward;   // checked when set
+  // A part of the backward (or, with no backward reason, the forward)
+  // refusal's detail; empty: not checked.
+  std::string detail;
+  // FoldAndVerify (exports cleanly, same outputs); false folds without
+  // verifying, for models the reference evaluator cannot run.
+  bool verify = true;
+};
+
+// Names the case in gtest's failure messages instead of dumping bytes.
+void PrintTo(const RefusalCase& c, std::ostream* os);
+// The test name of a case (INSTANTIATE_TEST_SUITE_P's last argument).
+std::string RefusalCaseName(const ::testing::TestParamInfo<RefusalCase>& info);
+
+class FoldRefusalTest : public ::testing::TestWithParam<RefusalCase> {};
 
 }  // namespace foldrt::graph::testing
 
