@@ -1,6 +1,7 @@
 // The value types of the graph IR: Dim and ValueInfo (a value's type and
 // shape) and Attribute (a node attribute of any ONNX kind). Node is in
 // node.cc, Graph in graph.cc; all are declared in graph.h.
+#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,39 +41,20 @@ ValueInfo ValueInfo::ForTensor(std::string name, DataType dtype,
 // ---------------------------------------------------------------- Attribute
 
 std::string AttributeTypeName(AttributeType type) {
-  switch (type) {
-    case AttributeType::kUndefined:
-      return "UNDEFINED";
-    case AttributeType::kFloat:
-      return "FLOAT";
-    case AttributeType::kInt:
-      return "INT";
-    case AttributeType::kString:
-      return "STRING";
-    case AttributeType::kTensor:
-      return "TENSOR";
-    case AttributeType::kGraph:
-      return "GRAPH";
-    case AttributeType::kFloats:
-      return "FLOATS";
-    case AttributeType::kInts:
-      return "INTS";
-    case AttributeType::kStrings:
-      return "STRINGS";
-    case AttributeType::kTensors:
-      return "TENSORS";
-    case AttributeType::kGraphs:
-      return "GRAPHS";
-    case AttributeType::kSparseTensor:
-      return "SPARSE_TENSOR";
-    case AttributeType::kSparseTensors:
-      return "SPARSE_TENSORS";
-    case AttributeType::kTypeProto:
-      return "TYPE_PROTO";
-    case AttributeType::kTypeProtos:
-      return "TYPE_PROTOS";
+  // Indexed by the ONNX code; one name per enumerator, in order.
+  static constexpr const char* kNames[] = {
+      "UNDEFINED",      "FLOAT",      "INT",        "STRING",
+      "TENSOR",         "GRAPH",      "FLOATS",     "INTS",
+      "STRINGS",        "TENSORS",    "GRAPHS",     "SPARSE_TENSOR",
+      "SPARSE_TENSORS", "TYPE_PROTO", "TYPE_PROTOS"};
+  static_assert(
+      std::size(kNames) == static_cast<size_t>(AttributeType::kTypeProtos) + 1,
+      "one name per AttributeType");
+  const auto code = static_cast<int32_t>(type);
+  if (code >= 0 && static_cast<size_t>(code) < std::size(kNames)) {
+    return kNames[code];
   }
-  return "AttributeType(" + std::to_string(static_cast<int32_t>(type)) + ")";
+  return "AttributeType(" + std::to_string(code) + ")";
 }
 
 Attribute::Attribute(std::string name, AttributeType type)
