@@ -25,15 +25,10 @@ namespace {
 
 class FoldBatchNormIntoConv final : public BatchNormFold {
  public:
-  FoldBatchNormIntoConv()
-      : BatchNormFold("fold_batch_norm_into_conv", "Conv",
-                      FoldDirection::kBackward) {}
+  using BatchNormFold::BatchNormFold;
 
-  FoldDecision Match(const Graph& graph, const FoldableBatchNorm& bn,
-                     const Node& conv) const override {
-    const FoldDecision check =
-        CheckConstantWeightAndBias(graph, conv, "weight", "bias");
-    if (!check.folded()) return check;
+  FoldDecision MatchOperands(const Graph& graph, const FoldableBatchNorm& bn,
+                             const Node& conv) const override {
     const std::vector<int64_t>& dims = graph.GetConstant(conv.input(1))->dims();
     // Output channel o is W's row o whatever the group count, so the group
     // needs no check here.
@@ -64,7 +59,9 @@ class FoldBatchNormIntoConv final : public BatchNormFold {
 }  // namespace
 
 std::unique_ptr<BatchNormFold> MakeFoldBatchNormIntoConv() {
-  return std::make_unique<FoldBatchNormIntoConv>();
+  return std::make_unique<FoldBatchNormIntoConv>(
+      "fold_batch_norm_into_conv", "Conv", FoldDirection::kBackward,
+      FoldInputs{"weight", "bias"});
 }
 
 }  // namespace foldrt::graph

@@ -26,15 +26,10 @@ namespace {
 
 class FoldBatchNormIntoConvTranspose final : public BatchNormFold {
  public:
-  FoldBatchNormIntoConvTranspose()
-      : BatchNormFold("fold_batch_norm_into_conv_transpose", "ConvTranspose",
-                      FoldDirection::kBackward) {}
+  using BatchNormFold::BatchNormFold;
 
-  FoldDecision Match(const Graph& graph, const FoldableBatchNorm& bn,
-                     const Node& node) const override {
-    const FoldDecision check =
-        CheckConstantWeightAndBias(graph, node, "weight", "bias");
-    if (!check.folded()) return check;
+  FoldDecision MatchOperands(const Graph& graph, const FoldableBatchNorm& bn,
+                             const Node& node) const override {
     const int64_t group = node.GetInt("group", 1);
     const WeightLayout layout = ConvTransposeWeightLayout(
         graph.GetConstant(node.input(1))->dims(), group);
@@ -67,7 +62,9 @@ class FoldBatchNormIntoConvTranspose final : public BatchNormFold {
 }  // namespace
 
 std::unique_ptr<BatchNormFold> MakeFoldBatchNormIntoConvTranspose() {
-  return std::make_unique<FoldBatchNormIntoConvTranspose>();
+  return std::make_unique<FoldBatchNormIntoConvTranspose>(
+      "fold_batch_norm_into_conv_transpose", "ConvTranspose",
+      FoldDirection::kBackward, FoldInputs{"weight", "bias"});
 }
 
 }  // namespace foldrt::graph

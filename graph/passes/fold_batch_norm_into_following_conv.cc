@@ -38,15 +38,10 @@ std::string IntsText(const std::vector<int64_t>& values) {
 
 class FoldBatchNormIntoFollowingConv final : public BatchNormFold {
  public:
-  FoldBatchNormIntoFollowingConv()
-      : BatchNormFold("fold_batch_norm_into_following_conv", "Conv",
-                      FoldDirection::kForward) {}
+  using BatchNormFold::BatchNormFold;
 
-  FoldDecision Match(const Graph& graph, const FoldableBatchNorm& bn,
-                     const Node& conv) const override {
-    const FoldDecision check =
-        CheckConstantWeightAndBias(graph, conv, "weight", "bias");
-    if (!check.folded()) return check;
+  FoldDecision MatchOperands(const Graph& graph, const FoldableBatchNorm& bn,
+                             const Node& conv) const override {
     const int64_t group = conv.GetInt("group", 1);
     const std::vector<int64_t>& dims = graph.GetConstant(conv.input(1))->dims();
     if (!ConvWeightLayout(dims, group).Fits(ChannelSide::kInput, bn.channels)) {
@@ -111,7 +106,9 @@ class FoldBatchNormIntoFollowingConv final : public BatchNormFold {
 }  // namespace
 
 std::unique_ptr<BatchNormFold> MakeFoldBatchNormIntoFollowingConv() {
-  return std::make_unique<FoldBatchNormIntoFollowingConv>();
+  return std::make_unique<FoldBatchNormIntoFollowingConv>(
+      "fold_batch_norm_into_following_conv", "Conv", FoldDirection::kForward,
+      FoldInputs{"weight", "bias"});
 }
 
 }  // namespace foldrt::graph

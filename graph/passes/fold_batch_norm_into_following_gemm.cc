@@ -29,12 +29,9 @@ namespace {
 
 class FoldBatchNormIntoFollowingGemm final : public BatchNormFold {
  public:
-  FoldBatchNormIntoFollowingGemm()
-      : BatchNormFold("fold_batch_norm_into_following_gemm", "Gemm",
-                      FoldDirection::kForward) {}
+  using BatchNormFold::BatchNormFold;
 
-  FoldDecision Match(const Graph& graph, const FoldableBatchNorm& bn,
-                     const Node& gemm) const override {
+  FoldDecision CheckAttributes(const Node& gemm) const override {
     if (gemm.GetInt("transA", 0) != 0) {
       return FoldDecision::Refused(
           FoldReason::kUnsupportedAttribute,
@@ -42,9 +39,11 @@ class FoldBatchNormIntoFollowingGemm final : public BatchNormFold {
               " has transA=1: the BN's channels would be Gemm's rows (M), a "
               "per-row scale no weight can absorb");
     }
-    const FoldDecision check =
-        CheckConstantWeightAndBias(graph, gemm, "B", "C");
-    if (!check.folded()) return check;
+    return FoldDecision::Folded();
+  }
+
+  FoldDecision MatchOperands(const Graph& graph, const FoldableBatchNorm& bn,
+                             const Node& gemm) const override {
     const bool trans_b = gemm.GetInt("transB", 0) != 0;
     const WeightLayout layout =
         GemmWeightLayout(graph.GetConstant(gemm.input(1))->dims(), trans_b);
@@ -102,7 +101,9 @@ class FoldBatchNormIntoFollowingGemm final : public BatchNormFold {
 }  // namespace
 
 std::unique_ptr<BatchNormFold> MakeFoldBatchNormIntoFollowingGemm() {
-  return std::make_unique<FoldBatchNormIntoFollowingGemm>();
+  return std::make_unique<FoldBatchNormIntoFollowingGemm>(
+      "fold_batch_norm_into_following_gemm", "Gemm", FoldDirection::kForward,
+      FoldInputs{"B", "C"});
 }
 
 }  // namespace foldrt::graph

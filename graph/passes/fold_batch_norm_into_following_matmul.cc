@@ -23,15 +23,10 @@ namespace {
 
 class FoldBatchNormIntoFollowingMatMul final : public BatchNormFold {
  public:
-  FoldBatchNormIntoFollowingMatMul()
-      : BatchNormFold("fold_batch_norm_into_following_matmul", "MatMul",
-                      FoldDirection::kForward) {}
+  using BatchNormFold::BatchNormFold;
 
-  FoldDecision Match(const Graph& graph, const FoldableBatchNorm& bn,
-                     const Node& matmul) const override {
-    const FoldDecision check =
-        CheckFloatConstantInput(graph, matmul, 1, "weight");
-    if (!check.folded()) return check;
+  FoldDecision MatchOperands(const Graph& graph, const FoldableBatchNorm& bn,
+                             const Node& matmul) const override {
     if (!MatMulWeightLayout(graph.GetConstant(matmul.input(1))->dims())
              .Fits(ChannelSide::kInput, bn.channels)) {
       return RefuseInputShape(
@@ -71,7 +66,9 @@ class FoldBatchNormIntoFollowingMatMul final : public BatchNormFold {
 }  // namespace
 
 std::unique_ptr<BatchNormFold> MakeFoldBatchNormIntoFollowingMatMul() {
-  return std::make_unique<FoldBatchNormIntoFollowingMatMul>();
+  return std::make_unique<FoldBatchNormIntoFollowingMatMul>(
+      "fold_batch_norm_into_following_matmul", "MatMul",
+      FoldDirection::kForward, FoldInputs{"weight"});
 }
 
 }  // namespace foldrt::graph

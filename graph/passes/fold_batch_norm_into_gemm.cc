@@ -28,15 +28,10 @@ namespace {
 
 class FoldBatchNormIntoGemm final : public BatchNormFold {
  public:
-  FoldBatchNormIntoGemm()
-      : BatchNormFold("fold_batch_norm_into_gemm", "Gemm",
-                      FoldDirection::kBackward) {}
+  using BatchNormFold::BatchNormFold;
 
-  FoldDecision Match(const Graph& graph, const FoldableBatchNorm& bn,
-                     const Node& gemm) const override {
-    const FoldDecision check =
-        CheckConstantWeightAndBias(graph, gemm, "B", "C");
-    if (!check.folded()) return check;
+  FoldDecision MatchOperands(const Graph& graph, const FoldableBatchNorm& bn,
+                             const Node& gemm) const override {
     const bool trans_b = gemm.GetInt("transB", 0) != 0;
     if (!GemmWeightLayout(graph.GetConstant(gemm.input(1))->dims(), trans_b)
              .Fits(ChannelSide::kOutput, bn.channels)) {
@@ -71,7 +66,9 @@ class FoldBatchNormIntoGemm final : public BatchNormFold {
 }  // namespace
 
 std::unique_ptr<BatchNormFold> MakeFoldBatchNormIntoGemm() {
-  return std::make_unique<FoldBatchNormIntoGemm>();
+  return std::make_unique<FoldBatchNormIntoGemm>(
+      "fold_batch_norm_into_gemm", "Gemm", FoldDirection::kBackward,
+      FoldInputs{"B", "C"});
 }
 
 }  // namespace foldrt::graph

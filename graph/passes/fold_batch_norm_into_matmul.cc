@@ -63,17 +63,15 @@ struct BiasedMatMul {
 
 class FoldBatchNormIntoMatMul final : public BatchNormFold {
  public:
-  FoldBatchNormIntoMatMul()
-      : BatchNormFold("fold_batch_norm_into_matmul", "MatMul",
-                      FoldDirection::kBackward) {}
+  using BatchNormFold::BatchNormFold;
 
   // The MatMul itself or an Add of the MatMul's output and a constant bias.
   bool Claims(const Node& producer) const override {
     return producer.op_type() == "MatMul" || producer.op_type() == "Add";
   }
 
-  FoldDecision Match(const Graph& graph, const FoldableBatchNorm& bn,
-                     const Node& producer) const override {
+  FoldDecision MatchOperands(const Graph& graph, const FoldableBatchNorm& bn,
+                             const Node& producer) const override {
     const BiasedMatMul<const Graph, const Node> found(graph, &producer);
     const Node* matmul = found.matmul;
     const Node* bias_add = found.bias_add;
@@ -156,7 +154,8 @@ class FoldBatchNormIntoMatMul final : public BatchNormFold {
 }  // namespace
 
 std::unique_ptr<BatchNormFold> MakeFoldBatchNormIntoMatMul() {
-  return std::make_unique<FoldBatchNormIntoMatMul>();
+  return std::make_unique<FoldBatchNormIntoMatMul>(
+      "fold_batch_norm_into_matmul", "MatMul", FoldDirection::kBackward);
 }
 
 }  // namespace foldrt::graph
