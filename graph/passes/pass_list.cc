@@ -8,8 +8,8 @@
 // preconditions in a comment on top; a class implementing BatchNormFold,
 // fold_passes.h; a Make... function returning it with its name, op,
 // direction and constant inputs; the weight math in fold_weights.h), list
-// it in graph/CMakeLists.txt, and add one line to MakeBatchNormFolds below (with
-// its declaration next to the others). Refusals it shares with other folds
+// it in graph/CMakeLists.txt, and add one line to MakeBatchNormFolds below
+// (with its declaration next to the others). Refusals it shares with other folds
 // come from fold_refusals.h; a new reason code goes into FoldReason
 // (fold_report.h).
 //
