@@ -16,9 +16,6 @@
 namespace foldrt::graph::testing {
 namespace {
 
-namespace fs = std::filesystem;
-using ::testing::HasSubstr;
-
 // A model whose initializer "w" (float [2, 3]) lives at `location`.
 onnx::ModelProto ExternalDataModel(const std::string& location,
                                    const std::string& offset,

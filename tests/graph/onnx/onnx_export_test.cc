@@ -20,10 +20,6 @@
 namespace foldrt::graph::testing {
 namespace {
 
-namespace fs = std::filesystem;
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-
 TEST(OnnxIoTest, RoundTripKeepsEverything) {
   const onnx::ModelProto original = RichModel();
   const Model model = Parse(original);

@@ -19,10 +19,6 @@
 namespace foldrt::graph::testing {
 namespace {
 
-namespace fs = std::filesystem;
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-
 TEST(OnnxIoTest, ImportedIrHasTheModelsContent) {
   const Model model = Parse(RichModel(), "rich.onnx");
   EXPECT_EQ(model.source, "rich.onnx");
@@ -80,11 +76,8 @@ TEST(OnnxIoTest, ImportedIrHasTheModelsContent) {
 }
 
 TEST(OnnxIoTest, InitializersListedAsInputsBecomeConstants) {
-  onnx::ModelProto original;
-  original.set_ir_version(3);
-  AddOpset(&original, "", 9);
+  onnx::ModelProto original = EmptyModel(3, 9, "old_exporter");
   onnx::GraphProto* graph = original.mutable_graph();
-  graph->set_name("old_exporter");
   *graph->add_input() = TensorValue("x", onnx::TensorProto::FLOAT, {"1", "2"});
   *graph->add_input() = TensorValue("w", onnx::TensorProto::FLOAT, {"2"});
   *graph->add_input() = TensorValue("k", onnx::TensorProto::FLOAT, {"2"});
@@ -122,11 +115,8 @@ TEST(OnnxIoTest, InitializersListedAsInputsBecomeConstants) {
 }
 
 TEST(OnnxIoTest, GetConstantSeesThroughImportedIdentityAndConstant) {
-  onnx::ModelProto original;
-  original.set_ir_version(7);
-  AddOpset(&original, "", 12);
+  onnx::ModelProto original = EmptyModel(7, 12, "identity_constant");
   onnx::GraphProto* graph = original.mutable_graph();
-  graph->set_name("identity_constant");
   *graph->add_input() =
       TensorValue("x", onnx::TensorProto::FLOAT, {"1", "2", "3", "3"});
   *graph->add_initializer() = RawFloats("w_init", {2, 2, 1, 1}, {1, 2, 3, 4});
@@ -156,11 +146,8 @@ TEST(OnnxIoTest, GetConstantSeesThroughImportedIdentityAndConstant) {
 }
 
 TEST(OnnxIoTest, ModelsOver64MiBParse) {
-  onnx::ModelProto original;
-  original.set_ir_version(8);
-  AddOpset(&original, "", 17);
+  onnx::ModelProto original = EmptyModel(8, 17, "big");
   onnx::GraphProto* graph = original.mutable_graph();
-  graph->set_name("big");
   *graph->add_input() = TensorValue("x", onnx::TensorProto::FLOAT, {"1"});
   constexpr int64_t kCount = 18 * 1024 * 1024;  // 72 MiB of float32
   std::vector<float> values(kCount);

@@ -16,7 +16,6 @@
 
 namespace foldrt::graph::testing {
 
-namespace fs = std::filesystem;
 using google::protobuf::util::MessageDifferencer;
 
 onnx::ValueInfoProto TensorValue(const std::string& name, int32_t elem_type,
@@ -322,12 +321,18 @@ std::string ReadFile(const fs::path& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-onnx::ModelProto SmallModel(int64_t ir_version, int64_t opset) {
+onnx::ModelProto EmptyModel(int64_t ir_version, int64_t opset,
+                            const std::string& graph_name) {
   onnx::ModelProto model;
   model.set_ir_version(ir_version);
   AddOpset(&model, "", opset);
+  model.mutable_graph()->set_name(graph_name);
+  return model;
+}
+
+onnx::ModelProto SmallModel(int64_t ir_version, int64_t opset) {
+  onnx::ModelProto model = EmptyModel(ir_version, opset, "small");
   onnx::GraphProto* graph = model.mutable_graph();
-  graph->set_name("small");
   *graph->add_input() = TensorValue("x", onnx::TensorProto::FLOAT, {"2"});
   *graph->add_initializer() = RawFloats("w", {2}, {1, 2});
   *graph->add_node() = MakeNode("Mul", {"x", "w"}, {"y"}, "mul");

@@ -5,6 +5,7 @@
 #ifndef FOLDRT_TESTS_GRAPH_ONNX_ONNX_TEST_UTIL_H_
 #define FOLDRT_TESTS_GRAPH_ONNX_ONNX_TEST_UTIL_H_
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 #include <stdlib.h>
@@ -20,6 +21,11 @@
 #include "graph/onnx_io.h"
 
 namespace foldrt::graph::testing {
+
+// What every ONNX test file uses.
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 
 // ------------------------------------------------------------ proto makers
 
@@ -52,6 +58,10 @@ onnx::NodeProto EveryAttributeNode();
 // Conv -> BatchNormalization -> custom op, with initializers in every
 // storage form, metadata, doc strings and value_info.
 onnx::ModelProto RichModel();
+// A model of one opset (the default domain's) whose graph `graph_name` is
+// still empty.
+onnx::ModelProto EmptyModel(int64_t ir_version, int64_t opset,
+                            const std::string& graph_name);
 // x * w -> y, FLOAT [2].
 onnx::ModelProto SmallModel(int64_t ir_version = 8, int64_t opset = 13);
 
