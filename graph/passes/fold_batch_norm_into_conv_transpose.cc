@@ -40,12 +40,7 @@ class FoldBatchNormIntoConvTranspose final : public BatchNormFold {
               ") must be (Cin, Cout/group, k...) with Cout = " +
               std::to_string(bn.channels) + " and Cin a multiple of group");
     }
-    const int64_t out_channels = layout.Channels(ChannelSide::kOutput);
-    if (node.has_input(2) && graph.GetConstant(node.input(2))->dims() !=
-                                 std::vector<int64_t>{out_channels}) {
-      return RefuseBiasLength(node, 2, out_channels);
-    }
-    return FoldDecision::Folded();
+    return CheckBiasLength(graph, node, layout.Channels(ChannelSide::kOutput));
   }
 
   Node* Apply(Graph& graph, const FoldableBatchNorm& bn, Node* node,

@@ -72,11 +72,7 @@ class FoldBatchNormIntoFollowingConv final : public BatchNormFold {
           Describe(conv) + " has unknown auto_pad '" + auto_pad + "'");
     }
 
-    if (conv.has_input(2) && graph.GetConstant(conv.input(2))->dims() !=
-                                 std::vector<int64_t>{dims[0]}) {
-      return RefuseBiasLength(conv, 2, dims[0]);
-    }
-    return FoldDecision::Folded();
+    return CheckBiasLength(graph, conv, dims[0]);
   }
 
   Node* Apply(Graph& graph, const FoldableBatchNorm& bn, Node* conv,

@@ -53,12 +53,8 @@ class FoldBatchNormIntoFollowingGemm final : public BatchNormFold {
           "must be 2-D with K=" + std::to_string(bn.channels) +
               " input rows (transB=" + (trans_b ? "1" : "0") + ")");
     }
-    const int64_t columns = layout.Channels(ChannelSide::kOutput);
-    if (gemm.has_input(2) &&
-        !FoldedBiasShape(graph.GetConstant(gemm.input(2))->dims(), columns)) {
-      return RefuseBiasBroadcast(gemm, 2, "C", columns);
-    }
-    return FoldDecision::Folded();
+    return CheckBiasBroadcast(graph, gemm, 2, "C",
+                              layout.Channels(ChannelSide::kOutput));
   }
 
   Node* Apply(Graph& graph, const FoldableBatchNorm& bn, Node* gemm,

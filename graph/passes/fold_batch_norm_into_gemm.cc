@@ -40,12 +40,7 @@ class FoldBatchNormIntoGemm final : public BatchNormFold {
           "must be 2-D with N=" + std::to_string(bn.channels) +
               " output columns (transB=" + (trans_b ? "1" : "0") + ")");
     }
-    if (gemm.has_input(2) &&
-        !FoldedBiasShape(graph.GetConstant(gemm.input(2))->dims(),
-                         bn.channels)) {
-      return RefuseBiasBroadcast(gemm, 2, "C", bn.channels);
-    }
-    return FoldDecision::Folded();
+    return CheckBiasBroadcast(graph, gemm, 2, "C", bn.channels);
   }
 
   Node* Apply(Graph& graph, const FoldableBatchNorm& bn, Node* gemm,

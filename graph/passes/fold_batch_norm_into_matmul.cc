@@ -107,11 +107,8 @@ class FoldBatchNormIntoMatMul final : public BatchNormFold {
     if (bias_add != nullptr) {
       check = CheckFloatConstantInput(graph, *bias_add, bias_index, "bias");
       if (!check.folded()) return check;
-      if (!FoldedBiasShape(
-              graph.GetConstant(bias_add->input(bias_index))->dims(),
-              bn.channels)) {
-        return RefuseBiasBroadcast(*bias_add, bias_index, "bias", bn.channels);
-      }
+      return CheckBiasBroadcast(graph, *bias_add, bias_index, "bias",
+                                bn.channels);
     }
     return FoldDecision::Folded();
   }
