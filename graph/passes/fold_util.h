@@ -1,7 +1,9 @@
 // Shared pieces of the BatchNormalization folding passes (graph/passes/):
-// reading a BN's constant parameters into the one affine form, changing a
-// constant without touching other readers of it, and the rank facts the
-// MatMul folds need. Internal to the passes; batch_norm_fold.h is the API.
+// reading a BN's constant parameters into the one affine form, the
+// constant-input checks, changing a constant without touching other readers
+// of it, rewiring around the removed BN, and the rank facts the MatMul folds
+// need. The weight math is fold_weights.h's. Internal to the passes;
+// batch_norm_fold.h is the API.
 #ifndef FOLDRT_GRAPH_PASSES_FOLD_UTIL_H_
 #define FOLDRT_GRAPH_PASSES_FOLD_UTIL_H_
 
