@@ -118,69 +118,59 @@ onnx::NodeProto EveryAttributeNode() {
   onnx::NodeProto node =
       MakeNode("Fancy", {"y"}, {"z"}, "fancy", "com.example");
   node.set_doc_string("a node foldrt does not understand");
-  auto add = [&](onnx::AttributeProto attribute) {
-    *node.add_attribute() = std::move(attribute);
+  // Appends attribute `name` of `type` to the node, for the caller to fill.
+  auto add = [&](const std::string& name,
+                 onnx::AttributeProto::AttributeType type) {
+    onnx::AttributeProto* attribute = node.add_attribute();
+    *attribute = MakeAttribute(name, type);
+    return attribute;
   };
-  auto f = MakeAttribute("f", onnx::AttributeProto::FLOAT);
-  f.set_f(0.25f);
-  f.set_doc_string("a float attribute");
-  add(f);
-  auto i = MakeAttribute("i", onnx::AttributeProto::INT);
-  i.set_i(-42);
-  add(i);
-  auto s = MakeAttribute("s", onnx::AttributeProto::STRING);
-  s.set_s(std::string("bytes\0inside", 12));
-  add(s);
-  auto t = MakeAttribute("t", onnx::AttributeProto::TENSOR);
-  *t.mutable_t() = RawFloats("t_value", {2}, {1.0f, 2.0f});
-  add(t);
-  auto g = MakeAttribute("g", onnx::AttributeProto::GRAPH);
-  *g.mutable_g() = IdentityBody("g_body", "y");
-  add(g);
-  auto floats = MakeAttribute("floats", onnx::AttributeProto::FLOATS);
-  floats.add_floats(1.5f);
-  floats.add_floats(-0.0f);
-  add(floats);
-  auto ints = MakeAttribute("ints", onnx::AttributeProto::INTS);
-  ints.add_ints(INT64_MIN);
-  ints.add_ints(3);
-  add(ints);
-  auto strings = MakeAttribute("strings", onnx::AttributeProto::STRINGS);
-  strings.add_strings("one");
-  strings.add_strings("");
-  add(strings);
-  auto tensors = MakeAttribute("tensors", onnx::AttributeProto::TENSORS);
-  onnx::TensorProto* int8s = tensors.add_tensors();
+  onnx::AttributeProto* f = add("f", onnx::AttributeProto::FLOAT);
+  f->set_f(0.25f);
+  f->set_doc_string("a float attribute");
+  add("i", onnx::AttributeProto::INT)->set_i(-42);
+  add("s", onnx::AttributeProto::STRING)
+      ->set_s(std::string("bytes\0inside", 12));
+  *add("t", onnx::AttributeProto::TENSOR)->mutable_t() =
+      RawFloats("t_value", {2}, {1.0f, 2.0f});
+  *add("g", onnx::AttributeProto::GRAPH)->mutable_g() =
+      IdentityBody("g_body", "y");
+  onnx::AttributeProto* floats = add("floats", onnx::AttributeProto::FLOATS);
+  floats->add_floats(1.5f);
+  floats->add_floats(-0.0f);
+  onnx::AttributeProto* ints = add("ints", onnx::AttributeProto::INTS);
+  ints->add_ints(INT64_MIN);
+  ints->add_ints(3);
+  onnx::AttributeProto* strings = add("strings", onnx::AttributeProto::STRINGS);
+  strings->add_strings("one");
+  strings->add_strings("");
+  onnx::AttributeProto* tensors = add("tensors", onnx::AttributeProto::TENSORS);
+  onnx::TensorProto* int8s = tensors->add_tensors();
   int8s->set_data_type(onnx::TensorProto::INT8);
   int8s->add_dims(3);
   int8s->add_int32_data(-128);
   int8s->add_int32_data(-1);
   int8s->add_int32_data(127);
-  *tensors.add_tensors() = TypedFloats("", {1}, {3.0f});
-  add(tensors);
-  auto graphs = MakeAttribute("graphs", onnx::AttributeProto::GRAPHS);
-  *graphs.add_graphs() = IdentityBody("first_body", "y");
-  *graphs.add_graphs() = IdentityBody("second_body", "x");
-  add(graphs);
-  auto sparse = MakeAttribute("sparse", onnx::AttributeProto::SPARSE_TENSOR);
-  *sparse.mutable_sparse_tensor() = MakeSparse("sparse_values");
-  add(sparse);
-  auto sparses = MakeAttribute("sparses", onnx::AttributeProto::SPARSE_TENSORS);
-  *sparses.add_sparse_tensors() = MakeSparse("sparse_a");
-  *sparses.add_sparse_tensors() = MakeSparse("sparse_b");
-  add(sparses);
-  auto tp = MakeAttribute("tp", onnx::AttributeProto::TYPE_PROTO);
-  *tp.mutable_tp() = TensorValue("", onnx::TensorProto::INT64, {"2"}).type();
-  add(tp);
-  auto tps = MakeAttribute("tps", onnx::AttributeProto::TYPE_PROTOS);
-  *tps.add_type_protos() =
+  *tensors->add_tensors() = TypedFloats("", {1}, {3.0f});
+  onnx::AttributeProto* graphs = add("graphs", onnx::AttributeProto::GRAPHS);
+  *graphs->add_graphs() = IdentityBody("first_body", "y");
+  *graphs->add_graphs() = IdentityBody("second_body", "x");
+  *add("sparse", onnx::AttributeProto::SPARSE_TENSOR)->mutable_sparse_tensor() =
+      MakeSparse("sparse_values");
+  onnx::AttributeProto* sparses =
+      add("sparses", onnx::AttributeProto::SPARSE_TENSORS);
+  *sparses->add_sparse_tensors() = MakeSparse("sparse_a");
+  *sparses->add_sparse_tensors() = MakeSparse("sparse_b");
+  *add("tp", onnx::AttributeProto::TYPE_PROTO)->mutable_tp() =
+      TensorValue("", onnx::TensorProto::INT64, {"2"}).type();
+  onnx::AttributeProto* tps = add("tps", onnx::AttributeProto::TYPE_PROTOS);
+  *tps->add_type_protos() =
       TensorValue("", onnx::TensorProto::FLOAT, {"N"}).type();
-  tps.add_type_protos()
+  tps->add_type_protos()
       ->mutable_sequence_type()
       ->mutable_elem_type()
       ->mutable_tensor_type()
       ->set_elem_type(onnx::TensorProto::FLOAT);
-  add(tps);
   return node;
 }
 

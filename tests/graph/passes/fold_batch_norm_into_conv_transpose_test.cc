@@ -88,25 +88,21 @@ TEST(FoldIntoConvTransposeSharingTest, SharedWeightIsCopied) {
   EXPECT_EQ(result.report.cleanup.weights_copied, 1u);
 }
 
+// W (5, 3, ...) with group=2 is not a valid grouping; refuse, never guess.
+Model UndividedGroups() {
+  ModelBuilder b(13);
+  b.Input("x", {-1, 5, 3, 3});
+  b.RandomInitializer("w", {5, 3, 2, 2});
+  b.AddNode("ConvTranspose", {"x", "w"}, {"t"}, "deconv",
+            {Attribute::Int("group", 2)});
+  b.BatchNorm("bn", "t", "y", 6);
+  b.Output("y");
+  return b.model();
+}
+
 INSTANTIATE_TEST_SUITE_P(IntoConvTranspose, FoldRefusalTest,
-                         ::testing::Values(
-                             // W (5, 3, ...) with group=2 is not a valid
-                             // grouping; refuse, never guess.
-                             RefusalCase{
-                                 "GroupsThatDoNotDivideStay",
-                                 [] {
-                                   ModelBuilder b(13);
-                                   b.Input("x", {-1, 5, 3, 3});
-                                   b.RandomInitializer("w", {5, 3, 2, 2});
-                                   b.AddNode("ConvTranspose", {"x", "w"}, {"t"},
-                                             "deconv",
-                                             {Attribute::Int("group", 2)});
-                                   b.BatchNorm("bn", "t", "y", 6);
-                                   b.Output("y");
-                                   return b.model();
-                                 },
-                                 FoldReason::kShapeMismatch, std::nullopt, "",
-                                 /*verify=*/false}),
+                         ::testing::Values(ShapeMismatchCase(
+                             "GroupsThatDoNotDivideStay", UndividedGroups)),
                          RefusalCaseName);
 
 }  // namespace

@@ -117,20 +117,18 @@ INSTANTIATE_TEST_SUITE_P(
     IntoGemm, FoldRefusalTest,
     ::testing::Values(
         // transB=1 reads B as (N=5, K=4): N no longer matches the BN.
-        RefusalCase{"ColumnCountMismatchStays",
-                    [] {
-                      return GemmThenBatchNorm({-1, kK}, {kK, kN}, nullptr,
-                                               {Attribute::Int("transB", 1)});
-                    },
-                    FoldReason::kShapeMismatch, std::nullopt, "",
-                    /*verify=*/false},
-        RefusalCase{"CThatDoesNotBroadcastStays",
-                    [] {
-                      const std::vector<int64_t> c_dims = {kM, kN, 1};
-                      return GemmThenBatchNorm({kM, kK}, {kK, kN}, &c_dims, {});
-                    },
-                    FoldReason::kShapeMismatch, std::nullopt, "",
-                    /*verify=*/false}),
+        ShapeMismatchCase("ColumnCountMismatchStays",
+                          [] {
+                            return GemmThenBatchNorm(
+                                {-1, kK}, {kK, kN}, nullptr,
+                                {Attribute::Int("transB", 1)});
+                          }),
+        ShapeMismatchCase(
+            "CThatDoesNotBroadcastStays",
+            [] {
+              const std::vector<int64_t> c_dims = {kM, kN, 1};
+              return GemmThenBatchNorm({kM, kK}, {kK, kN}, &c_dims, {});
+            })),
     RefusalCaseName);
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <utility>
 
 #include "core/error.h"
 #include "graph/onnx_io.h"
@@ -188,6 +189,15 @@ FoldResult FoldAndVerify(const Model& model, const FoldOptions& options) {
   ExpectValidOnnx(result.folded);
   ExpectSameOutputs(model, result.folded, RandomInputs(model, 2, 1234));
   return result;
+}
+
+RefusalCase ShapeMismatchCase(std::string name, std::function<Model()> model) {
+  return {std::move(name),
+          std::move(model),
+          FoldReason::kShapeMismatch,
+          std::nullopt,
+          "",
+          /*verify=*/false};
 }
 
 void PrintTo(const RefusalCase& c, std::ostream* os) { *os << c.name; }

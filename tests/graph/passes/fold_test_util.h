@@ -114,6 +114,10 @@ struct RefusalCase {
   bool verify = true;
 };
 
+// A BN whose shape contradicts its producer's weight (a model the reference
+// cannot run): refused backward for kShapeMismatch, folded unverified.
+RefusalCase ShapeMismatchCase(std::string name, std::function<Model()> model);
+
 // Names the case in gtest's failure messages instead of dumping bytes.
 void PrintTo(const RefusalCase& c, std::ostream* os);
 // The test name of a case (INSTANTIATE_TEST_SUITE_P's last argument).
