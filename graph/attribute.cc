@@ -60,6 +60,14 @@ std::string AttributeTypeName(AttributeType type) {
 Attribute::Attribute(std::string name, AttributeType type)
     : name_(std::move(name)), type_(type) {}
 
+template <typename Value>
+Attribute Attribute::WithValue(std::string name, AttributeType type,
+                               Value value) {
+  Attribute attribute(std::move(name), type);
+  attribute.value_ = std::move(value);
+  return attribute;
+}
+
 Attribute::Attribute(const Attribute& other) = default;
 Attribute::Attribute(Attribute&& other) noexcept = default;
 Attribute& Attribute::operator=(const Attribute& other) = default;
@@ -67,27 +75,19 @@ Attribute& Attribute::operator=(Attribute&& other) noexcept = default;
 Attribute::~Attribute() = default;
 
 Attribute Attribute::Float(std::string name, float value) {
-  Attribute attribute(std::move(name), AttributeType::kFloat);
-  attribute.value_ = value;
-  return attribute;
+  return WithValue(std::move(name), AttributeType::kFloat, value);
 }
 
 Attribute Attribute::Int(std::string name, int64_t value) {
-  Attribute attribute(std::move(name), AttributeType::kInt);
-  attribute.value_ = value;
-  return attribute;
+  return WithValue(std::move(name), AttributeType::kInt, value);
 }
 
 Attribute Attribute::String(std::string name, std::string value) {
-  Attribute attribute(std::move(name), AttributeType::kString);
-  attribute.value_ = std::move(value);
-  return attribute;
+  return WithValue(std::move(name), AttributeType::kString, std::move(value));
 }
 
 Attribute Attribute::FromTensor(std::string name, Tensor value) {
-  Attribute attribute(std::move(name), AttributeType::kTensor);
-  attribute.value_ = std::move(value);
-  return attribute;
+  return WithValue(std::move(name), AttributeType::kTensor, std::move(value));
 }
 
 Attribute Attribute::FromGraph(std::string name, Graph value) {
@@ -97,28 +97,20 @@ Attribute Attribute::FromGraph(std::string name, Graph value) {
 }
 
 Attribute Attribute::Floats(std::string name, std::vector<float> values) {
-  Attribute attribute(std::move(name), AttributeType::kFloats);
-  attribute.value_ = std::move(values);
-  return attribute;
+  return WithValue(std::move(name), AttributeType::kFloats, std::move(values));
 }
 
 Attribute Attribute::Ints(std::string name, std::vector<int64_t> values) {
-  Attribute attribute(std::move(name), AttributeType::kInts);
-  attribute.value_ = std::move(values);
-  return attribute;
+  return WithValue(std::move(name), AttributeType::kInts, std::move(values));
 }
 
 Attribute Attribute::Strings(std::string name,
                              std::vector<std::string> values) {
-  Attribute attribute(std::move(name), AttributeType::kStrings);
-  attribute.value_ = std::move(values);
-  return attribute;
+  return WithValue(std::move(name), AttributeType::kStrings, std::move(values));
 }
 
 Attribute Attribute::Tensors(std::string name, std::vector<Tensor> values) {
-  Attribute attribute(std::move(name), AttributeType::kTensors);
-  attribute.value_ = std::move(values);
-  return attribute;
+  return WithValue(std::move(name), AttributeType::kTensors, std::move(values));
 }
 
 Attribute Attribute::Graphs(std::string name, std::vector<Graph> values) {
@@ -135,9 +127,7 @@ Attribute Attribute::SerializedProto(std::string name, AttributeType type,
                                "': " + AttributeTypeName(type) +
                                " is not a single serialized-proto type");
   }
-  Attribute attribute(std::move(name), type);
-  attribute.value_ = std::move(bytes);
-  return attribute;
+  return WithValue(std::move(name), type, std::move(bytes));
 }
 
 Attribute Attribute::SerializedProtos(std::string name, AttributeType type,
@@ -148,9 +138,7 @@ Attribute Attribute::SerializedProtos(std::string name, AttributeType type,
                                "': " + AttributeTypeName(type) +
                                " is not a serialized-proto list type");
   }
-  Attribute attribute(std::move(name), type);
-  attribute.value_ = std::move(bytes);
-  return attribute;
+  return WithValue(std::move(name), type, std::move(bytes));
 }
 
 void Attribute::CheckType(AttributeType expected) const {

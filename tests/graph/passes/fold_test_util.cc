@@ -221,8 +221,12 @@ TEST_P(FoldRefusalTest, BatchNormStays) {
   const BatchNormFoldRecord* record = FindRecord(result.report, "bn");
   ASSERT_NE(record, nullptr);
   EXPECT_EQ(FoldCategory(*record), "none");
-  if (c.backward) EXPECT_EQ(record->backward.reason, *c.backward);
-  if (c.forward) EXPECT_EQ(record->forward.reason, *c.forward);
+  if (c.backward) {
+    EXPECT_EQ(record->backward.reason, *c.backward);
+  }
+  if (c.forward) {
+    EXPECT_EQ(record->forward.reason, *c.forward);
+  }
   if (!c.detail.empty()) {
     const std::string& detail =
         c.backward ? record->backward.detail : record->forward.detail;

@@ -13,6 +13,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "graph/graph.h"
@@ -102,6 +103,17 @@ FoldResult FoldAndVerify(const Model& model, const FoldOptions& options = {});
 // FoldRefusalTest with their cases; each case checks that the BN stays
 // (category "none", still in the graph) with the reasons given.
 struct RefusalCase {
+  RefusalCase(std::string name, std::function<Model()> model,
+              std::optional<FoldReason> backward,
+              std::optional<FoldReason> forward = std::nullopt,
+              std::string detail = "", bool verify = true)
+      : name(std::move(name)),
+        model(std::move(model)),
+        backward(backward),
+        forward(forward),
+        detail(std::move(detail)),
+        verify(verify) {}
+
   std::string name;  // the test's name
   std::function<Model()> model;
   std::optional<FoldReason> backward;  // checked when set
@@ -111,7 +123,7 @@ struct RefusalCase {
   std::string detail;
   // FoldAndVerify (exports cleanly, same outputs); false folds without
   // verifying, for models the reference evaluator cannot run.
-  bool verify = true;
+  bool verify;
 };
 
 // A BN whose shape contradicts its producer's weight (a model the reference
