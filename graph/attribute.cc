@@ -119,25 +119,35 @@ Attribute Attribute::Graphs(std::string name, std::vector<Graph> values) {
   return attribute;
 }
 
+namespace {
+
+// InvalidArgumentError unless `type` is `sparse` or `type_proto` (the kinds
+// foldrt keeps as serialized protos); `kind` is the expected kind, for the
+// message.
+void CheckSerializedType(const std::string& name, AttributeType type,
+                         AttributeType sparse, AttributeType type_proto,
+                         const std::string& kind) {
+  if (type != sparse && type != type_proto) {
+    throw InvalidArgumentError("attribute '" + name + "': " +
+                               AttributeTypeName(type) + " is not " + kind);
+  }
+}
+
+}  // namespace
+
 Attribute Attribute::SerializedProto(std::string name, AttributeType type,
                                      std::string bytes) {
-  if (type != AttributeType::kSparseTensor &&
-      type != AttributeType::kTypeProto) {
-    throw InvalidArgumentError("attribute '" + name +
-                               "': " + AttributeTypeName(type) +
-                               " is not a single serialized-proto type");
-  }
+  CheckSerializedType(name, type, AttributeType::kSparseTensor,
+                      AttributeType::kTypeProto,
+                      "a single serialized-proto type");
   return WithValue(std::move(name), type, std::move(bytes));
 }
 
 Attribute Attribute::SerializedProtos(std::string name, AttributeType type,
                                       std::vector<std::string> bytes) {
-  if (type != AttributeType::kSparseTensors &&
-      type != AttributeType::kTypeProtos) {
-    throw InvalidArgumentError("attribute '" + name +
-                               "': " + AttributeTypeName(type) +
-                               " is not a serialized-proto list type");
-  }
+  CheckSerializedType(name, type, AttributeType::kSparseTensors,
+                      AttributeType::kTypeProtos,
+                      "a serialized-proto list type");
   return WithValue(std::move(name), type, std::move(bytes));
 }
 
