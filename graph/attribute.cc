@@ -1,6 +1,7 @@
 // The value types of the graph IR: Dim and ValueInfo (a value's type and
 // shape) and Attribute (a node attribute of any ONNX kind). Node is in
 // node.cc, Graph in graph.cc; all are declared in graph.h.
+#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,43 +41,32 @@ ValueInfo ValueInfo::ForTensor(std::string name, DataType dtype,
 // ---------------------------------------------------------------- Attribute
 
 std::string AttributeTypeName(AttributeType type) {
-  switch (type) {
-    case AttributeType::kUndefined:
-      return "UNDEFINED";
-    case AttributeType::kFloat:
-      return "FLOAT";
-    case AttributeType::kInt:
-      return "INT";
-    case AttributeType::kString:
-      return "STRING";
-    case AttributeType::kTensor:
-      return "TENSOR";
-    case AttributeType::kGraph:
-      return "GRAPH";
-    case AttributeType::kFloats:
-      return "FLOATS";
-    case AttributeType::kInts:
-      return "INTS";
-    case AttributeType::kStrings:
-      return "STRINGS";
-    case AttributeType::kTensors:
-      return "TENSORS";
-    case AttributeType::kGraphs:
-      return "GRAPHS";
-    case AttributeType::kSparseTensor:
-      return "SPARSE_TENSOR";
-    case AttributeType::kSparseTensors:
-      return "SPARSE_TENSORS";
-    case AttributeType::kTypeProto:
-      return "TYPE_PROTO";
-    case AttributeType::kTypeProtos:
-      return "TYPE_PROTOS";
+  // Indexed by the ONNX code; one name per enumerator, in order.
+  static constexpr const char* kNames[] = {
+      "UNDEFINED",      "FLOAT",      "INT",        "STRING",
+      "TENSOR",         "GRAPH",      "FLOATS",     "INTS",
+      "STRINGS",        "TENSORS",    "GRAPHS",     "SPARSE_TENSOR",
+      "SPARSE_TENSORS", "TYPE_PROTO", "TYPE_PROTOS"};
+  static_assert(
+      std::size(kNames) == static_cast<size_t>(AttributeType::kTypeProtos) + 1,
+      "one name per AttributeType");
+  const auto code = static_cast<int32_t>(type);
+  if (code >= 0 && static_cast<size_t>(code) < std::size(kNames)) {
+    return kNames[code];
   }
-  return "AttributeType(" + std::to_string(static_cast<int32_t>(type)) + ")";
+  return "AttributeType(" + std::to_string(code) + ")";
 }
 
 Attribute::Attribute(std::string name, AttributeType type)
     : name_(std::move(name)), type_(type) {}
+
+template <typename Value>
+Attribute Attribute::WithValue(std::string name, AttributeType type,
+                               Value value) {
+  Attribute attribute(std::move(name), type);
+  attribute.value_ = std::move(value);
+  return attribute;
+}
 
 Attribute::Attribute(const Attribute& other) = default;
 Attribute::Attribute(Attribute&& other) noexcept = default;
@@ -85,27 +75,19 @@ Attribute& Attribute::operator=(Attribute&& other) noexcept = default;
 Attribute::~Attribute() = default;
 
 Attribute Attribute::Float(std::string name, float value) {
-  Attribute attribute(std::move(name), AttributeType::kFloat);
-  attribute.value_ = value;
-  return attribute;
+  return WithValue(std::move(name), AttributeType::kFloat, value);
 }
 
 Attribute Attribute::Int(std::string name, int64_t value) {
-  Attribute attribute(std::move(name), AttributeType::kInt);
-  attribute.value_ = value;
-  return attribute;
+  return WithValue(std::move(name), AttributeType::kInt, value);
 }
 
 Attribute Attribute::String(std::string name, std::string value) {
-  Attribute attribute(std::move(name), AttributeType::kString);
-  attribute.value_ = std::move(value);
-  return attribute;
+  return WithValue(std::move(name), AttributeType::kString, std::move(value));
 }
 
 Attribute Attribute::FromTensor(std::string name, Tensor value) {
-  Attribute attribute(std::move(name), AttributeType::kTensor);
-  attribute.value_ = std::move(value);
-  return attribute;
+  return WithValue(std::move(name), AttributeType::kTensor, std::move(value));
 }
 
 Attribute Attribute::FromGraph(std::string name, Graph value) {
@@ -115,28 +97,20 @@ Attribute Attribute::FromGraph(std::string name, Graph value) {
 }
 
 Attribute Attribute::Floats(std::string name, std::vector<float> values) {
-  Attribute attribute(std::move(name), AttributeType::kFloats);
-  attribute.value_ = std::move(values);
-  return attribute;
+  return WithValue(std::move(name), AttributeType::kFloats, std::move(values));
 }
 
 Attribute Attribute::Ints(std::string name, std::vector<int64_t> values) {
-  Attribute attribute(std::move(name), AttributeType::kInts);
-  attribute.value_ = std::move(values);
-  return attribute;
+  return WithValue(std::move(name), AttributeType::kInts, std::move(values));
 }
 
 Attribute Attribute::Strings(std::string name,
                              std::vector<std::string> values) {
-  Attribute attribute(std::move(name), AttributeType::kStrings);
-  attribute.value_ = std::move(values);
-  return attribute;
+  return WithValue(std::move(name), AttributeType::kStrings, std::move(values));
 }
 
 Attribute Attribute::Tensors(std::string name, std::vector<Tensor> values) {
-  Attribute attribute(std::move(name), AttributeType::kTensors);
-  attribute.value_ = std::move(values);
-  return attribute;
+  return WithValue(std::move(name), AttributeType::kTensors, std::move(values));
 }
 
 Attribute Attribute::Graphs(std::string name, std::vector<Graph> values) {
@@ -145,30 +119,36 @@ Attribute Attribute::Graphs(std::string name, std::vector<Graph> values) {
   return attribute;
 }
 
+namespace {
+
+// InvalidArgumentError unless `type` is `sparse` or `type_proto` (the kinds
+// foldrt keeps as serialized protos); `kind` is the expected kind, for the
+// message.
+void CheckSerializedType(const std::string& name, AttributeType type,
+                         AttributeType sparse, AttributeType type_proto,
+                         const std::string& kind) {
+  if (type != sparse && type != type_proto) {
+    throw InvalidArgumentError("attribute '" + name + "': " +
+                               AttributeTypeName(type) + " is not " + kind);
+  }
+}
+
+}  // namespace
+
 Attribute Attribute::SerializedProto(std::string name, AttributeType type,
                                      std::string bytes) {
-  if (type != AttributeType::kSparseTensor &&
-      type != AttributeType::kTypeProto) {
-    throw InvalidArgumentError("attribute '" + name +
-                               "': " + AttributeTypeName(type) +
-                               " is not a single serialized-proto type");
-  }
-  Attribute attribute(std::move(name), type);
-  attribute.value_ = std::move(bytes);
-  return attribute;
+  CheckSerializedType(name, type, AttributeType::kSparseTensor,
+                      AttributeType::kTypeProto,
+                      "a single serialized-proto type");
+  return WithValue(std::move(name), type, std::move(bytes));
 }
 
 Attribute Attribute::SerializedProtos(std::string name, AttributeType type,
                                       std::vector<std::string> bytes) {
-  if (type != AttributeType::kSparseTensors &&
-      type != AttributeType::kTypeProtos) {
-    throw InvalidArgumentError("attribute '" + name +
-                               "': " + AttributeTypeName(type) +
-                               " is not a serialized-proto list type");
-  }
-  Attribute attribute(std::move(name), type);
-  attribute.value_ = std::move(bytes);
-  return attribute;
+  CheckSerializedType(name, type, AttributeType::kSparseTensors,
+                      AttributeType::kTypeProtos,
+                      "a serialized-proto list type");
+  return WithValue(std::move(name), type, std::move(bytes));
 }
 
 void Attribute::CheckType(AttributeType expected) const {

@@ -20,8 +20,8 @@
 #include <variant>
 #include <vector>
 
-#include "graph/tensor.h"
 #include "core/error.h"
+#include "graph/tensor.h"
 
 namespace foldrt::graph {
 
@@ -149,6 +149,10 @@ class Attribute {
   friend class Graph;
 
   Attribute(std::string name, AttributeType type);
+  // An attribute of `type` whose payload (value_) is `value`: what every
+  // factory but the subgraph ones builds.
+  template <typename Value>
+  static Attribute WithValue(std::string name, AttributeType type, Value value);
   void CheckType(AttributeType expected) const;
   void CheckType(AttributeType expected_one, AttributeType expected_two) const;
 

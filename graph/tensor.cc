@@ -1,6 +1,7 @@
 #include "graph/tensor.h"
 
 #include <cstring>
+#include <iterator>
 #include <limits>
 
 #include "core/error.h"
@@ -13,57 +14,22 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "foldrt's tensor bytes assume a little-endian host");
 
 std::string DataTypeName(DataType dtype) {
-  switch (dtype) {
-    case DataType::kUndefined:
-      return "UNDEFINED";
-    case DataType::kFloat:
-      return "FLOAT";
-    case DataType::kUint8:
-      return "UINT8";
-    case DataType::kInt8:
-      return "INT8";
-    case DataType::kUint16:
-      return "UINT16";
-    case DataType::kInt16:
-      return "INT16";
-    case DataType::kInt32:
-      return "INT32";
-    case DataType::kInt64:
-      return "INT64";
-    case DataType::kString:
-      return "STRING";
-    case DataType::kBool:
-      return "BOOL";
-    case DataType::kFloat16:
-      return "FLOAT16";
-    case DataType::kDouble:
-      return "DOUBLE";
-    case DataType::kUint32:
-      return "UINT32";
-    case DataType::kUint64:
-      return "UINT64";
-    case DataType::kComplex64:
-      return "COMPLEX64";
-    case DataType::kComplex128:
-      return "COMPLEX128";
-    case DataType::kBfloat16:
-      return "BFLOAT16";
-    case DataType::kFloat8E4M3Fn:
-      return "FLOAT8E4M3FN";
-    case DataType::kFloat8E4M3Fnuz:
-      return "FLOAT8E4M3FNUZ";
-    case DataType::kFloat8E5M2:
-      return "FLOAT8E5M2";
-    case DataType::kFloat8E5M2Fnuz:
-      return "FLOAT8E5M2FNUZ";
-    case DataType::kUint4:
-      return "UINT4";
-    case DataType::kInt4:
-      return "INT4";
-    case DataType::kFloat4E2M1:
-      return "FLOAT4E2M1";
+  // Indexed by the ONNX code; one name per enumerator, in order.
+  static constexpr const char* kNames[] = {
+      "UNDEFINED",      "FLOAT",        "UINT8",          "INT8",
+      "UINT16",         "INT16",        "INT32",          "INT64",
+      "STRING",         "BOOL",         "FLOAT16",        "DOUBLE",
+      "UINT32",         "UINT64",       "COMPLEX64",      "COMPLEX128",
+      "BFLOAT16",       "FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2",
+      "FLOAT8E5M2FNUZ", "UINT4",        "INT4",           "FLOAT4E2M1"};
+  static_assert(
+      std::size(kNames) == static_cast<size_t>(DataType::kFloat4E2M1) + 1,
+      "one name per DataType");
+  const auto code = static_cast<int32_t>(dtype);
+  if (code >= 0 && static_cast<size_t>(code) < std::size(kNames)) {
+    return kNames[code];
   }
-  return "DataType(" + std::to_string(static_cast<int32_t>(dtype)) + ")";
+  return "DataType(" + std::to_string(code) + ")";
 }
 
 int DataTypeBitWidth(DataType dtype) {

@@ -38,27 +38,13 @@ std::string IntsText(const std::vector<int64_t>& values) {
 
 class FoldBatchNormIntoFollowingConv final : public BatchNormFold {
  public:
-  const char* name() const override {
-    return "fold_batch_norm_into_following_conv";
-  }
-  const char* op_type() const override { return "Conv"; }
-  FoldDirection direction() const override { return FoldDirection::kForward; }
-  bool Claims(const Node& consumer) const override {
-    return consumer.op_type() == "Conv";
-  }
+  using BatchNormFold::BatchNormFold;
 
-  FoldDecision Match(const Graph& graph, const FoldableBatchNorm& bn,
-                     const Node& conv) const override {
-    FoldDecision check = CheckFloatConstantInput(graph, conv, 1, "weight");
-    if (!check.folded()) return check;
-    if (conv.has_input(2)) {
-      check = CheckFloatConstantInput(graph, conv, 2, "bias");
-      if (!check.folded()) return check;
-    }
+  FoldDecision MatchOperands(const Graph& graph, const FoldableBatchNorm& bn,
+                             const Node& conv) const override {
     const int64_t group = conv.GetInt("group", 1);
     const std::vector<int64_t>& dims = graph.GetConstant(conv.input(1))->dims();
-    if (group < 1 || dims.size() < 3 || dims[0] <= 0 || dims[0] % group != 0 ||
-        dims[1] * group != bn.channels) {
+    if (!ConvWeightLayout(dims, group).Fits(ChannelSide::kInput, bn.channels)) {
       return RefuseInputShape(conv, 1, "weight",
                               "(group=" + std::to_string(group) +
                                   ") must be (Cout, Cin/group, k...) with "
@@ -86,61 +72,29 @@ class FoldBatchNormIntoFollowingConv final : public BatchNormFold {
           Describe(conv) + " has unknown auto_pad '" + auto_pad + "'");
     }
 
-    if (conv.has_input(2) && graph.GetConstant(conv.input(2))->dims() !=
-                                 std::vector<int64_t>{dims[0]}) {
-      return RefuseBiasLength(conv, 2, dims[0]);
-    }
-    return FoldDecision::Folded();
+    return CheckBiasLength(graph, conv, dims[0]);
   }
 
   Node* Apply(Graph& graph, const FoldableBatchNorm& bn, Node* conv,
               FoldEditCounts* counts) const override {
-    const bool has_bias = conv->has_input(2);
-    const int64_t group = conv->GetInt("group", 1);
     const Tensor& weight = *graph.GetConstant(conv->input(1));
-    const std::vector<int64_t> dims = weight.dims();
-    const int64_t out_channels = dims[0];
-    std::vector<float> bias(static_cast<size_t>(out_channels), 0.0f);
-    if (has_bias) bias = graph.GetConstant(conv->input(2))->ToFloats();
-
-    const std::vector<double>& a = bn.affine.scale;
-    const std::vector<double>& b = bn.affine.shift;
-    const int64_t in_per_group = dims[1];
-    const int64_t out_per_group = out_channels / group;
+    const WeightLayout layout =
+        ConvWeightLayout(weight.dims(), conv->GetInt("group", 1));
+    // B'[o] starts from B[o] (0 when absent) and takes W b on top.
+    std::vector<double> bias(
+        static_cast<size_t>(layout.Channels(ChannelSide::kOutput)), 0.0);
+    if (conv->has_input(2)) {
+      const std::vector<float> values =
+          graph.GetConstant(conv->input(2))->ToFloats();
+      bias.assign(values.begin(), values.end());
+    }
     std::vector<float> w = weight.ToFloats();
-    const size_t kernel =
-        w.size() / static_cast<size_t>(out_channels * in_per_group);
-    std::vector<float> folded_bias(bias.size());
-    for (int64_t o = 0; o < out_channels; ++o) {
-      const int64_t first_channel = (o / out_per_group) * in_per_group;
-      double sum = bias[static_cast<size_t>(o)];
-      for (int64_t i = 0; i < in_per_group; ++i) {
-        const size_t c = static_cast<size_t>(first_channel + i);
-        float* block =
-            w.data() + static_cast<size_t>(o * in_per_group + i) * kernel;
-        for (size_t k = 0; k < kernel; ++k) {
-          const double original = block[k];
-          sum += original * b[c];
-          block[k] = static_cast<float>(original * a[c]);
-        }
-      }
-      folded_bias[static_cast<size_t>(o)] = static_cast<float>(sum);
-    }
+    bias = FoldIntoInputChannels(layout, bn.affine, std::move(bias), &w);
 
-    ReplaceConstantInput(graph, conv, 1, dims, w, counts);
-    if (has_bias) {
-      ReplaceConstantInput(graph, conv, 2, {out_channels}, folded_bias, counts);
-    } else {
-      const std::string name = AddFloatInitializer(
-          graph, conv->input(1) + "_bias", {out_channels}, folded_bias);
-      std::vector<std::string> inputs = conv->inputs();
-      inputs.resize(3);
-      inputs[2] = name;
-      conv->SetInputs(std::move(inputs));
-    }
-    const std::string input = bn.input;
-    graph.RemoveNode(bn.node);
-    conv->SetInput(0, input);
+    ReplaceConstantInput(graph, conv, 1, weight.dims(), w, counts);
+    SetBiasInput(graph, conv, {layout.Channels(ChannelSide::kOutput)},
+                 RoundToFloat(bias), counts);
+    RemoveBatchNormBefore(graph, bn, conv);
     return conv;
   }
 };
@@ -148,7 +102,9 @@ class FoldBatchNormIntoFollowingConv final : public BatchNormFold {
 }  // namespace
 
 std::unique_ptr<BatchNormFold> MakeFoldBatchNormIntoFollowingConv() {
-  return std::make_unique<FoldBatchNormIntoFollowingConv>();
+  return std::make_unique<FoldBatchNormIntoFollowingConv>(
+      "fold_batch_norm_into_following_conv", "Conv", FoldDirection::kForward,
+      FoldInputs{"weight", "bias"});
 }
 
 }  // namespace foldrt::graph

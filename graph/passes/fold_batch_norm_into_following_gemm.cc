@@ -29,17 +29,9 @@ namespace {
 
 class FoldBatchNormIntoFollowingGemm final : public BatchNormFold {
  public:
-  const char* name() const override {
-    return "fold_batch_norm_into_following_gemm";
-  }
-  const char* op_type() const override { return "Gemm"; }
-  FoldDirection direction() const override { return FoldDirection::kForward; }
-  bool Claims(const Node& consumer) const override {
-    return consumer.op_type() == "Gemm";
-  }
+  using BatchNormFold::BatchNormFold;
 
-  FoldDecision Match(const Graph& graph, const FoldableBatchNorm& bn,
-                     const Node& gemm) const override {
+  FoldDecision CheckAttributes(const Node& gemm) const override {
     if (gemm.GetInt("transA", 0) != 0) {
       return FoldDecision::Refused(
           FoldReason::kUnsupportedAttribute,
@@ -47,84 +39,57 @@ class FoldBatchNormIntoFollowingGemm final : public BatchNormFold {
               " has transA=1: the BN's channels would be Gemm's rows (M), a "
               "per-row scale no weight can absorb");
     }
-    FoldDecision check = CheckFloatConstantInput(graph, gemm, 1, "B");
-    if (!check.folded()) return check;
-    if (gemm.has_input(2)) {
-      check = CheckFloatConstantInput(graph, gemm, 2, "C");
-      if (!check.folded()) return check;
-    }
+    return FoldDecision::Folded();
+  }
+
+  FoldDecision MatchOperands(const Graph& graph, const FoldableBatchNorm& bn,
+                             const Node& gemm) const override {
     const bool trans_b = gemm.GetInt("transB", 0) != 0;
-    const std::vector<int64_t>& b_dims =
-        graph.GetConstant(gemm.input(1))->dims();
-    if (b_dims.size() != 2 || b_dims[trans_b ? 1 : 0] != bn.channels) {
+    const WeightLayout layout =
+        GemmWeightLayout(graph.GetConstant(gemm.input(1))->dims(), trans_b);
+    if (!layout.Fits(ChannelSide::kInput, bn.channels)) {
       return RefuseInputShape(
           gemm, 1, "B",
           "must be 2-D with K=" + std::to_string(bn.channels) +
               " input rows (transB=" + (trans_b ? "1" : "0") + ")");
     }
-    const int64_t columns = b_dims[trans_b ? 0 : 1];
-    if (gemm.has_input(2) &&
-        !FoldedBiasShape(graph.GetConstant(gemm.input(2))->dims(), columns)) {
-      return RefuseBiasBroadcast(gemm, 2, "C", columns);
-    }
-    return FoldDecision::Folded();
+    return CheckBiasBroadcast(graph, gemm, 2, "C",
+                              layout.Channels(ChannelSide::kOutput));
   }
 
   Node* Apply(Graph& graph, const FoldableBatchNorm& bn, Node* gemm,
               FoldEditCounts* counts) const override {
-    const bool has_c = gemm->has_input(2);
-    const bool trans_b = gemm->GetInt("transB", 0) != 0;
     const Tensor& b_tensor = *graph.GetConstant(gemm->input(1));
-    const std::vector<int64_t> b_dims = b_tensor.dims();
-    const int64_t inner = bn.channels;
-    const int64_t columns = b_dims[trans_b ? 0 : 1];
+    const WeightLayout layout =
+        GemmWeightLayout(b_tensor.dims(), gemm->GetInt("transB", 0) != 0);
+    const int64_t columns = layout.Channels(ChannelSide::kOutput);
     std::vector<float> c;
     std::vector<int64_t> c_dims;
     std::vector<int64_t> folded_c_dims = {columns};
-    if (has_c) {
+    if (gemm->has_input(2)) {
       const Tensor& c_tensor = *graph.GetConstant(gemm->input(2));
       c_dims = c_tensor.dims();
       folded_c_dims = *FoldedBiasShape(c_dims, columns);
       c = c_tensor.ToFloats();
     }
 
-    const std::vector<double>& a = bn.affine.scale;
-    const std::vector<double>& b = bn.affine.shift;
-    const double alpha = gemm->GetFloat("alpha", 1.0f);
-    const double beta = gemm->GetFloat("beta", 1.0f);
     std::vector<float> weight = b_tensor.ToFloats();
-    std::vector<double> shift(static_cast<size_t>(columns), 0.0);
-    for (int64_t k = 0; k < inner; ++k) {
-      for (int64_t n = 0; n < columns; ++n) {
-        float& value = weight[static_cast<size_t>(trans_b ? n * inner + k
-                                                          : k * columns + n)];
-        const double original = value;
-        shift[static_cast<size_t>(n)] += b[static_cast<size_t>(k)] * original;
-        value = static_cast<float>(a[static_cast<size_t>(k)] * original);
-      }
-    }
+    std::vector<double> shift = FoldIntoInputChannels(
+        layout, bn.affine, std::vector<double>(static_cast<size_t>(columns)),
+        &weight);
+    const double alpha = gemm->GetFloat("alpha", 1.0f);
     for (double& value : shift) value *= alpha;
-    const std::vector<double> c_scale(static_cast<size_t>(columns), beta);
+    const std::vector<double> c_scale(static_cast<size_t>(columns),
+                                      gemm->GetFloat("beta", 1.0f));
     const std::vector<float> folded_c =
         RoundToFloat(FoldBiasColumns(c, c_dims, folded_c_dims, c_scale, shift));
 
-    ReplaceConstantInput(graph, gemm, 1, b_dims, weight, counts);
-    if (has_c) {
-      ReplaceConstantInput(graph, gemm, 2, folded_c_dims, folded_c, counts);
-    } else {
-      const std::string name = AddFloatInitializer(
-          graph, gemm->input(1) + "_bias", folded_c_dims, folded_c);
-      std::vector<std::string> inputs = gemm->inputs();
-      inputs.resize(3);
-      inputs[2] = name;
-      gemm->SetInputs(std::move(inputs));
-    }
+    ReplaceConstantInput(graph, gemm, 1, b_tensor.dims(), weight, counts);
+    SetBiasInput(graph, gemm, folded_c_dims, folded_c, counts);
     if (gemm->HasAttribute("beta")) {
       gemm->SetAttribute(Attribute::Float("beta", 1.0f));
     }
-    const std::string input = bn.input;
-    graph.RemoveNode(bn.node);
-    gemm->SetInput(0, input);
+    RemoveBatchNormBefore(graph, bn, gemm);
     return gemm;
   }
 };
@@ -132,7 +97,9 @@ class FoldBatchNormIntoFollowingGemm final : public BatchNormFold {
 }  // namespace
 
 std::unique_ptr<BatchNormFold> MakeFoldBatchNormIntoFollowingGemm() {
-  return std::make_unique<FoldBatchNormIntoFollowingGemm>();
+  return std::make_unique<FoldBatchNormIntoFollowingGemm>(
+      "fold_batch_norm_into_following_gemm", "Gemm", FoldDirection::kForward,
+      FoldInputs{"B", "C"});
 }
 
 }  // namespace foldrt::graph

@@ -23,22 +23,12 @@ namespace {
 
 class FoldBatchNormIntoFollowingMatMul final : public BatchNormFold {
  public:
-  const char* name() const override {
-    return "fold_batch_norm_into_following_matmul";
-  }
-  const char* op_type() const override { return "MatMul"; }
-  FoldDirection direction() const override { return FoldDirection::kForward; }
-  bool Claims(const Node& consumer) const override {
-    return consumer.op_type() == "MatMul";
-  }
+  using BatchNormFold::BatchNormFold;
 
-  FoldDecision Match(const Graph& graph, const FoldableBatchNorm& bn,
-                     const Node& matmul) const override {
-    FoldDecision check = CheckFloatConstantInput(graph, matmul, 1, "weight");
-    if (!check.folded()) return check;
-    const std::vector<int64_t>& dims =
-        graph.GetConstant(matmul.input(1))->dims();
-    if (dims.size() != 2 || dims[0] != bn.channels) {
+  FoldDecision MatchOperands(const Graph& graph, const FoldableBatchNorm& bn,
+                             const Node& matmul) const override {
+    if (!MatMulWeightLayout(graph.GetConstant(matmul.input(1))->dims())
+             .Fits(ChannelSide::kInput, bn.channels)) {
       return RefuseInputShape(
           matmul, 1, "weight",
           "must be 2-D (K=" + std::to_string(bn.channels) + ", N)");
@@ -50,37 +40,24 @@ class FoldBatchNormIntoFollowingMatMul final : public BatchNormFold {
   Node* Apply(Graph& graph, const FoldableBatchNorm& bn, Node* matmul,
               FoldEditCounts* counts) const override {
     const Tensor& weight = *graph.GetConstant(matmul->input(1));
-    const std::vector<int64_t> dims = weight.dims();
-    const std::vector<double>& a = bn.affine.scale;
-    const std::vector<double>& b = bn.affine.shift;
-    const int64_t inner = dims[0];
-    const int64_t columns = dims[1];
+    const WeightLayout layout = MatMulWeightLayout(weight.dims());
+    const int64_t columns = layout.Channels(ChannelSide::kOutput);
     std::vector<float> w = weight.ToFloats();
-    std::vector<double> bias(static_cast<size_t>(columns), 0.0);
-    for (int64_t k = 0; k < inner; ++k) {
-      for (int64_t n = 0; n < columns; ++n) {
-        float& value = w[static_cast<size_t>(k * columns + n)];
-        const double original = value;
-        bias[static_cast<size_t>(n)] += b[static_cast<size_t>(k)] * original;
-        value = static_cast<float>(a[static_cast<size_t>(k)] * original);
-      }
-    }
+    const std::vector<double> bias = FoldIntoInputChannels(
+        layout, bn.affine, std::vector<double>(static_cast<size_t>(columns)),
+        &w);
 
-    ReplaceConstantInput(graph, matmul, 1, dims, w, counts);
+    ReplaceConstantInput(graph, matmul, 1, weight.dims(), w, counts);
     const std::string bias_name = AddFloatInitializer(
         graph, matmul->input(1) + "_bias", {columns}, RoundToFloat(bias));
-    const std::string input = bn.input;
-    graph.RemoveNode(bn.node);
-    matmul->SetInput(0, input);
+    RemoveBatchNormBefore(graph, bn, matmul);
     // The Add takes over the MatMul's output name, which may be a graph
     // output; the product gets a fresh one.
     const std::string output = matmul->output(0);
     const std::string product = graph.UniqueValueName(output + "_unbiased");
     matmul->SetOutput(0, product);
     graph.AddNode(Node("Add", {product, bias_name}, {output},
-                       graph.UniqueNodeName(
-                           (matmul->name().empty() ? output : matmul->name()) +
-                           "/bn_bias_add")));
+                       BiasAddName(graph, *matmul, output)));
     ++counts->nodes_inserted;
     return matmul;
   }
@@ -89,7 +66,9 @@ class FoldBatchNormIntoFollowingMatMul final : public BatchNormFold {
 }  // namespace
 
 std::unique_ptr<BatchNormFold> MakeFoldBatchNormIntoFollowingMatMul() {
-  return std::make_unique<FoldBatchNormIntoFollowingMatMul>();
+  return std::make_unique<FoldBatchNormIntoFollowingMatMul>(
+      "fold_batch_norm_into_following_matmul", "MatMul",
+      FoldDirection::kForward, FoldInputs{"weight"});
 }
 
 }  // namespace foldrt::graph

@@ -63,16 +63,15 @@ struct BiasedMatMul {
 
 class FoldBatchNormIntoMatMul final : public BatchNormFold {
  public:
-  const char* name() const override { return "fold_batch_norm_into_matmul"; }
-  const char* op_type() const override { return "MatMul"; }
-  FoldDirection direction() const override { return FoldDirection::kBackward; }
+  using BatchNormFold::BatchNormFold;
+
   // The MatMul itself or an Add of the MatMul's output and a constant bias.
   bool Claims(const Node& producer) const override {
     return producer.op_type() == "MatMul" || producer.op_type() == "Add";
   }
 
-  FoldDecision Match(const Graph& graph, const FoldableBatchNorm& bn,
-                     const Node& producer) const override {
+  FoldDecision MatchOperands(const Graph& graph, const FoldableBatchNorm& bn,
+                             const Node& producer) const override {
     const BiasedMatMul<const Graph, const Node> found(graph, &producer);
     const Node* matmul = found.matmul;
     const Node* bias_add = found.bias_add;
@@ -95,9 +94,8 @@ class FoldBatchNormIntoMatMul final : public BatchNormFold {
 
     FoldDecision check = CheckFloatConstantInput(graph, *matmul, 1, "weight");
     if (!check.folded()) return check;
-    const std::vector<int64_t>& dims =
-        graph.GetConstant(matmul->input(1))->dims();
-    if (dims.size() != 2 || dims[1] != bn.channels) {
+    if (!MatMulWeightLayout(graph.GetConstant(matmul->input(1))->dims())
+             .Fits(ChannelSide::kOutput, bn.channels)) {
       return RefuseInputShape(
           *matmul, 1, "weight",
           "must be 2-D (K, N=" + std::to_string(bn.channels) + ")");
@@ -109,11 +107,8 @@ class FoldBatchNormIntoMatMul final : public BatchNormFold {
     if (bias_add != nullptr) {
       check = CheckFloatConstantInput(graph, *bias_add, bias_index, "bias");
       if (!check.folded()) return check;
-      if (!FoldedBiasShape(
-              graph.GetConstant(bias_add->input(bias_index))->dims(),
-              bn.channels)) {
-        return RefuseBiasBroadcast(*bias_add, bias_index, "bias", bn.channels);
-      }
+      return CheckBiasBroadcast(graph, *bias_add, bias_index, "bias",
+                                bn.channels);
     }
     return FoldDecision::Folded();
   }
@@ -125,43 +120,26 @@ class FoldBatchNormIntoMatMul final : public BatchNormFold {
     Node* bias_add = found.bias_add;
     const size_t bias_index = found.bias_index;
     const Tensor& weight = *graph.GetConstant(matmul->input(1));
-    const std::vector<int64_t> dims = weight.dims();
-    const int64_t columns = bn.channels;
-    std::vector<float> bias;
-    std::vector<int64_t> bias_dims;
-    std::vector<int64_t> folded_bias_dims = {columns};
-    if (bias_add != nullptr) {
-      const Tensor& bias_tensor =
-          *graph.GetConstant(bias_add->input(bias_index));
-      bias_dims = bias_tensor.dims();
-      folded_bias_dims = *FoldedBiasShape(bias_dims, columns);
-      bias = bias_tensor.ToFloats();
-    }
+    const Tensor* bias = bias_add != nullptr
+                             ? graph.GetConstant(bias_add->input(bias_index))
+                             : nullptr;
+    FoldedWeights folded =
+        FoldIntoOutputChannels(weight, MatMulWeightLayout(weight.dims()), bias,
+                               /*bias_scale=*/1.0, bn.affine);
 
-    const std::vector<double>& a = bn.affine.scale;
-    std::vector<float> w = weight.ToFloats();
-    for (int64_t k = 0; k < dims[0]; ++k) {
-      for (int64_t n = 0; n < columns; ++n) {
-        float& value = w[static_cast<size_t>(k * columns + n)];
-        value = static_cast<float>(a[static_cast<size_t>(n)] *
-                                   static_cast<double>(value));
-      }
-    }
-    const std::vector<float> folded_bias = RoundToFloat(
-        FoldBiasColumns(bias, bias_dims, folded_bias_dims, a, bn.affine.shift));
-
-    ReplaceConstantInput(graph, matmul, 1, dims, w, counts);
+    ReplaceConstantInput(graph, matmul, 1, weight.dims(), folded.weight,
+                         counts);
     if (bias_add != nullptr) {
-      ReplaceConstantInput(graph, bias_add, bias_index, folded_bias_dims,
-                           folded_bias, counts);
+      ReplaceConstantInput(graph, bias_add, bias_index,
+                           std::move(folded.bias_dims), folded.bias, counts);
       RemoveBatchNormAfter(graph, bn, bias_add, 0);
     } else {
-      const std::string bias_name = AddFloatInitializer(
-          graph, matmul->input(1) + "_bias", folded_bias_dims, folded_bias);
+      const std::string bias_name =
+          AddFloatInitializer(graph, matmul->input(1) + "_bias",
+                              std::move(folded.bias_dims), folded.bias);
       const std::string product = matmul->output(0);
       const std::string output = bn.output;
-      const std::string add_name = graph.UniqueNodeName(
-          (matmul->name().empty() ? output : matmul->name()) + "/bn_bias_add");
+      const std::string add_name = BiasAddName(graph, *matmul, output);
       graph.RemoveNode(bn.node);
       graph.AddNode(Node("Add", {product, bias_name}, {output}, add_name));
       ++counts->nodes_inserted;
@@ -173,7 +151,8 @@ class FoldBatchNormIntoMatMul final : public BatchNormFold {
 }  // namespace
 
 std::unique_ptr<BatchNormFold> MakeFoldBatchNormIntoMatMul() {
-  return std::make_unique<FoldBatchNormIntoMatMul>();
+  return std::make_unique<FoldBatchNormIntoMatMul>(
+      "fold_batch_norm_into_matmul", "MatMul", FoldDirection::kBackward);
 }
 
 }  // namespace foldrt::graph

@@ -1,8 +1,10 @@
 #include "graph/passes/fold_refusals.h"
 
 #include <optional>
+#include <vector>
 
 #include "graph/passes/fold_util.h"
+#include "graph/passes/fold_weights.h"
 
 namespace foldrt::graph {
 
@@ -19,13 +21,23 @@ FoldDecision RefuseInputShape(const Node& node, size_t index,
       DescribeInput(node, index, what) + " " + requirement);
 }
 
-FoldDecision RefuseBiasLength(const Node& node, size_t index, int64_t length) {
-  return RefuseInputShape(node, index, "bias",
+FoldDecision CheckBiasLength(const Graph& graph, const Node& node,
+                             int64_t length) {
+  if (!node.has_input(2) || graph.GetConstant(node.input(2))->dims() ==
+                                std::vector<int64_t>{length}) {
+    return FoldDecision::Folded();
+  }
+  return RefuseInputShape(node, 2, "bias",
                           "is not 1-D of length " + std::to_string(length));
 }
 
-FoldDecision RefuseBiasBroadcast(const Node& node, size_t index,
-                                 const std::string& what, int64_t columns) {
+FoldDecision CheckBiasBroadcast(const Graph& graph, const Node& node,
+                                size_t index, const std::string& what,
+                                int64_t columns) {
+  if (!node.has_input(index) ||
+      FoldedBiasShape(graph.GetConstant(node.input(index))->dims(), columns)) {
+    return FoldDecision::Folded();
+  }
   return RefuseInputShape(
       node, index, what,
       "does not broadcast to (M, " + std::to_string(columns) + ")");

@@ -22,13 +22,17 @@ FoldDecision RefuseInputShape(const Node& node, size_t index,
                               const std::string& what,
                               const std::string& requirement);
 
-// kShapeMismatch: bias input `index` of `node` is not 1-D of `length`.
-FoldDecision RefuseBiasLength(const Node& node, size_t index, int64_t length);
+// Folded() when `node` has no bias (input 2) or a constant one that is 1-D
+// of `length`; else kShapeMismatch.
+FoldDecision CheckBiasLength(const Graph& graph, const Node& node,
+                             int64_t length);
 
-// kShapeMismatch: input `index` of `node` (called `what`) does not
-// broadcast to (M, columns).
-FoldDecision RefuseBiasBroadcast(const Node& node, size_t index,
-                                 const std::string& what, int64_t columns);
+// Folded() when `node` has no input `index` or a constant there (called
+// `what`) that broadcasts to (M, columns) as FoldedBiasShape allows; else
+// kShapeMismatch.
+FoldDecision CheckBiasBroadcast(const Graph& graph, const Node& node,
+                                size_t index, const std::string& what,
+                                int64_t columns);
 
 // kForwardInexact: `conv` pads (`setting`, e.g. "pads [1, 1, 1, 1]") after
 // the BN, so a forward fold would change its border outputs.

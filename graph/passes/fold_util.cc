@@ -269,6 +269,16 @@ FoldDecision CheckFloatConstantInput(const Graph& graph, const Node& node,
   return FoldDecision::Folded();
 }
 
+FoldDecision CheckConstantWeightAndBias(const Graph& graph, const Node& node,
+                                        const std::string& weight,
+                                        const std::string& bias) {
+  FoldDecision check = CheckFloatConstantInput(graph, node, 1, weight);
+  if (check.folded() && node.has_input(2)) {
+    check = CheckFloatConstantInput(graph, node, 2, bias);
+  }
+  return check;
+}
+
 std::string AddFloatInitializer(Graph& graph, const std::string& base,
                                 std::vector<int64_t> dims,
                                 const std::vector<float>& values) {
@@ -307,41 +317,6 @@ std::vector<float> RoundToFloat(const std::vector<double>& values) {
   return rounded;
 }
 
-std::optional<std::vector<int64_t>> FoldedBiasShape(
-    const std::vector<int64_t>& dims, int64_t columns) {
-  if (dims.empty()) return std::vector<int64_t>{columns};
-  const int64_t last = dims.back();
-  if (last != 1 && last != columns) return std::nullopt;
-  if (dims.size() == 1) return std::vector<int64_t>{columns};
-  if (dims.size() == 2) return std::vector<int64_t>{dims[0], columns};
-  return std::nullopt;
-}
-
-std::vector<double> FoldBiasColumns(const std::vector<float>& bias,
-                                    const std::vector<int64_t>& bias_dims,
-                                    const std::vector<int64_t>& folded_dims,
-                                    const std::vector<double>& scale,
-                                    const std::vector<double>& shift) {
-  const int64_t columns = folded_dims.back();
-  const int64_t rows = folded_dims.size() == 2 ? folded_dims[0] : 1;
-  const bool column_broadcast = bias_dims.empty() || bias_dims.back() == 1;
-  std::vector<double> folded(static_cast<size_t>(rows * columns));
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t n = 0; n < columns; ++n) {
-      double value = 0.0;
-      if (!bias.empty()) {
-        const int64_t width = bias_dims.empty() ? 1 : bias_dims.back();
-        value =
-            bias[static_cast<size_t>((bias_dims.size() == 2 ? r * width : 0) +
-                                     (column_broadcast ? 0 : n))];
-      }
-      const double s = scale.empty() ? 1.0 : scale[n];
-      folded[static_cast<size_t>(r * columns + n)] = s * value + shift[n];
-    }
-  }
-  return folded;
-}
-
 std::optional<size_t> KnownRank(const Graph& graph, const std::string& value) {
   return KnownRankAtDepth(graph, value, 0);
 }
@@ -350,6 +325,33 @@ void RemoveBatchNormAfter(Graph& graph, const FoldableBatchNorm& bn,
                           Node* producer, size_t producer_output) {
   graph.RemoveNode(bn.node);
   producer->SetOutput(producer_output, bn.output);
+}
+
+void RemoveBatchNormBefore(Graph& graph, const FoldableBatchNorm& bn,
+                           Node* consumer) {
+  const std::string input = bn.input;
+  graph.RemoveNode(bn.node);
+  consumer->SetInput(0, input);
+}
+
+void SetBiasInput(Graph& graph, Node* node, std::vector<int64_t> dims,
+                  const std::vector<float>& values, FoldEditCounts* counts) {
+  if (node->has_input(2)) {
+    ReplaceConstantInput(graph, node, 2, std::move(dims), values, counts);
+    return;
+  }
+  const std::string name = AddFloatInitializer(graph, node->input(1) + "_bias",
+                                               std::move(dims), values);
+  std::vector<std::string> inputs = node->inputs();
+  inputs.resize(3);
+  inputs[2] = name;
+  node->SetInputs(std::move(inputs));
+}
+
+std::string BiasAddName(const Graph& graph, const Node& matmul,
+                        const std::string& output) {
+  return graph.UniqueNodeName((matmul.name().empty() ? output : matmul.name()) +
+                              "/bn_bias_add");
 }
 
 }  // namespace foldrt::graph

@@ -1,7 +1,9 @@
 // Shared pieces of the BatchNormalization folding passes (graph/passes/):
-// reading a BN's constant parameters into the one affine form, changing a
-// constant without touching other readers of it, and the rank facts the
-// MatMul folds need. Internal to the passes; batch_norm_fold.h is the API.
+// reading a BN's constant parameters into the one affine form, the
+// constant-input checks, changing a constant without touching other readers
+// of it, rewiring around the removed BN, and the rank facts the MatMul folds
+// need. The weight math is fold_weights.h's. Internal to the passes;
+// batch_norm_fold.h is the API.
 #ifndef FOLDRT_GRAPH_PASSES_FOLD_UTIL_H_
 #define FOLDRT_GRAPH_PASSES_FOLD_UTIL_H_
 
@@ -10,10 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "core/batch_norm_affine.h"
 #include "graph/graph.h"
 #include "graph/passes/fold_report.h"
 #include "graph/tensor.h"
-#include "core/batch_norm_affine.h"
 
 namespace foldrt::graph {
 
@@ -46,6 +48,13 @@ struct FoldEditCounts {
 FoldDecision CheckFloatConstantInput(const Graph& graph, const Node& node,
                                      size_t index, const std::string& what);
 
+// Folded() when input 1 of `node` (its weight, called `weight`) is a float32
+// constant and input 2 (its bias, called `bias`) is absent or one too; else
+// the first refusal.
+FoldDecision CheckConstantWeightAndBias(const Graph& graph, const Node& node,
+                                        const std::string& weight,
+                                        const std::string& bias);
+
 // Replaces the constant that `node` reads at input `index` with `values`
 // of shape `dims`. The initializer is changed in place only when `node` is
 // its sole reader and it is not a graph output; otherwise (shared with
@@ -67,20 +76,6 @@ std::string AddFloatInitializer(Graph& graph, const std::string& base,
 
 // Rounds double values to float once.
 std::vector<float> RoundToFloat(const std::vector<double>& values);
-
-// Folds a bias (C of Gemm, the constant of a bias Add) with shape `dims`
-// into a per-column affine over the last axis of length `columns`:
-//   result[..., n] = scale[n] * bias[..., n or 0] + shift[n]
-// The result has shape (columns) for a scalar or 1-D bias and
-// (dims[0], columns) for a 2-D one. `scale` empty means 1. nullopt when
-// `dims` does not broadcast to (M, columns) that way.
-std::optional<std::vector<int64_t>> FoldedBiasShape(
-    const std::vector<int64_t>& dims, int64_t columns);
-std::vector<double> FoldBiasColumns(const std::vector<float>& bias,
-                                    const std::vector<int64_t>& bias_dims,
-                                    const std::vector<int64_t>& folded_dims,
-                                    const std::vector<double>& scale,
-                                    const std::vector<double>& shift);
 
 // The rank of `value` when the graph proves it: declared shapes, constants,
 // and Gemm/MatMul/Add/Flatten and shape-preserving ops propagated from
@@ -104,6 +99,23 @@ std::string Describe(const Node& node);
 // one that survives, as it may be a graph output).
 void RemoveBatchNormAfter(Graph& graph, const FoldableBatchNorm& bn,
                           Node* producer, size_t producer_output);
+
+// Removes the folded BN and makes `consumer` read the BN's input in its
+// place (as input 0, the only one a forward fold allows the BN to feed).
+void RemoveBatchNormBefore(Graph& graph, const FoldableBatchNorm& bn,
+                           Node* consumer);
+
+// Makes input 2 of `node` (the bias of Conv, ConvTranspose and Gemm) read
+// `values` of shape `dims`: the constant there is replaced as
+// ReplaceConstantInput does, and when there is none a new initializer named
+// after the weight (input 1) is added.
+void SetBiasInput(Graph& graph, Node* node, std::vector<int64_t> dims,
+                  const std::vector<float>& values, FoldEditCounts* counts);
+
+// The name of the bias Add a MatMul fold inserts: "<matmul's name, or
+// `output` when it has none>/bn_bias_add", made unique.
+std::string BiasAddName(const Graph& graph, const Node& matmul,
+                        const std::string& output);
 
 }  // namespace foldrt::graph
 

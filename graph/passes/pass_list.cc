@@ -6,11 +6,11 @@
 //
 // Adding a BN fold: write fold_batch_norm_into_<op>.cc (the pattern and its
 // preconditions in a comment on top; a class implementing BatchNormFold,
-// fold_passes.h; a Make... function returning it), list it in
-// graph/CMakeLists.txt, and add one line to MakeBatchNormFolds below (with
-// its declaration next to the others). Refusals it shares with other folds
-// come from fold_refusals.h; a new reason code goes into FoldReason
-// (fold_report.h).
+// fold_passes.h; a Make... function returning it with its name, op, direction
+// and constant inputs; the weight math in fold_weights.h), list it in
+// graph/CMakeLists.txt, and add one line to MakeBatchNormFolds below (with its
+// declaration next to the others). Refusals it shares with other folds come
+// from fold_refusals.h; a new reason code goes into FoldReason (fold_report.h).
 //
 // Adding another graph pass: the same, with a class implementing GraphPass
 // (graph_pass.h) and one line in MakeGraphPasses.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -376,23 +377,26 @@ TEST(GraphTest, SubgraphReadsAreImplicitUses) {
   EXPECT_NO_THROW(graph.Verify());
 }
 
-TEST(GraphTest, VerifyChecksSubgraphs) {
+// GraphWithIf() with an else branch of one node, `inner`, whose output
+// `output` is the branch's output.
+Graph GraphWithElseBranch(Node inner, const std::string& output) {
   Graph graph = GraphWithIf();
-  Graph broken;
-  broken.AddNode(Node("Neg", {"undefined_value"}, {"e"}, "inner"));
-  broken.mutable_outputs()->push_back(FloatInput("e"));
+  Graph branch;
+  branch.AddNode(std::move(inner));
+  branch.mutable_outputs()->push_back(FloatInput(output));
   graph.Producer("out")->SetAttribute(
-      Attribute::FromGraph("else_branch", broken));
-  const std::string message = VerifyError(graph);
+      Attribute::FromGraph("else_branch", branch));
+  return graph;
+}
+
+TEST(GraphTest, VerifyChecksSubgraphs) {
+  const std::string message = VerifyError(GraphWithElseBranch(
+      Node("Neg", {"undefined_value"}, {"e"}, "inner"), "e"));
   EXPECT_THAT(message, HasSubstr("inner"));
   EXPECT_THAT(message, HasSubstr("'undefined_value'"));
 
-  Graph redefines = GraphWithIf();
-  Graph shadow;
-  shadow.AddNode(Node("Neg", {"x"}, {"w"}, "shadow"));
-  shadow.mutable_outputs()->push_back(FloatInput("w"));
-  redefines.Producer("out")->SetAttribute(
-      Attribute::FromGraph("else_branch", shadow));
+  const Graph redefines =
+      GraphWithElseBranch(Node("Neg", {"x"}, {"w"}, "shadow"), "w");
   EXPECT_THAT(VerifyError(redefines), HasSubstr("enclosing graph"));
 }
 

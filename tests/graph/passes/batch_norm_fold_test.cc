@@ -17,23 +17,16 @@
 #include <string>
 #include <vector>
 
-#include "graph/onnx_io.h"
 #include "core/npy.h"
+#include "graph/onnx_io.h"
 #include "runtime/reference_evaluator.h"
 #include "tests/graph/passes/fold_test_util.h"
 
-namespace foldrt::graph {
+namespace foldrt::graph::testing {
 namespace {
 
 using google::protobuf::Struct;
 using google::protobuf::Value;
-using testing::CountOps;
-using testing::ExpectSameOutputs;
-using testing::ExpectValidOnnx;
-using testing::FindRecord;
-using testing::FoldAndVerify;
-using testing::ModelBuilder;
-using testing::TestDataPath;
 
 std::string ReadText(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -309,30 +302,42 @@ TEST(BatchNormFoldLegalityTest, TrainingModeWithReadStatisticsStays) {
   ExpectValidOnnx(model);
 }
 
-TEST(BatchNormFoldLegalityTest, Opset9StatisticOutputsReadStays) {
-  ModelBuilder b = ConvBatchNormRelu(/*opset=*/9);
-  Node* bn = b.graph().Producer("y");
-  bn->SetOutputs({"y", "mean_out", "", "saved_mean"});
-  b.AddNode("Identity", {"saved_mean"}, {"saved_mean_copy"}, "read_saved");
-  b.Output("saved_mean_copy", 1);
-  Model model = b.model();
-  const FoldReport report = FoldBatchNormalization(model);
-  EXPECT_EQ(report.batch_norms[0].backward.reason,
-            FoldReason::kTrainingOutputsUsed);
-  EXPECT_EQ(CountOps(model.graph, "BatchNormalization"), 1u);
-}
-
-TEST(BatchNormFoldLegalityTest, Opset7SpatialZeroStaysAndSaysSo) {
-  ModelBuilder b = ConvBatchNormRelu(/*opset=*/7);
-  b.graph().Producer("y")->SetAttribute(Attribute::Int("spatial", 0));
-  Model model = b.model();
-  const FoldReport report = FoldBatchNormalization(model);
-  const BatchNormFoldRecord& record = report.batch_norms[0];
-  EXPECT_EQ(FoldCategory(record), "none");
-  EXPECT_EQ(record.backward.reason, FoldReason::kSpatialZero);
-  EXPECT_NE(record.backward.detail.find("spatial=0"), std::string::npos);
-  EXPECT_EQ(CountOps(model.graph, "BatchNormalization"), 1u);
-}
+INSTANTIATE_TEST_SUITE_P(
+    Legality, FoldRefusalTest,
+    ::testing::Values(
+        RefusalCase{"Opset9StatisticOutputsReadStays",
+                    [] {
+                      ModelBuilder b = ConvBatchNormRelu(/*opset=*/9);
+                      Node* bn = b.graph().Producer("y");
+                      bn->SetOutputs({"y", "mean_out", "", "saved_mean"});
+                      b.AddNode("Identity", {"saved_mean"}, {"saved_mean_copy"},
+                                "read_saved");
+                      b.Output("saved_mean_copy", 1);
+                      return b.model();
+                    },
+                    FoldReason::kTrainingOutputsUsed, std::nullopt, "",
+                    /*verify=*/false},
+        RefusalCase{"Opset7SpatialZeroStaysAndSaysSo",
+                    [] {
+                      ModelBuilder b = ConvBatchNormRelu(/*opset=*/7);
+                      b.graph().Producer("y")->SetAttribute(
+                          Attribute::Int("spatial", 0));
+                      return b.model();
+                    },
+                    FoldReason::kSpatialZero, std::nullopt, "spatial=0",
+                    /*verify=*/false},
+        RefusalCase{"NegativeVarianceStaysWithReason",
+                    [] {
+                      ModelBuilder b = ConvBatchNormRelu();
+                      Tensor* var = b.graph().MutableInitializer("bn.var");
+                      std::vector<float> values = var->ToFloats();
+                      values[2] = -1.0f;
+                      var->SetFloats(values);
+                      return b.model();
+                    },
+                    FoldReason::kInvalidStatistics, std::nullopt, "",
+                    /*verify=*/false}),
+    RefusalCaseName);
 
 TEST(BatchNormFoldLegalityTest, Opset7SpatialOneFolds) {
   ModelBuilder b = ConvBatchNormRelu(/*opset=*/7);
@@ -353,7 +358,7 @@ TEST(BatchNormFoldLegalityTest, ParametersComputedByANodeStay) {
   EXPECT_EQ(record.backward.reason, FoldReason::kParamsNotConstant);
   EXPECT_NE(record.backward.detail.find("Mul 'square'"), std::string::npos);
   EXPECT_EQ(CountOps(model.graph, "BatchNormalization"), 1u);
-  ExpectSameOutputs(b.model(), model, testing::RandomInputs(b.model(), 2, 7));
+  ExpectSameOutputs(b.model(), model, RandomInputs(b.model(), 2, 7));
 }
 
 TEST(BatchNormFoldLegalityTest, ParametersBehindIdentityFoldAndChainIsRemoved) {
@@ -375,19 +380,6 @@ TEST(BatchNormFoldLegalityTest, UnusedInitializersOfTheInputAreKept) {
   b.RandomInitializer("unrelated_unused", {2});
   const auto result = FoldAndVerify(b.model());
   EXPECT_NE(result.folded.graph.FindInitializer("unrelated_unused"), nullptr);
-}
-
-TEST(BatchNormFoldLegalityTest, NegativeVarianceStaysWithReason) {
-  ModelBuilder b = ConvBatchNormRelu();
-  Tensor* var = b.graph().MutableInitializer("bn.var");
-  std::vector<float> values = var->ToFloats();
-  values[2] = -1.0f;
-  var->SetFloats(values);
-  Model model = b.model();
-  const FoldReport report = FoldBatchNormalization(model);
-  EXPECT_EQ(report.batch_norms[0].backward.reason,
-            FoldReason::kInvalidStatistics);
-  EXPECT_EQ(CountOps(model.graph, "BatchNormalization"), 1u);
 }
 
 TEST(BatchNormFoldLegalityTest, DefaultEpsilonIsOnnxDefault) {
@@ -447,4 +439,4 @@ TEST(BatchNormFoldLegalityTest, BatchNormInsideASubgraphIsReported) {
 }
 
 }  // namespace
-}  // namespace foldrt::graph
+}  // namespace foldrt::graph::testing

@@ -10,14 +10,8 @@
 #include "graph/passes/batch_norm_fold.h"
 #include "tests/graph/passes/fold_test_util.h"
 
-namespace foldrt::graph {
+namespace foldrt::graph::testing {
 namespace {
-
-using testing::CountOps;
-using testing::ExpectValidOnnx;
-using testing::FindRecord;
-using testing::FoldAndVerify;
-using testing::ModelBuilder;
 
 struct ConvCase {
   std::string name;
@@ -121,78 +115,72 @@ TEST(FoldIntoConvSharingTest, WeightBehindIdentityIsCopiedAndChainRemoved) {
   EXPECT_EQ(g.num_initializers(), 2u);  // folded weight + new bias
 }
 
-TEST(FoldIntoConvRefusalTest, ProducerWithTwoReadersStays) {
+// x -> Conv(x, w) -> c, where the refusal models start; w is (cout, 3, 1, 1),
+// a graph input when `weight_is_input`.
+ModelBuilder ConvOfX(int64_t cout = 3, bool weight_is_input = false) {
   ModelBuilder b(13);
   b.Input("x", {-1, 3, 5, 5});
-  b.RandomInitializer("w", {3, 3, 1, 1});
+  if (weight_is_input) {
+    b.Input("w", {cout, 3, 1, 1});
+  } else {
+    b.RandomInitializer("w", {cout, 3, 1, 1});
+  }
   b.AddNode("Conv", {"x", "w"}, {"c"}, "conv");
-  b.BatchNorm("bn", "c", "y", 3);
-  b.AddNode("Add", {"y", "c"}, {"out"}, "residual");
-  b.Output("out");
-  const auto result = FoldAndVerify(b.model());
-  const BatchNormFoldRecord* record = FindRecord(result.report, "bn");
-  EXPECT_EQ(record->backward.reason, FoldReason::kMultipleConsumers);
-  EXPECT_NE(record->backward.detail.find("Add 'residual'"), std::string::npos);
-  EXPECT_EQ(CountOps(result.folded.graph, "BatchNormalization"), 1u);
+  return b;
 }
 
-TEST(FoldIntoConvRefusalTest, ProducerOutputThatIsAGraphOutputStays) {
-  ModelBuilder b(13);
-  b.Input("x", {-1, 3, 5, 5});
-  b.RandomInitializer("w", {3, 3, 1, 1});
-  b.AddNode("Conv", {"x", "w"}, {"c"}, "conv");
-  b.BatchNorm("bn", "c", "y", 3);
-  b.Output("c");
-  b.Output("y");
-  const auto result = FoldAndVerify(b.model());
-  const BatchNormFoldRecord* record = FindRecord(result.report, "bn");
-  EXPECT_EQ(record->backward.reason, FoldReason::kGraphOutput);
-  EXPECT_EQ(record->forward.reason, FoldReason::kGraphOutput);
-}
-
-TEST(FoldIntoConvRefusalTest, ReluBetweenConvAndBatchNormStays) {
-  ModelBuilder b(13);
-  b.Input("x", {-1, 3, 5, 5});
-  b.RandomInitializer("w", {3, 3, 1, 1});
-  b.AddNode("Conv", {"x", "w"}, {"c"}, "conv");
-  b.AddNode("Relu", {"c"}, {"r"}, "relu");
-  b.BatchNorm("bn", "r", "y", 3);
-  b.Output("y");
-  const auto result = FoldAndVerify(b.model());
-  const BatchNormFoldRecord* record = FindRecord(result.report, "bn");
-  EXPECT_EQ(record->backward.reason, FoldReason::kActivationBetween);
-  EXPECT_NE(record->backward.detail.find("Relu 'relu'"), std::string::npos);
-  EXPECT_EQ(CountOps(result.folded.graph, "BatchNormalization"), 1u);
-}
-
-TEST(FoldIntoConvRefusalTest, WeightComputedAtRunTimeStays) {
-  ModelBuilder b(13);
-  b.Input("x", {-1, 3, 5, 5});
-  b.Input("w", {3, 3, 1, 1});
-  b.AddNode("Conv", {"x", "w"}, {"c"}, "conv");
-  b.BatchNorm("bn", "c", "y", 3);
-  b.AddNode("Relu", {"y"}, {"out"}, "relu");
-  b.Output("out");
-  const auto result = FoldAndVerify(b.model());
-  const BatchNormFoldRecord* record = FindRecord(result.report, "bn");
-  EXPECT_EQ(record->backward.reason, FoldReason::kWeightsNotConstant);
-  EXPECT_NE(record->backward.detail.find("graph input"), std::string::npos);
-}
-
-TEST(FoldIntoConvRefusalTest, ChannelCountMismatchStays) {
-  // A BN over 2 channels after a 4-channel conv cannot be valid; the pass
-  // must refuse rather than index out of bounds.
-  ModelBuilder b(13);
-  b.Input("x", {-1, 3, 5, 5});
-  b.RandomInitializer("w", {4, 3, 1, 1});
-  b.AddNode("Conv", {"x", "w"}, {"c"}, "conv");
-  b.BatchNorm("bn", "c", "y", 2);
-  b.Output("y");
-  Model model = b.model();
-  const FoldReport report = FoldBatchNormalization(model);
-  EXPECT_EQ(report.batch_norms[0].backward.reason, FoldReason::kShapeMismatch);
-  EXPECT_EQ(CountOps(model.graph, "BatchNormalization"), 1u);
-}
+INSTANTIATE_TEST_SUITE_P(
+    IntoConv, FoldRefusalTest,
+    ::testing::Values(
+        RefusalCase{"ProducerWithTwoReadersStays",
+                    [] {
+                      ModelBuilder b = ConvOfX();
+                      b.BatchNorm("bn", "c", "y", 3);
+                      b.AddNode("Add", {"y", "c"}, {"out"}, "residual");
+                      b.Output("out");
+                      return b.model();
+                    },
+                    FoldReason::kMultipleConsumers, std::nullopt,
+                    "Add 'residual'"},
+        RefusalCase{"ProducerOutputThatIsAGraphOutputStays",
+                    [] {
+                      ModelBuilder b = ConvOfX();
+                      b.BatchNorm("bn", "c", "y", 3);
+                      b.Output("c");
+                      b.Output("y");
+                      return b.model();
+                    },
+                    FoldReason::kGraphOutput, FoldReason::kGraphOutput},
+        RefusalCase{"ReluBetweenConvAndBatchNormStays",
+                    [] {
+                      ModelBuilder b = ConvOfX();
+                      b.AddNode("Relu", {"c"}, {"r"}, "relu");
+                      b.BatchNorm("bn", "r", "y", 3);
+                      b.Output("y");
+                      return b.model();
+                    },
+                    FoldReason::kActivationBetween, std::nullopt,
+                    "Relu 'relu'"},
+        RefusalCase{"WeightComputedAtRunTimeStays",
+                    [] {
+                      ModelBuilder b = ConvOfX(3, /*weight_is_input=*/true);
+                      b.BatchNorm("bn", "c", "y", 3);
+                      b.AddNode("Relu", {"y"}, {"out"}, "relu");
+                      b.Output("out");
+                      return b.model();
+                    },
+                    FoldReason::kWeightsNotConstant, std::nullopt,
+                    "graph input"},
+        // A BN over 2 channels after a 4-channel conv cannot be valid; the
+        // pass must refuse rather than index out of bounds.
+        ShapeMismatchCase("ChannelCountMismatchStays",
+                          [] {
+                            ModelBuilder b = ConvOfX(4);
+                            b.BatchNorm("bn", "c", "y", 2);
+                            b.Output("y");
+                            return b.model();
+                          })),
+    RefusalCaseName);
 
 }  // namespace
-}  // namespace foldrt::graph
+}  // namespace foldrt::graph::testing

@@ -10,12 +10,8 @@
 #include "graph/passes/batch_norm_fold.h"
 #include "tests/graph/passes/fold_test_util.h"
 
-namespace foldrt::graph {
+namespace foldrt::graph::testing {
 namespace {
-
-using testing::FindRecord;
-using testing::FoldAndVerify;
-using testing::ModelBuilder;
 
 struct ConvTransposeCase {
   std::string name;
@@ -92,8 +88,8 @@ TEST(FoldIntoConvTransposeSharingTest, SharedWeightIsCopied) {
   EXPECT_EQ(result.report.cleanup.weights_copied, 1u);
 }
 
-TEST(FoldIntoConvTransposeRefusalTest, GroupsThatDoNotDivideStay) {
-  // W (5, 3, ...) with group=2 is not a valid grouping; refuse, never guess.
+// W (5, 3, ...) with group=2 is not a valid grouping; refuse, never guess.
+Model UndividedGroups() {
   ModelBuilder b(13);
   b.Input("x", {-1, 5, 3, 3});
   b.RandomInitializer("w", {5, 3, 2, 2});
@@ -101,10 +97,13 @@ TEST(FoldIntoConvTransposeRefusalTest, GroupsThatDoNotDivideStay) {
             {Attribute::Int("group", 2)});
   b.BatchNorm("bn", "t", "y", 6);
   b.Output("y");
-  Model model = b.model();
-  const FoldReport report = FoldBatchNormalization(model);
-  EXPECT_EQ(report.batch_norms[0].backward.reason, FoldReason::kShapeMismatch);
+  return b.model();
 }
 
+INSTANTIATE_TEST_SUITE_P(IntoConvTranspose, FoldRefusalTest,
+                         ::testing::Values(ShapeMismatchCase(
+                             "GroupsThatDoNotDivideStay", UndividedGroups)),
+                         RefusalCaseName);
+
 }  // namespace
-}  // namespace foldrt::graph
+}  // namespace foldrt::graph::testing

@@ -4,6 +4,7 @@
 // numerically; padded convolutions must be refused.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <ostream>
 #include <string>
 #include <tuple>
@@ -12,13 +13,24 @@
 #include "graph/passes/batch_norm_fold.h"
 #include "tests/graph/passes/fold_test_util.h"
 
-namespace foldrt::graph {
+namespace foldrt::graph::testing {
 namespace {
 
-using testing::CountOps;
-using testing::FindRecord;
-using testing::FoldAndVerify;
-using testing::ModelBuilder;
+// x -> BN -> n -> <op>(n, w of `weight` dims) -> out, the op node named
+// after its type in lower case ("matmul").
+Model BatchNormThen(const std::string& op, const std::vector<int64_t>& x,
+                    const std::vector<int64_t>& weight,
+                    const std::vector<Attribute>& attributes = {}) {
+  ModelBuilder b(13);
+  b.Input("x", x);
+  b.BatchNorm("bn", "x", "n", x[1]);
+  b.RandomInitializer("w", weight);
+  std::string name = op;
+  for (char& c : name) c = static_cast<char>(std::tolower(c));
+  b.AddNode(op, {"n", "w"}, {"out"}, name, attributes);
+  b.Output("out");
+  return b.model();
+}
 
 // x -> BN -> Conv(attributes) -> out, with C input channels.
 Model BatchNormThenConv(int64_t channels, int64_t group,
@@ -104,35 +116,6 @@ INSTANTIATE_TEST_SUITE_P(
                            Attribute::Ints("strides", {2, 2})}}),
     [](const auto& info) { return info.param.name; });
 
-TEST(FoldIntoFollowingConvRefusalTest, PaddingIsInexactAndStays) {
-  for (const auto& attributes : std::vector<std::vector<Attribute>>{
-           {Attribute::Ints("pads", {1, 1, 1, 1})},
-           {Attribute::Ints("pads", {0, 0, 1, 0})},
-           {Attribute::String("auto_pad", "SAME_UPPER")},
-           {Attribute::String("auto_pad", "SAME_LOWER")}}) {
-    const auto result =
-        FoldAndVerify(BatchNormThenConv(4, 1, {3, 3}, true, attributes));
-    const BatchNormFoldRecord* record = FindRecord(result.report, "bn");
-    ASSERT_NE(record, nullptr);
-    EXPECT_EQ(FoldCategory(*record), "none");
-    EXPECT_EQ(record->forward.reason, FoldReason::kForwardInexact);
-    EXPECT_EQ(CountOps(result.folded.graph, "BatchNormalization"), 1u);
-  }
-}
-
-TEST(FoldIntoFollowingConvRefusalTest, BatchNormOutputWithTwoReadersStays) {
-  ModelBuilder b(13);
-  b.Input("x", {-1, 4, 5, 5});
-  b.BatchNorm("bn", "x", "n", 4);
-  b.RandomInitializer("w", {4, 4, 1, 1});
-  b.AddNode("Conv", {"n", "w"}, {"c"}, "conv");
-  b.AddNode("Add", {"c", "n"}, {"out"}, "residual");
-  b.Output("out");
-  const auto result = FoldAndVerify(b.model());
-  EXPECT_EQ(FindRecord(result.report, "bn")->forward.reason,
-            FoldReason::kMultipleConsumers);
-}
-
 using GemmForwardParam = std::tuple<bool, std::vector<int64_t>>;
 
 class FoldIntoFollowingGemmTest
@@ -173,26 +156,8 @@ INSTANTIATE_TEST_SUITE_P(
                                          std::vector<int64_t>{3, 4},
                                          std::vector<int64_t>{3, 1})));
 
-TEST(FoldIntoFollowingGemmRefusalTest, TransAStays) {
-  ModelBuilder b(13);
-  b.Input("x", {5, 3});  // read as A^T: (M=3, K=5); the BN's channels are M
-  b.BatchNorm("bn", "x", "n", 3);
-  b.RandomInitializer("B", {5, 4});
-  b.AddNode("Gemm", {"n", "B"}, {"out"}, "gemm", {Attribute::Int("transA", 1)});
-  b.Output("out");
-  const auto result = FoldAndVerify(b.model());
-  EXPECT_EQ(FindRecord(result.report, "bn")->forward.reason,
-            FoldReason::kUnsupportedAttribute);
-}
-
 TEST(FoldIntoFollowingMatMulTest, FoldsWithABiasAddAndKeepsTheOutputName) {
-  ModelBuilder b(13);
-  b.Input("x", {-1, 5});
-  b.BatchNorm("bn", "x", "n", 5);
-  b.RandomInitializer("w", {5, 3});
-  b.AddNode("MatMul", {"n", "w"}, {"out"}, "matmul");
-  b.Output("out");
-  const auto result = FoldAndVerify(b.model());
+  const auto result = FoldAndVerify(BatchNormThen("MatMul", {-1, 5}, {5, 3}));
   EXPECT_EQ(FoldCategory(*FindRecord(result.report, "bn")), "forward:MatMul");
   const Node* add = result.folded.graph.Producer("out");
   ASSERT_NE(add, nullptr);
@@ -200,31 +165,60 @@ TEST(FoldIntoFollowingMatMulTest, FoldsWithABiasAddAndKeepsTheOutputName) {
   EXPECT_EQ(result.folded.graph.Producer(add->input(0))->op_type(), "MatMul");
 }
 
-TEST(FoldIntoFollowingMatMulTest, ThreeDimensionalInputStays) {
-  ModelBuilder b(13);
-  b.Input("x", {-1, 5, 5});
-  b.BatchNorm("bn", "x", "n", 5);
-  b.RandomInitializer("w", {5, 3});
-  b.AddNode("MatMul", {"n", "w"}, {"out"}, "matmul");
-  b.Output("out");
-  const auto result = FoldAndVerify(b.model());
-  EXPECT_EQ(FindRecord(result.report, "bn")->forward.reason,
-            FoldReason::kShapeMismatch);
+// A padded Conv after the BN would see zeros where the folded one assumes
+// the BN's shift.
+RefusalCase PaddedConv(const std::string& name, const Attribute& padding) {
+  return {name,
+          [padding] {
+            return BatchNormThenConv(4, 1, {3, 3}, true, {padding});
+          },
+          std::nullopt, FoldReason::kForwardInexact};
 }
 
-TEST(FoldIntoFollowingTest, ReluAfterBatchNormStays) {
-  ModelBuilder b(13);
-  b.Input("x", {-1, 4, 5, 5});
-  b.BatchNorm("bn", "x", "n", 4);
-  b.AddNode("Relu", {"n"}, {"r"}, "relu");
-  b.RandomInitializer("w", {4, 4, 1, 1});
-  b.AddNode("Conv", {"r", "w"}, {"out"}, "conv");
-  b.Output("out");
-  const auto result = FoldAndVerify(b.model());
-  const BatchNormFoldRecord* record = FindRecord(result.report, "bn");
-  EXPECT_EQ(record->backward.reason, FoldReason::kGraphInput);
-  EXPECT_EQ(record->forward.reason, FoldReason::kActivationBetween);
-}
+INSTANTIATE_TEST_SUITE_P(
+    IntoFollowing, FoldRefusalTest,
+    ::testing::Values(
+        PaddedConv("Pads", Attribute::Ints("pads", {1, 1, 1, 1})),
+        PaddedConv("OneSidedPad", Attribute::Ints("pads", {0, 0, 1, 0})),
+        PaddedConv("SameUpper", Attribute::String("auto_pad", "SAME_UPPER")),
+        PaddedConv("SameLower", Attribute::String("auto_pad", "SAME_LOWER")),
+        RefusalCase{"BatchNormOutputWithTwoReadersStays",
+                    [] {
+                      ModelBuilder b(13);
+                      b.Input("x", {-1, 4, 5, 5});
+                      b.BatchNorm("bn", "x", "n", 4);
+                      b.RandomInitializer("w", {4, 4, 1, 1});
+                      b.AddNode("Conv", {"n", "w"}, {"c"}, "conv");
+                      b.AddNode("Add", {"c", "n"}, {"out"}, "residual");
+                      b.Output("out");
+                      return b.model();
+                    },
+                    std::nullopt, FoldReason::kMultipleConsumers},
+        // x is read as A^T: (M=3, K=5); the BN's channels are M.
+        RefusalCase{"GemmTransAStays",
+                    [] {
+                      return BatchNormThen("Gemm", {5, 3}, {5, 4},
+                                           {Attribute::Int("transA", 1)});
+                    },
+                    std::nullopt, FoldReason::kUnsupportedAttribute},
+        RefusalCase{"MatMulThreeDimensionalInputStays",
+                    [] {
+                      return BatchNormThen("MatMul", {-1, 5, 5}, {5, 3});
+                    },
+                    std::nullopt, FoldReason::kShapeMismatch},
+        RefusalCase{"ReluAfterBatchNormStays",
+                    [] {
+                      ModelBuilder b(13);
+                      b.Input("x", {-1, 4, 5, 5});
+                      b.BatchNorm("bn", "x", "n", 4);
+                      b.AddNode("Relu", {"n"}, {"r"}, "relu");
+                      b.RandomInitializer("w", {4, 4, 1, 1});
+                      b.AddNode("Conv", {"r", "w"}, {"out"}, "conv");
+                      b.Output("out");
+                      return b.model();
+                    },
+                    FoldReason::kGraphInput, FoldReason::kActivationBetween}),
+    RefusalCaseName);
 
 }  // namespace
-}  // namespace foldrt::graph
+}  // namespace foldrt::graph::testing

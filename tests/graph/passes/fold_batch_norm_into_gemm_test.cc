@@ -11,12 +11,8 @@
 #include "graph/passes/batch_norm_fold.h"
 #include "tests/graph/passes/fold_test_util.h"
 
-namespace foldrt::graph {
+namespace foldrt::graph::testing {
 namespace {
-
-using testing::FindRecord;
-using testing::FoldAndVerify;
-using testing::ModelBuilder;
 
 constexpr int64_t kM = 3;
 constexpr int64_t kK = 5;
@@ -42,25 +38,34 @@ using GemmParam = std::tuple<bool, bool, CShape>;
 
 class FoldIntoGemmTest : public ::testing::TestWithParam<GemmParam> {};
 
-TEST_P(FoldIntoGemmTest, FoldsAndMatchesUnfolded) {
-  const auto& [trans_a, trans_b, c_shape] = GetParam();
+// a -> Gemm(a, B[, C]) -> g -> BN -> y.
+Model GemmThenBatchNorm(const std::vector<int64_t>& a_dims,
+                        const std::vector<int64_t>& b_dims,
+                        const std::vector<int64_t>* c_dims,
+                        const std::vector<Attribute>& attributes) {
   ModelBuilder b(13);
-  b.Input("a", trans_a ? std::vector<int64_t>{kK, kM}
-                       : std::vector<int64_t>{kM, kK});
-  b.RandomInitializer("B", trans_b ? std::vector<int64_t>{kN, kK}
-                                   : std::vector<int64_t>{kK, kN});
+  b.Input("a", a_dims);
+  b.RandomInitializer("B", b_dims);
   std::vector<std::string> inputs = {"a", "B"};
-  if (c_shape.present) {
-    b.RandomInitializer("C", c_shape.dims);
+  if (c_dims != nullptr) {
+    b.RandomInitializer("C", *c_dims);
     inputs.push_back("C");
   }
-  b.AddNode("Gemm", inputs, {"g"}, "gemm",
-            {Attribute::Float("alpha", 0.75f), Attribute::Float("beta", 1.5f),
-             Attribute::Int("transA", trans_a ? 1 : 0),
-             Attribute::Int("transB", trans_b ? 1 : 0)});
+  b.AddNode("Gemm", inputs, {"g"}, "gemm", attributes);
   b.BatchNorm("bn", "g", "y", kN);
   b.Output("y");
-  const auto result = FoldAndVerify(b.model());
+  return b.model();
+}
+
+TEST_P(FoldIntoGemmTest, FoldsAndMatchesUnfolded) {
+  const auto& [trans_a, trans_b, c_shape] = GetParam();
+  const auto result = FoldAndVerify(GemmThenBatchNorm(
+      trans_a ? std::vector<int64_t>{kK, kM} : std::vector<int64_t>{kM, kK},
+      trans_b ? std::vector<int64_t>{kN, kK} : std::vector<int64_t>{kK, kN},
+      c_shape.present ? &c_shape.dims : nullptr,
+      {Attribute::Float("alpha", 0.75f), Attribute::Float("beta", 1.5f),
+       Attribute::Int("transA", trans_a ? 1 : 0),
+       Attribute::Int("transB", trans_b ? 1 : 0)}));
   const BatchNormFoldRecord* record = FindRecord(result.report, "bn");
   ASSERT_NE(record, nullptr);
   EXPECT_EQ(FoldCategory(*record), "backward:Gemm");
@@ -108,31 +113,23 @@ TEST(FoldIntoGemmSharingTest, SharedBiasIsCopied) {
   EXPECT_EQ(result.folded.graph.Producer("g2")->input(2), "C");
 }
 
-TEST(FoldIntoGemmRefusalTest, ColumnCountMismatchStays) {
-  ModelBuilder b(13);
-  b.Input("a", {-1, kK});
-  b.RandomInitializer("B", {kK, kN});
-  // transB=1 reads B as (N=5, K=4): N no longer matches the BN.
-  b.AddNode("Gemm", {"a", "B"}, {"g"}, "gemm", {Attribute::Int("transB", 1)});
-  b.BatchNorm("bn", "g", "y", kN);
-  b.Output("y");
-  Model model = b.model();
-  const FoldReport report = FoldBatchNormalization(model);
-  EXPECT_EQ(report.batch_norms[0].backward.reason, FoldReason::kShapeMismatch);
-}
-
-TEST(FoldIntoGemmRefusalTest, CThatDoesNotBroadcastStays) {
-  ModelBuilder b(13);
-  b.Input("a", {kM, kK});
-  b.RandomInitializer("B", {kK, kN});
-  b.RandomInitializer("C", {kM, kN, 1});
-  b.AddNode("Gemm", {"a", "B", "C"}, {"g"}, "gemm");
-  b.BatchNorm("bn", "g", "y", kN);
-  b.Output("y");
-  Model model = b.model();
-  const FoldReport report = FoldBatchNormalization(model);
-  EXPECT_EQ(report.batch_norms[0].backward.reason, FoldReason::kShapeMismatch);
-}
+INSTANTIATE_TEST_SUITE_P(
+    IntoGemm, FoldRefusalTest,
+    ::testing::Values(
+        // transB=1 reads B as (N=5, K=4): N no longer matches the BN.
+        ShapeMismatchCase("ColumnCountMismatchStays",
+                          [] {
+                            return GemmThenBatchNorm(
+                                {-1, kK}, {kK, kN}, nullptr,
+                                {Attribute::Int("transB", 1)});
+                          }),
+        ShapeMismatchCase(
+            "CThatDoesNotBroadcastStays",
+            [] {
+              const std::vector<int64_t> c_dims = {kM, kN, 1};
+              return GemmThenBatchNorm({kM, kK}, {kK, kN}, &c_dims, {});
+            })),
+    RefusalCaseName);
 
 }  // namespace
-}  // namespace foldrt::graph
+}  // namespace foldrt::graph::testing

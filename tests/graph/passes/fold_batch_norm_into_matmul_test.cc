@@ -9,22 +9,36 @@
 #include "graph/passes/batch_norm_fold.h"
 #include "tests/graph/passes/fold_test_util.h"
 
-namespace foldrt::graph {
+namespace foldrt::graph::testing {
 namespace {
-
-using testing::CountOps;
-using testing::FindRecord;
-using testing::FoldAndVerify;
-using testing::ModelBuilder;
 
 constexpr int64_t kK = 5;
 constexpr int64_t kN = 4;
 
-TEST(FoldIntoMatMulTest, WithoutBiasInsertsAnAdd) {
+// x -> MatMul(x, w) -> m with w (K, N).
+ModelBuilder MatMulOf(const std::vector<int64_t>& x_dims) {
   ModelBuilder b(13);
-  b.Input("x", {-1, kK});
+  b.Input("x", x_dims);
   b.RandomInitializer("w", {kK, kN});
   b.AddNode("MatMul", {"x", "w"}, {"m"}, "matmul");
+  return b;
+}
+
+// x -> MatMul(x, Transpose(fc.weight) = wt) -> m, torch's Linear(bias=False)
+// at opset 13.
+ModelBuilder MatMulOfTransposedWeight(
+    const std::vector<Attribute>& transpose_attributes = {}) {
+  ModelBuilder b(13);
+  b.Input("x", {-1, kK});
+  b.RandomInitializer("fc.weight", {kN, kK});
+  b.AddNode("Transpose", {"fc.weight"}, {"wt"}, "transpose",
+            transpose_attributes);
+  b.AddNode("MatMul", {"x", "wt"}, {"m"}, "matmul");
+  return b;
+}
+
+TEST(FoldIntoMatMulTest, WithoutBiasInsertsAnAdd) {
+  ModelBuilder b = MatMulOf({-1, kK});
   b.BatchNorm("bn", "m", "y", kN);
   b.AddNode("Relu", {"y"}, {"out"}, "relu");
   b.Output("out");
@@ -44,11 +58,8 @@ class FoldIntoMatMulBiasTest
 TEST_P(FoldIntoMatMulBiasTest, FoldsIntoWeightAndExistingBias) {
   for (const bool bias_first : {false, true}) {
     SCOPED_TRACE(bias_first ? "Add(bias, product)" : "Add(product, bias)");
-    ModelBuilder b(13);
-    b.Input("x", {-1, kK});
-    b.RandomInitializer("w", {kK, kN});
+    ModelBuilder b = MatMulOf({-1, kK});
     b.RandomInitializer("bias", GetParam());
-    b.AddNode("MatMul", {"x", "w"}, {"m"}, "matmul");
     b.AddNode("Add",
               bias_first ? std::vector<std::string>{"bias", "m"}
                          : std::vector<std::string>{"m", "bias"},
@@ -70,14 +81,8 @@ INSTANTIATE_TEST_SUITE_P(BiasShapes, FoldIntoMatMulBiasTest,
                                            std::vector<int64_t>{1},
                                            std::vector<int64_t>{}));
 
-// torch's Linear(bias=False) at opset 13: MatMul(x, Transpose(W)).
 TEST(FoldIntoMatMulTest, WeightBehindConstantTransposeFolds) {
-  ModelBuilder b(13);
-  b.Input("x", {-1, kK});
-  b.RandomInitializer("fc.weight", {kN, kK});
-  b.AddNode("Transpose", {"fc.weight"}, {"wt"}, "transpose",
-            {Attribute::Ints("perm", {1, 0})});
-  b.AddNode("MatMul", {"x", "wt"}, {"m"}, "matmul");
+  ModelBuilder b = MatMulOfTransposedWeight({Attribute::Ints("perm", {1, 0})});
   b.BatchNorm("bn", "m", "y", kN);
   b.Output("y");
   const auto result = FoldAndVerify(b.model());
@@ -91,11 +96,7 @@ TEST(FoldIntoMatMulTest, WeightBehindConstantTransposeFolds) {
 }
 
 TEST(FoldIntoMatMulTest, TransposeReadByOtherOpsIsLeftAlone) {
-  ModelBuilder b(13);
-  b.Input("x", {-1, kK});
-  b.RandomInitializer("fc.weight", {kN, kK});
-  b.AddNode("Transpose", {"fc.weight"}, {"wt"}, "transpose");
-  b.AddNode("MatMul", {"x", "wt"}, {"m"}, "matmul");
+  ModelBuilder b = MatMulOfTransposedWeight();
   b.AddNode("Identity", {"wt"}, {"wt_out"}, "expose");
   b.BatchNorm("bn", "m", "y", kN);
   b.Output("y");
@@ -108,11 +109,7 @@ TEST(FoldIntoMatMulTest, TransposeReadByOtherOpsIsLeftAlone) {
 }
 
 TEST(FoldIntoMatMulTest, TransposeAwayFromBatchNormsIsLeftAlone) {
-  ModelBuilder b(13);
-  b.Input("x", {-1, kK});
-  b.RandomInitializer("fc.weight", {kN, kK});
-  b.AddNode("Transpose", {"fc.weight"}, {"wt"}, "transpose");
-  b.AddNode("MatMul", {"x", "wt"}, {"m"}, "matmul");
+  ModelBuilder b = MatMulOfTransposedWeight();
   b.AddNode("Relu", {"m"}, {"out"}, "relu");
   b.Output("out");
   const auto result = FoldAndVerify(b.model());
@@ -120,45 +117,44 @@ TEST(FoldIntoMatMulTest, TransposeAwayFromBatchNormsIsLeftAlone) {
   EXPECT_EQ(CountOps(result.folded.graph, "Transpose"), 1u);
 }
 
-TEST(FoldIntoMatMulTest, ThreeDimensionalProductStays) {
-  // (B, T, K) x (K, N): the BN's axis 1 is T, not the weight's N.
-  ModelBuilder b(13);
-  b.Input("x", {-1, kN, kK});
-  b.RandomInitializer("w", {kK, kN});
-  b.AddNode("MatMul", {"x", "w"}, {"m"}, "matmul");
-  b.BatchNorm("bn", "m", "y", kN);
-  b.Output("y");
-  const auto result = FoldAndVerify(b.model());
-  const BatchNormFoldRecord* record = FindRecord(result.report, "bn");
-  EXPECT_EQ(record->backward.reason, FoldReason::kShapeMismatch);
-  EXPECT_NE(record->backward.detail.find("rank 3"), std::string::npos);
-  EXPECT_EQ(CountOps(result.folded.graph, "BatchNormalization"), 1u);
-}
-
-TEST(FoldIntoMatMulTest, UnknownRankStays) {
-  ModelBuilder b(13);
-  b.graph().mutable_inputs()->push_back(
-      ValueInfo::ForTensor("x", DataType::kFloat, std::nullopt));
-  b.RandomInitializer("w", {kK, kN});
-  b.AddNode("MatMul", {"x", "w"}, {"m"}, "matmul");
-  b.BatchNorm("bn", "m", "y", kN);
-  b.Output("y", 2);
-  Model model = b.model();
-  const FoldReport report = FoldBatchNormalization(model);
-  EXPECT_EQ(report.batch_norms[0].backward.reason, FoldReason::kUnknownRank);
-}
-
-TEST(FoldIntoMatMulTest, AddOfTwoComputedValuesStays) {
-  ModelBuilder b(13);
-  b.Input("x", {-1, kN});
-  b.Input("z", {-1, kN});
-  b.AddNode("Add", {"x", "z"}, {"a"}, "add");
-  b.BatchNorm("bn", "a", "y", kN);
-  b.Output("y");
-  const auto result = FoldAndVerify(b.model());
-  EXPECT_EQ(FindRecord(result.report, "bn")->backward.reason,
-            FoldReason::kUnsupportedProducer);
-}
+INSTANTIATE_TEST_SUITE_P(
+    IntoMatMul, FoldRefusalTest,
+    ::testing::Values(
+        // (B, T, K) x (K, N): the BN's axis 1 is T, not the weight's N.
+        RefusalCase{"ThreeDimensionalProductStays",
+                    [] {
+                      ModelBuilder b = MatMulOf({-1, kN, kK});
+                      b.BatchNorm("bn", "m", "y", kN);
+                      b.Output("y");
+                      return b.model();
+                    },
+                    FoldReason::kShapeMismatch, std::nullopt, "rank 3"},
+        RefusalCase{"UnknownRankStays",
+                    [] {
+                      ModelBuilder b(13);
+                      b.graph().mutable_inputs()->push_back(
+                          ValueInfo::ForTensor("x", DataType::kFloat,
+                                               std::nullopt));
+                      b.RandomInitializer("w", {kK, kN});
+                      b.AddNode("MatMul", {"x", "w"}, {"m"}, "matmul");
+                      b.BatchNorm("bn", "m", "y", kN);
+                      b.Output("y", 2);
+                      return b.model();
+                    },
+                    FoldReason::kUnknownRank, std::nullopt, "",
+                    /*verify=*/false},
+        RefusalCase{"AddOfTwoComputedValuesStays",
+                    [] {
+                      ModelBuilder b(13);
+                      b.Input("x", {-1, kN});
+                      b.Input("z", {-1, kN});
+                      b.AddNode("Add", {"x", "z"}, {"a"}, "add");
+                      b.BatchNorm("bn", "a", "y", kN);
+                      b.Output("y");
+                      return b.model();
+                    },
+                    FoldReason::kUnsupportedProducer}),
+    RefusalCaseName);
 
 }  // namespace
-}  // namespace foldrt::graph
+}  // namespace foldrt::graph::testing

@@ -9,10 +9,11 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <utility>
 
+#include "core/error.h"
 #include "graph/onnx_io.h"
 #include "graph/passes/fold_util.h"
-#include "core/error.h"
 
 namespace foldrt::graph::testing {
 
@@ -188,6 +189,51 @@ FoldResult FoldAndVerify(const Model& model, const FoldOptions& options) {
   ExpectValidOnnx(result.folded);
   ExpectSameOutputs(model, result.folded, RandomInputs(model, 2, 1234));
   return result;
+}
+
+RefusalCase ShapeMismatchCase(std::string name, std::function<Model()> model) {
+  return {std::move(name),
+          std::move(model),
+          FoldReason::kShapeMismatch,
+          std::nullopt,
+          "",
+          /*verify=*/false};
+}
+
+void PrintTo(const RefusalCase& c, std::ostream* os) { *os << c.name; }
+
+std::string RefusalCaseName(const ::testing::TestParamInfo<RefusalCase>& info) {
+  return info.param.name;
+}
+
+// Not every binary that links this file has refusal cases.
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(FoldRefusalTest);
+
+TEST_P(FoldRefusalTest, BatchNormStays) {
+  const RefusalCase& c = GetParam();
+  const Model model = c.model();
+  FoldResult result{model, {}};
+  if (c.verify) {
+    result = FoldAndVerify(model);
+  } else {
+    result.report = FoldBatchNormalization(result.folded);
+  }
+  const BatchNormFoldRecord* record = FindRecord(result.report, "bn");
+  ASSERT_NE(record, nullptr);
+  EXPECT_EQ(FoldCategory(*record), "none");
+  if (c.backward) {
+    EXPECT_EQ(record->backward.reason, *c.backward);
+  }
+  if (c.forward) {
+    EXPECT_EQ(record->forward.reason, *c.forward);
+  }
+  if (!c.detail.empty()) {
+    const std::string& detail =
+        c.backward ? record->backward.detail : record->forward.detail;
+    EXPECT_NE(detail.find(c.detail), std::string::npos) << detail;
+  }
+  EXPECT_EQ(CountOps(result.folded.graph, "BatchNormalization"),
+            CountOps(model.graph, "BatchNormalization"));
 }
 
 }  // namespace foldrt::graph::testing

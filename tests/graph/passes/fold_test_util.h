@@ -5,10 +5,15 @@
 #ifndef FOLDRT_TESTS_GRAPH_PASSES_FOLD_TEST_UTIL_H_
 #define FOLDRT_TESTS_GRAPH_PASSES_FOLD_TEST_UTIL_H_
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
+#include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "graph/graph.h"
@@ -92,6 +97,45 @@ struct FoldResult {
   FoldReport report;
 };
 FoldResult FoldAndVerify(const Model& model, const FoldOptions& options = {});
+
+// A model whose BN "bn" the folds must leave in place, and what the report
+// must say about it. The refusal tests of each fold instantiate
+// FoldRefusalTest with their cases; each case checks that the BN stays
+// (category "none", still in the graph) with the reasons given.
+struct RefusalCase {
+  RefusalCase(std::string name, std::function<Model()> model,
+              std::optional<FoldReason> backward,
+              std::optional<FoldReason> forward = std::nullopt,
+              std::string detail = "", bool verify = true)
+      : name(std::move(name)),
+        model(std::move(model)),
+        backward(backward),
+        forward(forward),
+        detail(std::move(detail)),
+        verify(verify) {}
+
+  std::string name;  // the test's name
+  std::function<Model()> model;
+  std::optional<FoldReason> backward;  // checked when set
+  std::optional<FoldReason> forward;   // checked when set
+  // A part of the backward (or, with no backward reason, the forward)
+  // refusal's detail; empty: not checked.
+  std::string detail;
+  // FoldAndVerify (exports cleanly, same outputs); false folds without
+  // verifying, for models the reference evaluator cannot run.
+  bool verify;
+};
+
+// A BN whose shape contradicts its producer's weight (a model the reference
+// cannot run): refused backward for kShapeMismatch, folded unverified.
+RefusalCase ShapeMismatchCase(std::string name, std::function<Model()> model);
+
+// Names the case in gtest's failure messages instead of dumping bytes.
+void PrintTo(const RefusalCase& c, std::ostream* os);
+// The test name of a case (INSTANTIATE_TEST_SUITE_P's last argument).
+std::string RefusalCaseName(const ::testing::TestParamInfo<RefusalCase>& info);
+
+class FoldRefusalTest : public ::testing::TestWithParam<RefusalCase> {};
 
 }  // namespace foldrt::graph::testing
 
