@@ -38,54 +38,25 @@
 #include "core/npy.h"
 #include "graph/onnx_io.h"
 #include "runtime/session.h"
+#include "tests/graph/onnx/onnx_test_util.h"
+#include "tests/tools/cli_test_util.h"
 
 namespace foldrt {
 namespace {
 
 namespace fs = std::filesystem;
+using graph::testing::MakeNode;
+using graph::testing::RawFloats;
+using testing::ReadFile;
+using testing::WriteFile;
 using ::testing::HasSubstr;
 
 // ------------------------------------------------------------ proto makers
 
+// A float tensor value: its dims numbers (negative ones too) or symbols.
 onnx::ValueInfoProto FloatValue(const std::string& name,
                                 const std::vector<std::string>& dims) {
-  onnx::ValueInfoProto info;
-  info.set_name(name);
-  auto* tensor_type = info.mutable_type()->mutable_tensor_type();
-  tensor_type->set_elem_type(onnx::TensorProto::FLOAT);
-  auto* shape = tensor_type->mutable_shape();
-  for (const std::string& dim : dims) {
-    if (dim[0] == '-' || (dim[0] >= '0' && dim[0] <= '9')) {
-      shape->add_dim()->set_dim_value(std::stoll(dim));
-    } else {
-      shape->add_dim()->set_dim_param(dim);
-    }
-  }
-  return info;
-}
-
-onnx::TensorProto RawFloats(const std::string& name,
-                            const std::vector<int64_t>& dims,
-                            const std::vector<float>& values) {
-  onnx::TensorProto tensor;
-  tensor.set_name(name);
-  tensor.set_data_type(onnx::TensorProto::FLOAT);
-  for (int64_t dim : dims) tensor.add_dims(dim);
-  tensor.set_raw_data(std::string(reinterpret_cast<const char*>(values.data()),
-                                  values.size() * sizeof(float)));
-  return tensor;
-}
-
-onnx::NodeProto MakeNode(const std::string& op_type,
-                         const std::vector<std::string>& inputs,
-                         const std::vector<std::string>& outputs,
-                         const std::string& name) {
-  onnx::NodeProto node;
-  node.set_op_type(op_type);
-  node.set_name(name);
-  for (const std::string& input : inputs) node.add_input(input);
-  for (const std::string& output : outputs) node.add_output(output);
-  return node;
+  return graph::testing::TensorValue(name, onnx::TensorProto::FLOAT, dims);
 }
 
 onnx::AttributeProto IntsAttribute(const std::string& name,
@@ -220,19 +191,6 @@ std::string NpyDict(const std::string& descr, bool fortran_order,
 std::string GoodNpyDict() { return NpyDict("<f4", false, "(1, 2, 4, 4)"); }
 
 // ------------------------------------------------------------ the cases
-
-void WriteFile(const fs::path& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out << bytes;
-  ASSERT_TRUE(out.good()) << path;
-}
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 enum class Kind { kNone, kFormat, kUnsupported, kIo, kInvalidArgument };
 
@@ -735,13 +693,6 @@ void ExpectOutcome(const std::string& what, const Outcome& want,
       << "no error; expected " << KindName(want.kind) << ": " << want.message;
 }
 
-struct RunResult {
-  int exit_code = -1;
-  int signal = 0;
-  std::string out;
-  std::string err;
-};
-
 // Every path below `root`, relative, sorted.
 std::vector<std::string> Listing(const fs::path& root) {
   std::vector<std::string> names;
@@ -783,34 +734,8 @@ class HostileTest : public ::testing::TestWithParam<HostileCase> {
   }
 
   // Runs the foldrt binary; a case that hangs is killed after 60 s.
-  RunResult Cli(const std::vector<std::string>& args) {
-    const fs::path out = root_ / "stdout";
-    const fs::path err = root_ / "stderr";
-    std::vector<std::string> argv_storage = {FOLDRT_BINARY};
-    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& arg : argv_storage) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    const pid_t pid = fork();
-    if (pid == 0) {
-      if (!freopen(out.c_str(), "w", stdout) ||
-          !freopen(err.c_str(), "w", stderr)) {
-        _exit(126);
-      }
-      alarm(60);
-      execv(FOLDRT_BINARY, argv.data());
-      _exit(127);
-    }
-    RunResult result;
-    int status = 0;
-    EXPECT_EQ(waitpid(pid, &status, 0), pid);
-    if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-    if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
-    result.out = ReadFile(out);
-    result.err = ReadFile(err);
-    fs::remove(out);
-    fs::remove(err);
-    return result;
+  testing::CliResult Cli(const std::vector<std::string>& args) {
+    return testing::RunBinary(FOLDRT_BINARY, args, root_, 60);
   }
 
   // A CLI run with `want`'s outcome; a failure is one "foldrt: error:" line
@@ -820,7 +745,7 @@ class HostileTest : public ::testing::TestWithParam<HostileCase> {
     for (const std::string& arg : args) command += " " + arg;
     SCOPED_TRACE("foldrt" + command);
     const std::vector<std::string> before = Listing(dir_);
-    const RunResult result = Cli(args);
+    const testing::CliResult result = Cli(args);
     EXPECT_EQ(result.signal, 0) << "killed by signal " << result.signal << "\n"
                                 << result.err;
     if (want.kind == Kind::kNone) {

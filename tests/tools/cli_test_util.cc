@@ -24,6 +24,7 @@ std::string ReadFile(const fs::path& path) {
 void WriteFile(const fs::path& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary);
   out << bytes;
+  ASSERT_TRUE(out.good()) << path;
 }
 
 google::protobuf::Struct ParseJson(const std::string& text) {
@@ -62,10 +63,12 @@ void CliTest::TearDown() {
   fs::remove_all(dir_, error);
 }
 
-CliResult CliTest::RunFoldrt(const std::vector<std::string>& args) const {
-  const fs::path out = dir_ / ".stdout";
-  const fs::path err = dir_ / ".stderr";
-  std::vector<std::string> argv_storage = {FOLDRT_BINARY};
+CliResult RunBinary(const std::string& binary,
+                    const std::vector<std::string>& args,
+                    const fs::path& capture_dir, unsigned timeout_seconds) {
+  const fs::path out = capture_dir / ".stdout";
+  const fs::path err = capture_dir / ".stderr";
+  std::vector<std::string> argv_storage = {binary};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (std::string& arg : argv_storage) argv.push_back(arg.data());
@@ -76,18 +79,24 @@ CliResult CliTest::RunFoldrt(const std::vector<std::string>& args) const {
         !freopen(err.c_str(), "w", stderr)) {
       _exit(126);
     }
-    execv(FOLDRT_BINARY, argv.data());
+    if (timeout_seconds > 0) alarm(timeout_seconds);
+    execv(binary.c_str(), argv.data());
     _exit(127);
   }
   CliResult result;
   int status = 0;
   EXPECT_EQ(waitpid(pid, &status, 0), pid);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
   result.out = ReadFile(out);
   result.err = ReadFile(err);
   fs::remove(out);
   fs::remove(err);
   return result;
+}
+
+CliResult CliTest::RunFoldrt(const std::vector<std::string>& args) const {
+  return RunBinary(FOLDRT_BINARY, args, dir_);
 }
 
 std::string CliTest::Path(const std::string& name) const {

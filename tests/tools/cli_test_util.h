@@ -29,9 +29,18 @@ std::string RandomNonModelBytes();
 
 struct CliResult {
   int exit_code = -1;  // -1 when the process did not exit normally
+  int signal = 0;      // the signal that ended it, if one did
   std::string out;
   std::string err;
 };
+
+// Runs `binary args...` (no shell) with stdout and stderr captured through
+// the files .stdout and .stderr in `capture_dir` (removed again); killed by
+// SIGALRM after `timeout_seconds` (0: no limit), so a hang fails the test.
+CliResult RunBinary(const std::string& binary,
+                    const std::vector<std::string>& args,
+                    const std::filesystem::path& capture_dir,
+                    unsigned timeout_seconds = 0);
 
 class CliTest : public ::testing::Test {
  protected:

@@ -28,8 +28,8 @@ onnx::ValueInfoProto TensorValue(const std::string& name, int32_t elem_type,
   for (const std::string& dim : dims) {
     if (dim.empty()) {
       shape->add_dim();  // unknown
-    } else if (dim[0] >= '0' && dim[0] <= '9') {
-      shape->add_dim()->set_dim_value(std::stoll(dim));
+    } else if (dim[0] == '-' || (dim[0] >= '0' && dim[0] <= '9')) {
+      shape->add_dim()->set_dim_value(std::stoll(dim));  // negative: hostile
     } else {
       shape->add_dim()->set_dim_param(dim);
     }

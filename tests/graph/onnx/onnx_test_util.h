@@ -29,7 +29,8 @@ using ::testing::HasSubstr;
 
 // ------------------------------------------------------------ proto makers
 
-// A tensor value; each dim is a number, a symbol, or "" for unknown.
+// A tensor value; each dim is a number (negative ones too, for hostile
+// models), a symbol, or "" for unknown.
 onnx::ValueInfoProto TensorValue(const std::string& name, int32_t elem_type,
                                  const std::vector<std::string>& dims);
 // FLOAT tensors with their values in raw_data or in float_data.
