@@ -48,9 +48,9 @@ bool BatchNormSupportsActivation(Activation::Kind kind);
 // layout) floats and y BufferElements(shape, layout): x_channels >=
 // shape.channels, and x_channels > C means x is channels [0, C) of a wider
 // buffer in the same layout (a Concat's output read in place by the BN
-// after it, runtime/program.cc), y dense. y may equal x (in place) only when
-// x_channels == C; no alignment is assumed. `threads` must be >= 1. `act`
-// must be one BatchNormSupportsActivation accepts (the kernels abort on
+// after it, runtime/shared_concats.cc), y dense. y may equal x (in place)
+// only when x_channels == C; no alignment is assumed. `threads` must be >= 1.
+// `act` must be one BatchNormSupportsActivation accepts (the kernels abort on
 // others). scale/shift hold shape.channels floats. Blocked kernels write
 // zeros into the padded channels of the last block, as oneDNN expects.
 void BatchNormNchwF32(const float* x, float* y, const ChannelShape& shape,

@@ -51,9 +51,9 @@ void ZeroChannelPadding(float* data, const ChannelShape& shape, Layout layout);
 // Copies a dense buffer of `shape` in `layout` into channels
 // [offset, offset + C) of a buffer that holds `dst_channels` channels in the
 // same layout, leaving its other channels alone: one Concat input written
-// into a buffer several Concats share (runtime/program.cc). Blocked layouts
-// move whole blocks: offset and C must be multiples of the block (then the
-// source carries no padding). Does not validate; `threads` >= 1.
+// into a buffer several Concats share (runtime/shared_concats.cc). Blocked
+// layouts move whole blocks: offset and C must be multiples of the block (then
+// the source carries no padding). Does not validate; `threads` >= 1.
 void CopyIntoChannels(const float* src, const ChannelShape& shape,
                       Layout layout, float* dst, size_t dst_channels,
                       size_t offset, int threads);
