@@ -10,6 +10,10 @@ For every model it writes <name>.onnx, <name>.input.npy (float32, batch 3) and
 one MANIFEST.json describing all of them, including the expected fold fate of every
 BatchNormalization node.
 
+Longer than the project's ~600-line guide on purpose: the torch modules and the
+table of models with their expected fold fates are one list a reader checks against
+tests/data/MANIFEST.json; one file keeps the regeneration a single deterministic run.
+
 How the data is made:
   * Every model is built under a fixed per-model seed (crc32 of its name), put in eval mode,
     and every BatchNorm gets non-trivial statistics (mean ~ N(0, 0.5), var ~ U(0.5, 2),

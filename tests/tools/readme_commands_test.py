@@ -22,7 +22,9 @@ source tree (exit status 0, and expected output where given), or names the
 CTest test / label or the .ci/run line that runs it, or says why it is manual.
 The test fails on a command without an entry, an entry whose command is no
 longer in the README, a named CTest test, label or CI line that does not
-exist, and a run that fails. Stdlib only, so any python3 runs it.
+exist, and a run that fails. Stdlib only, so any python3 runs it; one file
+(longer than the project's ~600-line guide on purpose) so that CTest, CI and a
+reader run it with nothing to install or import.
 
 --no-run checks everything but runs nothing (CTest passes it in a native
 build without the benchmarks or the Python module; cross and sanitizer builds
