@@ -418,7 +418,7 @@ TEST(SessionTest, WinogradOnAndOffMatchTheReference) {
     for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.11f * i);
     const std::map<std::string, Tensor> inputs = {
         {"x", Tensor::FromFloats({batch, 32, 12, 12}, x)}};
-    const auto want = testing::ReferenceOutputs(model, inputs);
+    const auto want = runtime::EvaluateReference(model, inputs);
     for (const bool winograd : {false, true}) {
       for (const int threads : {1, 2}) {
         SCOPED_TRACE(::testing::Message()

@@ -10,7 +10,6 @@
 
 namespace foldrt::testing {
 
-using runtime::RefTensor;
 using runtime::Session;
 using runtime::SessionOptions;
 
@@ -88,18 +87,8 @@ std::vector<SessionVariant> AllSessionVariants() {
           {false, 1, Layouts::kNhwc},   {false, 1, Layouts::kPlain}};
 }
 
-std::map<std::string, RefTensor> ReferenceOutputs(
-    const graph::Model& model, const std::map<std::string, Tensor>& inputs) {
-  std::map<std::string, RefTensor> ref_inputs;
-  for (const auto& [name, tensor] : inputs) {
-    ref_inputs[name] =
-        RefTensor::Float(tensor.shape(), tensor.ToVector<float>());
-  }
-  return runtime::EvaluateReference(model, ref_inputs);
-}
-
 void ExpectOutputsMatch(const std::map<std::string, Tensor>& got,
-                        const std::map<std::string, RefTensor>& want,
+                        const std::map<std::string, Tensor>& want,
                         double tolerance) {
   ASSERT_EQ(got.size(), want.size());
   for (const auto& [name, ref] : want) {
@@ -107,27 +96,30 @@ void ExpectOutputsMatch(const std::map<std::string, Tensor>& got,
     const auto it = got.find(name);
     ASSERT_NE(it, got.end()) << "no output '" << name << "'";
     const Tensor& out = it->second;
-    ASSERT_EQ(out.shape(), ref.shape);
-    if (ref.dtype == graph::DataType::kInt64) {
-      EXPECT_EQ(out.ToVector<int64_t>(), ref.i64);
+    ASSERT_EQ(out.shape(), ref.shape());
+    if (ref.dtype() == DataType::kInt64) {
+      EXPECT_EQ(out.ToVector<int64_t>(), ref.ToVector<int64_t>());
       continue;
     }
     ASSERT_EQ(out.dtype(), DataType::kFloat32);
     const float* data = out.data<float>();
+    const float* want_data = ref.data<float>();
+    const size_t count = static_cast<size_t>(ref.NumElements());
     const auto bound = [&](size_t i) {
-      return tolerance * (1.0 + std::abs(ref.f32[i]));
+      return tolerance * (1.0 + std::abs(want_data[i]));
     };
     size_t off = 0;
     size_t first_off = 0;
-    for (size_t i = 0; i < ref.f32.size(); ++i) {
+    for (size_t i = 0; i < count; ++i) {
       // Negated so that a NaN counts as off.
-      if (!(std::abs(static_cast<double>(data[i]) - ref.f32[i]) <= bound(i))) {
+      if (!(std::abs(static_cast<double>(data[i]) - want_data[i]) <=
+            bound(i))) {
         if (off++ == 0) first_off = i;
       }
     }
     if (off > 0) {
-      EXPECT_NEAR(data[first_off], ref.f32[first_off], bound(first_off))
-          << "element " << first_off << " (" << off << " of " << ref.f32.size()
+      EXPECT_NEAR(data[first_off], want_data[first_off], bound(first_off))
+          << "element " << first_off << " (" << off << " of " << count
           << " elements off)";
     }
   }
@@ -137,7 +129,8 @@ void ExpectSessionMatchesReference(const graph::Model& model,
                                    const std::map<std::string, Tensor>& inputs,
                                    const std::vector<SessionVariant>& variants,
                                    double tolerance) {
-  const std::map<std::string, RefTensor> want = ReferenceOutputs(model, inputs);
+  const std::map<std::string, Tensor> want =
+      runtime::EvaluateReference(model, inputs);
   for (const SessionVariant& variant : variants) {
     SCOPED_TRACE(Describe(variant));
     const std::unique_ptr<Session> session =

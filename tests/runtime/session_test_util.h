@@ -115,16 +115,12 @@ class GraphBuilderBase {
 // ones with every forced activation layout.
 std::vector<SessionVariant> AllSessionVariants();
 
-// The reference evaluator's outputs for the float tensors `inputs`.
-std::map<std::string, runtime::RefTensor> ReferenceOutputs(
-    const graph::Model& model, const std::map<std::string, Tensor>& inputs);
-
 // `got` has exactly the outputs of `want`, each with its shape: int64 ones
 // equal, float ones with |got - want| <= tolerance * (1 + |want|). One
 // failure per output (the first element off, and how many are), so that a
 // wrong kernel does not bury the log.
 void ExpectOutputsMatch(const std::map<std::string, Tensor>& got,
-                        const std::map<std::string, runtime::RefTensor>& want,
+                        const std::map<std::string, Tensor>& want,
                         double tolerance);
 
 // For each variant, a Session on `model` run on `inputs` and its outputs
