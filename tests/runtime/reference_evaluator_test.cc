@@ -32,6 +32,7 @@ namespace foldrt::runtime {
 namespace {
 
 namespace fs = std::filesystem;
+using foldrt::testing::FirstSamples;
 using graph::Attribute;
 using graph::DataType;
 using graph::Dim;
@@ -40,16 +41,6 @@ using graph::Node;
 using graph::ValueInfo;
 
 // ------------------------------------------------------ comparing outputs
-
-// The first `samples` entries along axis 0.
-Tensor FirstSamples(const Tensor& t, int64_t samples) {
-  std::vector<int64_t> shape = t.shape();
-  const int64_t per_sample = t.NumElements() / shape[0];
-  shape[0] = samples;
-  const float* data = t.data<float>();
-  return Tensor::FromFloats(
-      shape, std::vector<float>(data, data + samples * per_sample));
-}
 
 struct Errors {
   double relative_l2 = 0;

@@ -155,6 +155,15 @@ std::string Describe(const SessionVariant& variant) {
          std::to_string(static_cast<int>(variant.layouts));
 }
 
+Tensor FirstSamples(const Tensor& t, int64_t samples) {
+  std::vector<int64_t> shape = t.shape();
+  const int64_t per_sample = t.NumElements() / shape[0];
+  shape[0] = samples;
+  const float* data = t.data<float>();
+  return Tensor::FromFloats(
+      shape, std::vector<float>(data, data + samples * per_sample));
+}
+
 std::vector<float> SeededValues(size_t count, uint32_t seed, float lo,
                                 float hi) {
   std::vector<float> v(count);

@@ -39,6 +39,9 @@ std::string Describe(const SessionVariant& variant);
 std::vector<float> SeededValues(size_t count, uint32_t seed, float lo,
                                 float hi);
 
+// The first `samples` entries along axis 0 of a float tensor.
+Tensor FirstSamples(const Tensor& t, int64_t samples);
+
 // ------------------------------------------------ hand-built graphs
 
 // Dims of a declared shape: -1 is the symbolic "N".
