@@ -42,6 +42,17 @@ std::vector<float> SeededValues(size_t count, uint32_t seed, float lo,
 // The first `samples` entries along axis 0 of a float tensor.
 Tensor FirstSamples(const Tensor& t, int64_t samples);
 
+// x[n, c, w] = 100 n + 10 c + w, shape (2, 3, 4).
+Tensor NumberedInput();
+// The outputs of Slice (starts -1, 1; ends -100, 100; axes 1, 2; steps -2,
+// 2) -> sliced, Split (axis 2, sizes 1, 3) -> first, rest, Pad (pads
+// 0 1 0 0 0 2, constant -7 within `pad_tolerance`) -> padded, reflect Pad
+// -> reflected and ReduceMean (axes 0, 2 without keepdims -> mean; axis -1
+// -> mean_last) on NumberedInput(): the known values the session and the
+// reference evaluator tests both check.
+void ExpectSliceSplitPadMeanValues(const std::map<std::string, Tensor>& out,
+                                   double pad_tolerance);
+
 // ------------------------------------------------ hand-built graphs
 
 // Dims of a declared shape: -1 is the symbolic "N".
