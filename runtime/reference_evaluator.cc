@@ -16,50 +16,13 @@
 
 namespace foldrt::runtime {
 
-using graph::DataType;
 using graph::Node;
-
-RefTensor RefTensor::Float(std::vector<int64_t> shape,
-                           std::vector<float> data) {
-  return {DataType::kFloat, std::move(shape), std::move(data), {}};
-}
-
-RefTensor RefTensor::Int64(std::vector<int64_t> shape,
-                           std::vector<int64_t> data) {
-  return {DataType::kInt64, std::move(shape), {}, std::move(data)};
-}
-
-int64_t RefTensor::NumElements() const { return ShapeNumElements(shape); }
 
 namespace {
 
 using reference::Describe;
-using reference::FromGraphTensor;
+using reference::FromGraphConstant;
 using reference::NodeContext;
-
-// Checks that a caller-built tensor is internally consistent.
-void CheckWellFormed(const RefTensor& t, const std::string& what) {
-  int64_t count = 0;
-  try {
-    count = t.NumElements();
-  } catch (const InvalidArgumentError& e) {
-    throw InvalidArgumentError(what + ": " + e.message());
-  }
-  if (t.dtype != DataType::kFloat && t.dtype != DataType::kInt64) {
-    throw InvalidArgumentError(what + " has dtype " +
-                               graph::DataTypeName(t.dtype) +
-                               "; expected FLOAT or INT64");
-  }
-  const size_t held = t.dtype == DataType::kFloat ? t.f32.size() : t.i64.size();
-  const size_t other =
-      t.dtype == DataType::kFloat ? t.i64.size() : t.f32.size();
-  if (held != static_cast<size_t>(count) || other != 0) {
-    throw InvalidArgumentError(
-        what + " of shape " + ShapeToString(t.shape) + " holds " +
-        std::to_string(held) + " elements, expected " + std::to_string(count) +
-        (other != 0 ? " (and data in the vector of the other dtype)" : ""));
-  }
-}
 
 void EvaluateNode(const NodeContext& ctx) {
   const Node& node = ctx.node();
@@ -90,18 +53,18 @@ void EvaluateNode(const NodeContext& ctx) {
 
 // Checks a fed input against the graph's declaration of it; `symbols`
 // collects the values symbolic dims take.
-void CheckInput(const graph::ValueInfo& info, const RefTensor& tensor,
+void CheckInput(const graph::ValueInfo& info, const Tensor& tensor,
                 const std::string& file,
                 std::map<std::string, int64_t>* symbols) {
   const std::string what = "input '" + info.name + "'";
   const ErrorContext context{file, "", ""};
-  try {
-    CheckWellFormed(tensor, what);
-  } catch (const InvalidArgumentError& e) {
-    throw InvalidArgumentError(e.message(), context);
-  }
+  // foldrt::Tensor holds its shape's elements by construction: only the
+  // declaration is left to check.
   if (!info.has_tensor_type) return;
-  if (info.dtype != tensor.dtype) {
+  const graph::DataType fed = tensor.dtype() == DataType::kFloat32
+                                  ? graph::DataType::kFloat
+                                  : graph::DataType::kInt64;
+  if (info.dtype != fed) {
     throw InvalidArgumentError(what + " is " + Describe(tensor) +
                                    ", the graph declares element type " +
                                    graph::DataTypeName(info.dtype),
@@ -109,9 +72,9 @@ void CheckInput(const graph::ValueInfo& info, const RefTensor& tensor,
   }
   if (!info.shape) return;
   const std::vector<graph::Dim>& dims = *info.shape;
-  bool fits = dims.size() == tensor.shape.size();
+  bool fits = dims.size() == tensor.rank();
   for (size_t i = 0; fits && i < dims.size(); ++i) {
-    const int64_t actual = tensor.shape[i];
+    const int64_t actual = tensor.shape()[i];
     if (dims[i].kind == graph::Dim::Kind::kKnown) {
       fits = dims[i].value == actual;
     } else if (dims[i].kind == graph::Dim::Kind::kSymbolic) {
@@ -136,18 +99,18 @@ void CheckInput(const graph::ValueInfo& info, const RefTensor& tensor,
       }
     }
     throw InvalidArgumentError(
-        what + " has shape " + ShapeToString(tensor.shape) +
+        what + " has shape " + ShapeToString(tensor.shape()) +
             ", the graph declares " + declared +
             ") (a symbolic dim takes one value across all inputs)",
         context);
   }
 }
 
-std::map<std::string, RefTensor> Evaluate(
+std::map<std::string, Tensor> Evaluate(
     const graph::Graph& graph, int64_t opset,
-    const std::map<std::string, RefTensor>& inputs, const std::string& file) {
+    const std::map<std::string, Tensor>& inputs, const std::string& file) {
   const ErrorContext context{file, "", ""};
-  std::map<std::string, RefTensor> values;
+  std::map<std::string, Tensor> values;
   std::map<std::string, int64_t> symbols;
   for (const graph::ValueInfo& info : graph.inputs()) {
     const auto it = inputs.find(info.name);
@@ -174,11 +137,14 @@ std::map<std::string, RefTensor> Evaluate(
   for (const Node* node : graph.TopologicalOrder()) {
     EvaluateNode(NodeContext(graph, *node, opset, file, &values));
   }
-  std::map<std::string, RefTensor> outputs;
+  std::map<std::string, Tensor> outputs;
   for (const graph::ValueInfo& info : graph.outputs()) {
     auto it = values.find(info.name);
     if (it != values.end()) {
-      outputs[info.name] = it->second;
+      // A fed input passed through (Identity) may be the caller's view:
+      // the outputs own their elements.
+      outputs[info.name] =
+          it->second.owns_data() ? it->second : it->second.Clone();
       continue;
     }
     const graph::Tensor* initializer = graph.FindInitializer(info.name);
@@ -186,7 +152,7 @@ std::map<std::string, RefTensor> Evaluate(
       throw InvalidArgumentError(
           "graph output '" + info.name + "' was not computed", context);
     }
-    outputs[info.name] = FromGraphTensor(*initializer, info.name);
+    outputs[info.name] = FromGraphConstant(*initializer, info.name);
   }
   return outputs;
 }
@@ -205,14 +171,14 @@ const std::vector<std::string>& ReferenceEvaluatorOps() {
   return *ops;
 }
 
-std::map<std::string, RefTensor> EvaluateReference(
+std::map<std::string, Tensor> EvaluateReference(
     const graph::Graph& graph, int64_t opset,
-    const std::map<std::string, RefTensor>& inputs) {
+    const std::map<std::string, Tensor>& inputs) {
   return Evaluate(graph, opset, inputs, /*file=*/"");
 }
 
-std::map<std::string, RefTensor> EvaluateReference(
-    const graph::Model& model, const std::map<std::string, RefTensor>& inputs) {
+std::map<std::string, Tensor> EvaluateReference(
+    const graph::Model& model, const std::map<std::string, Tensor>& inputs) {
   const int64_t opset = graph::OpsetVersion(model, "");
   if (opset == 0) {
     throw UnsupportedError("the model imports no default-domain opset",

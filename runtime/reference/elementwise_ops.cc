@@ -29,19 +29,16 @@ std::vector<int64_t> BroadcastOffsets(const std::vector<int64_t>& shape,
 enum class BinaryOp { kAdd, kSub, kMul, kDiv };
 
 template <typename T>
-RefTensor ApplyBinary(const NodeContext& ctx, BinaryOp op, const RefTensor& a,
-                      const RefTensor& b) {
-  const std::vector<int64_t> shape = BroadcastShapes(a.shape, b.shape);
-  const std::vector<int64_t> a_at = BroadcastOffsets(a.shape, shape);
-  const std::vector<int64_t> b_at = BroadcastOffsets(b.shape, shape);
-  const std::vector<T>& av = Elements<T>(a);
-  const std::vector<T>& bv = Elements<T>(b);
-  RefTensor y;
-  y.dtype = a.dtype;
-  y.shape = shape;
-  std::vector<T>& yv = Elements<T>(y);
-  yv.resize(a_at.size());
-  for (size_t i = 0; i < yv.size(); ++i) {
+Tensor ApplyBinary(const NodeContext& ctx, BinaryOp op, const Tensor& a,
+                   const Tensor& b) {
+  const std::vector<int64_t> shape = BroadcastShapes(a.shape(), b.shape());
+  const std::vector<int64_t> a_at = BroadcastOffsets(a.shape(), shape);
+  const std::vector<int64_t> b_at = BroadcastOffsets(b.shape(), shape);
+  const T* av = a.data<T>();
+  const T* bv = b.data<T>();
+  Tensor y = Tensor::Zeros(a.dtype(), shape);
+  T* yv = y.mutable_data<T>();
+  for (size_t i = 0; i < a_at.size(); ++i) {
     const T x0 = av[a_at[i]];
     const T x1 = bv[b_at[i]];
     if constexpr (std::is_same_v<T, float>) {
@@ -88,13 +85,13 @@ RefTensor ApplyBinary(const NodeContext& ctx, BinaryOp op, const RefTensor& a,
 
 template <BinaryOp kOp>
 void EvalBinary(const NodeContext& ctx) {
-  const RefTensor& a = ctx.Input(0);
-  const RefTensor& b = ctx.Input(1);
-  if (a.dtype != b.dtype) {
+  const Tensor& a = ctx.Input(0);
+  const Tensor& b = ctx.Input(1);
+  if (a.dtype() != b.dtype()) {
     ctx.Invalid("operands have different element types: " + Describe(a) +
                 " and " + Describe(b));
   }
-  ctx.SetOutput(0, DispatchDtype(a.dtype, [&](auto tag) {
+  ctx.SetOutput(0, DispatchDataType(a.dtype(), [&](auto tag) {
                   return ApplyBinary<decltype(tag)>(ctx, kOp, a, b);
                 }));
 }
@@ -104,10 +101,12 @@ void EvalBinary(const NodeContext& ctx) {
 // y = f(x) elementwise on a float input, f computed in double.
 template <typename F>
 void EvalUnaryFloat(const NodeContext& ctx, F f) {
-  const RefTensor& x = ctx.FloatInput(0);
-  RefTensor y = RefTensor::Float(x.shape, std::vector<float>(x.f32.size()));
-  for (size_t i = 0; i < x.f32.size(); ++i) {
-    y.f32[i] = static_cast<float>(f(static_cast<double>(x.f32[i])));
+  const Tensor& x = ctx.FloatInput(0);
+  Tensor y = Tensor::Zeros(DataType::kFloat32, x.shape());
+  const float* xv = x.data<float>();
+  float* yv = y.mutable_data<float>();
+  for (int64_t i = 0; i < x.NumElements(); ++i) {
+    yv[i] = static_cast<float>(f(static_cast<double>(xv[i])));
   }
   ctx.SetOutput(0, std::move(y));
 }
@@ -167,27 +166,29 @@ void EvalDropout(const NodeContext& ctx) {
 // ------------------------------------------------------------- Softmax
 
 void EvalSoftmax(const NodeContext& ctx) {
-  const RefTensor& x = ctx.FloatInput(0);
+  const Tensor& x = ctx.FloatInput(0);
   const SoftmaxGeometry geometry = SoftmaxGeometryFor(
-      SoftmaxAxis(ctx.node(), ctx.opset()), ctx.opset(), x.shape);
+      SoftmaxAxis(ctx.node(), ctx.opset()), ctx.opset(), x.shape());
   const int64_t outer = geometry.outer;
   const int64_t length = geometry.length;
   const int64_t inner = geometry.inner;
-  RefTensor y = RefTensor::Float(x.shape, std::vector<float>(x.f32.size()));
+  Tensor y = Tensor::Zeros(DataType::kFloat32, x.shape());
+  const float* xv = x.data<float>();
+  float* yv = y.mutable_data<float>();
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t i = 0; i < inner; ++i) {
       const int64_t base = o * length * inner + i;
       double max = -std::numeric_limits<double>::infinity();
       for (int64_t j = 0; j < length; ++j) {
-        max = std::max(max, static_cast<double>(x.f32[base + j * inner]));
+        max = std::max(max, static_cast<double>(xv[base + j * inner]));
       }
       double sum = 0.0;
       for (int64_t j = 0; j < length; ++j) {
-        sum += std::exp(x.f32[base + j * inner] - max);
+        sum += std::exp(xv[base + j * inner] - max);
       }
       for (int64_t j = 0; j < length; ++j) {
-        y.f32[base + j * inner] =
-            static_cast<float>(std::exp(x.f32[base + j * inner] - max) / sum);
+        yv[base + j * inner] =
+            static_cast<float>(std::exp(xv[base + j * inner] - max) / sum);
       }
     }
   }

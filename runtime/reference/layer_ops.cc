@@ -34,76 +34,76 @@ void EvalBatchNormalization(const NodeContext& ctx) {
   for (size_t i = 1; i < node.num_outputs(); ++i) {
     ctx.RequireUnused(i, "training statistics");
   }
-  const RefTensor& x = ctx.FloatInput(0);
-  const ops::ChannelShape shape = ops::SplitChannelShape(x.shape);
+  const Tensor& x = ctx.FloatInput(0);
+  const ops::ChannelShape shape = ops::SplitChannelShape(x.shape());
   const char* const kParamNames[] = {"scale", "B", "input_mean", "input_var"};
   for (size_t i = 1; i <= 4; ++i) {
-    const RefTensor& param = ctx.FloatInput(i);
-    if (param.shape !=
+    const Tensor& param = ctx.FloatInput(i);
+    if (param.shape() !=
         std::vector<int64_t>{static_cast<int64_t>(shape.channels)}) {
       ctx.Invalid(std::string(kParamNames[i - 1]) + " is " + Describe(param) +
                   ", expected (" + std::to_string(shape.channels) +
                   ") for input " + Describe(x));
     }
   }
-  const float* gamma = ctx.FloatInput(1).f32.data();
-  const float* beta = ctx.FloatInput(2).f32.data();
-  const float* mean = ctx.FloatInput(3).f32.data();
-  const float* var = ctx.FloatInput(4).f32.data();
+  const float* gamma = ctx.FloatInput(1).data<float>();
+  const float* beta = ctx.FloatInput(2).data<float>();
+  const float* mean = ctx.FloatInput(3).data<float>();
+  const float* var = ctx.FloatInput(4).data<float>();
   const float epsilon = node.GetFloat("epsilon", kDefaultBatchNormEpsilon);
   // The runtime's parameter checks (NaN, negative variance, var + eps <= 0),
   // so that the reference rejects exactly what the runtime rejects.
   ComputeBatchNormAffineF64(gamma, beta, mean, var, shape.channels, epsilon);
-  RefTensor y = RefTensor::Float(x.shape, std::vector<float>(x.f32.size()));
-  ops::ref::BatchNormStatisticsRef(x.f32.data(), y.f32.data(), shape,
-                                   ops::Layout::kNchw, gamma, beta, mean, var,
-                                   epsilon, ops::Activation::None());
+  Tensor y = Tensor::Zeros(DataType::kFloat32, x.shape());
+  ops::ref::BatchNormStatisticsRef(x.data<float>(), y.mutable_data<float>(),
+                                   shape, ops::Layout::kNchw, gamma, beta, mean,
+                                   var, epsilon, ops::Activation::None());
   ctx.SetOutput(0, std::move(y));
 }
 
 // ------------------------------------------------- Conv, ConvTranspose
 
-size_t SpatialRank(const RefTensor& x) {
-  return x.shape.size() >= 2 ? x.shape.size() - 2 : 0;
+size_t SpatialRank(const Tensor& x) {
+  return x.shape().size() >= 2 ? x.shape().size() - 2 : 0;
 }
 
 // The optional bias: (C_out) floats or null.
 const float* BiasOf(const NodeContext& ctx, int64_t out_channels) {
-  const RefTensor* bias = ctx.OptionalFloatInput(2);
+  const Tensor* bias = ctx.OptionalFloatInput(2);
   if (bias == nullptr) return nullptr;
-  if (bias->shape != std::vector<int64_t>{out_channels}) {
+  if (bias->shape() != std::vector<int64_t>{out_channels}) {
     ctx.Invalid("bias is " + Describe(*bias) + ", expected (" +
                 std::to_string(out_channels) + ")");
   }
-  return bias->f32.data();
+  return bias->data<float>();
 }
 
 void EvalConv(const NodeContext& ctx) {
-  const RefTensor& x = ctx.FloatInput(0);
-  const RefTensor& w = ctx.FloatInput(1);
+  const Tensor& x = ctx.FloatInput(0);
+  const Tensor& w = ctx.FloatInput(1);
   const ops::ref::ConvParams params = ResolveConvParams(
-      ReadConvAttributes(ctx.node(), SpatialRank(x)), x.shape, w.shape);
+      ReadConvAttributes(ctx.node(), SpatialRank(x)), x.shape(), w.shape());
   const std::vector<int64_t> y_shape =
-      ops::ref::ConvOutputShape(x.shape, w.shape, params);
+      ops::ref::ConvOutputShape(x.shape(), w.shape(), params);
   const float* bias = BiasOf(ctx, y_shape[1]);
-  RefTensor y = ZeroFloats(y_shape);
-  ops::ref::ConvRef(x.f32.data(), x.shape, w.f32.data(), w.shape, bias, params,
-                    y.f32.data());
+  Tensor y = Tensor::Zeros(DataType::kFloat32, y_shape);
+  ops::ref::ConvRef(x.data<float>(), x.shape(), w.data<float>(), w.shape(),
+                    bias, params, y.mutable_data<float>());
   ctx.SetOutput(0, std::move(y));
 }
 
 void EvalConvTranspose(const NodeContext& ctx) {
-  const RefTensor& x = ctx.FloatInput(0);
-  const RefTensor& w = ctx.FloatInput(1);
+  const Tensor& x = ctx.FloatInput(0);
+  const Tensor& w = ctx.FloatInput(1);
   const ops::ref::ConvTransposeParams params = ResolveConvTransposeParams(
-      ReadConvTransposeAttributes(ctx.node(), SpatialRank(x)), x.shape,
-      w.shape);
+      ReadConvTransposeAttributes(ctx.node(), SpatialRank(x)), x.shape(),
+      w.shape());
   const std::vector<int64_t> y_shape =
-      ops::ref::ConvTransposeOutputShape(x.shape, w.shape, params);
+      ops::ref::ConvTransposeOutputShape(x.shape(), w.shape(), params);
   const float* bias = BiasOf(ctx, y_shape[1]);
-  RefTensor y = ZeroFloats(y_shape);
-  ops::ref::ConvTransposeRef(x.f32.data(), x.shape, w.f32.data(), w.shape, bias,
-                             params, y.f32.data());
+  Tensor y = Tensor::Zeros(DataType::kFloat32, y_shape);
+  ops::ref::ConvTransposeRef(x.data<float>(), x.shape(), w.data<float>(),
+                             w.shape(), bias, params, y.mutable_data<float>());
   ctx.SetOutput(0, std::move(y));
 }
 
@@ -111,38 +111,40 @@ void EvalConvTranspose(const NodeContext& ctx) {
 
 void EvalGemm(const NodeContext& ctx) {
   const Node& node = ctx.node();
-  const RefTensor& a = ctx.FloatInput(0);
-  const RefTensor& b = ctx.FloatInput(1);
-  const RefTensor* c = ctx.OptionalFloatInput(2);
+  const Tensor& a = ctx.FloatInput(0);
+  const Tensor& b = ctx.FloatInput(1);
+  const Tensor* c = ctx.OptionalFloatInput(2);
   const ops::ref::GemmParams params = ReadGemmParams(node);
   const std::vector<int64_t> y_shape = ops::ref::GemmOutputShape(
-      a.shape, b.shape, c != nullptr ? &c->shape : nullptr, params);
-  RefTensor y = ZeroFloats(y_shape);
-  ops::ref::GemmRef(a.f32.data(), a.shape, b.f32.data(), b.shape,
-                    c != nullptr ? c->f32.data() : nullptr,
-                    c != nullptr ? c->shape : std::vector<int64_t>{}, params,
-                    y.f32.data());
+      a.shape(), b.shape(), c != nullptr ? &c->shape() : nullptr, params);
+  Tensor y = Tensor::Zeros(DataType::kFloat32, y_shape);
+  ops::ref::GemmRef(a.data<float>(), a.shape(), b.data<float>(), b.shape(),
+                    c != nullptr ? c->data<float>() : nullptr,
+                    c != nullptr ? c->shape() : std::vector<int64_t>{}, params,
+                    y.mutable_data<float>());
   ctx.SetOutput(0, std::move(y));
 }
 
 void EvalMatMul(const NodeContext& ctx) {
-  const RefTensor& a = ctx.FloatInput(0);
-  const RefTensor& b = ctx.FloatInput(1);
+  const Tensor& a = ctx.FloatInput(0);
+  const Tensor& b = ctx.FloatInput(1);
   const std::vector<int64_t> y_shape =
-      ops::ref::MatMulOutputShape(a.shape, b.shape);
-  RefTensor y = ZeroFloats(y_shape);
-  ops::ref::MatMulRef(a.f32.data(), a.shape, b.f32.data(), b.shape,
-                      y.f32.data());
+      ops::ref::MatMulOutputShape(a.shape(), b.shape());
+  Tensor y = Tensor::Zeros(DataType::kFloat32, y_shape);
+  ops::ref::MatMulRef(a.data<float>(), a.shape(), b.data<float>(), b.shape(),
+                      y.mutable_data<float>());
   ctx.SetOutput(0, std::move(y));
 }
 
 // ------------------------------------------------------------- pooling
 
 void EvalGlobalAveragePool(const NodeContext& ctx) {
-  const RefTensor& x = ctx.FloatInput(0);
-  const std::vector<int64_t> y_shape = ops::ref::GlobalPoolOutputShape(x.shape);
-  RefTensor y = ZeroFloats(y_shape);
-  ops::ref::GlobalAveragePoolRef(x.f32.data(), x.shape, y.f32.data());
+  const Tensor& x = ctx.FloatInput(0);
+  const std::vector<int64_t> y_shape =
+      ops::ref::GlobalPoolOutputShape(x.shape());
+  Tensor y = Tensor::Zeros(DataType::kFloat32, y_shape);
+  ops::ref::GlobalAveragePoolRef(x.data<float>(), x.shape(),
+                                 y.mutable_data<float>());
   ctx.SetOutput(0, std::move(y));
 }
 
@@ -153,11 +155,12 @@ using PoolRef = void (*)(const float* x, const std::vector<int64_t>& x_shape,
 template <PoolRef kPool, bool kHasIndices>
 void EvalWindowPool(const NodeContext& ctx) {
   if (kHasIndices) ctx.RequireUnused(1, "Indices");
-  const RefTensor& x = ctx.FloatInput(0);
+  const Tensor& x = ctx.FloatInput(0);
   const ops::ref::PoolParams params =
-      ResolvePoolParams(ReadPoolAttributes(ctx.node()), x.shape);
-  RefTensor y = ZeroFloats(ops::ref::PoolOutputShape(x.shape, params));
-  kPool(x.f32.data(), x.shape, params, y.f32.data());
+      ResolvePoolParams(ReadPoolAttributes(ctx.node()), x.shape());
+  Tensor y = Tensor::Zeros(DataType::kFloat32,
+                           ops::ref::PoolOutputShape(x.shape(), params));
+  kPool(x.data<float>(), x.shape(), params, y.mutable_data<float>());
   ctx.SetOutput(0, std::move(y));
 }
 

@@ -15,45 +15,20 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/tensor.h"
 #include "graph/graph.h"
 #include "graph/tensor.h"
+#include "runtime/kernels/kernel_util.h"
 #include "runtime/op_attributes.h"
 #include "runtime/op_registry.h"
 #include "runtime/reference_evaluator.h"
 
 namespace foldrt::runtime::reference {
 
-using graph::DataType;
 using graph::Node;
 
-// "float (3, 4)": a tensor as messages show it.
-std::string Describe(const RefTensor& t);
-
-// The element vector of type T: f32 for float, i64 for int64_t.
-template <typename T>
-std::vector<T>& Elements(RefTensor& t) {
-  if constexpr (std::is_same_v<T, float>) {
-    return t.f32;
-  } else {
-    return t.i64;
-  }
-}
-template <typename T>
-const std::vector<T>& Elements(const RefTensor& t) {
-  if constexpr (std::is_same_v<T, float>) {
-    return t.f32;
-  } else {
-    return t.i64;
-  }
-}
-
-// Calls f(float{}) for a float dtype, f(int64_t{}) otherwise, so that one
-// generic lambda serves both element types of the data movement ops.
-template <typename F>
-auto DispatchDtype(DataType dtype, F&& f) {
-  if (dtype == DataType::kFloat) return f(float{});
-  return f(int64_t{});
-}
+// "float32 (3, 4)": a tensor as messages show it.
+std::string Describe(const Tensor& t);
 
 // For each element of `out_shape` in C order, sum over axes of index *
 // strides[axis]: the offset into a tensor read through `strides` (0 for a
@@ -61,40 +36,37 @@ auto DispatchDtype(DataType dtype, F&& f) {
 std::vector<int64_t> StridedOffsets(const std::vector<int64_t>& out_shape,
                                     const std::vector<int64_t>& strides);
 
-// A float tensor of `shape`, zero-filled: the output buffer of an op that
-// ops/ref computes.
-RefTensor ZeroFloats(const std::vector<int64_t>& shape);
-
 // A tensor of `dtype` and `shape` whose elements fill(T{}, out) appends to
-// `out`, the std::vector<T> of that dtype's element type T (f32 or i64).
+// `out`, a std::vector<T> of that dtype's element type T (float or int64_t).
 template <typename F>
-RefTensor MakeTensor(DataType dtype, std::vector<int64_t> shape, F&& fill) {
-  RefTensor y;
-  y.dtype = dtype;
-  y.shape = std::move(shape);
-  DispatchDtype(dtype, [&](auto tag) {
-    fill(tag, Elements<decltype(tag)>(y));
-    return 0;
+Tensor MakeTensor(DataType dtype, std::vector<int64_t> shape, F&& fill) {
+  return DispatchDataType(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    std::vector<T> elements;
+    fill(tag, elements);
+    if constexpr (std::is_same_v<T, float>) {
+      return Tensor::FromFloats(std::move(shape), elements);
+    } else {
+      return Tensor::FromInt64s(std::move(shape), elements);
+    }
   });
-  return y;
 }
 
 // y (of `shape`, x's dtype) = x read at `offsets`, one per element of y.
-RefTensor Gathered(const RefTensor& x, std::vector<int64_t> shape,
-                   const std::vector<int64_t>& offsets);
+Tensor Gathered(const Tensor& x, std::vector<int64_t> shape,
+                const std::vector<int64_t>& offsets);
 
-// Converts an initializer or Constant value. Float stays float; integer and
-// bool types widen to int64 (exact); anything else would need a conversion
-// that hides precision changes, so it is unsupported.
-RefTensor FromGraphTensor(const graph::Tensor& tensor,
-                          const std::string& value_name);
+// An initializer or Constant value: ToRuntimeTensor, which widens integer
+// and bool types to int64 (exact) and refuses the rest.
+Tensor FromGraphConstant(const graph::Tensor& tensor,
+                         const std::string& value_name);
 
 // Everything a node's evaluation reads and writes, with errors that name
 // the node and op.
 class NodeContext {
  public:
   NodeContext(const graph::Graph& graph, const Node& node, int64_t opset,
-              const std::string& file, std::map<std::string, RefTensor>* values)
+              const std::string& file, std::map<std::string, Tensor>* values)
       : graph_(graph),
         node_(node),
         opset_(opset),
@@ -117,7 +89,7 @@ class NodeContext {
   bool HasInput(size_t index) const { return node_.has_input(index); }
 
   // A required input of either dtype.
-  const RefTensor& Input(size_t index) const {
+  const Tensor& Input(size_t index) const {
     if (!node_.has_input(index)) {
       Invalid("required input " + std::to_string(index) + " is missing");
     }
@@ -125,9 +97,9 @@ class NodeContext {
   }
 
   // A required float input.
-  const RefTensor& FloatInput(size_t index) const {
-    const RefTensor& t = Input(index);
-    if (t.dtype != DataType::kFloat) {
+  const Tensor& FloatInput(size_t index) const {
+    const Tensor& t = Input(index);
+    if (t.dtype() != DataType::kFloat32) {
       Unsupported("input " + std::to_string(index) + " ('" +
                   node_.input(index) + "') is " + Describe(t) +
                   "; this op is implemented for float only");
@@ -136,37 +108,38 @@ class NodeContext {
   }
 
   // An optional float input, null when omitted.
-  const RefTensor* OptionalFloatInput(size_t index) const {
+  const Tensor* OptionalFloatInput(size_t index) const {
     return node_.has_input(index) ? &FloatInput(index) : nullptr;
   }
 
   // A required int64 input (shape, indices, axes).
-  const std::vector<int64_t>& Int64Input(size_t index) const {
-    const RefTensor& t = Input(index);
-    if (t.dtype != DataType::kInt64) {
+  std::vector<int64_t> Int64Input(size_t index) const {
+    const Tensor& t = Input(index);
+    if (t.dtype() != DataType::kInt64) {
       Invalid("input " + std::to_string(index) + " ('" + node_.input(index) +
               "') is " + Describe(t) + "; expected an integer tensor");
     }
-    return t.i64;
+    return t.ToVector<int64_t>();
   }
 
   // The value of a one-element input (Clip bounds, Dropout flags).
   double ScalarInput(size_t index) const {
-    const RefTensor& t = Input(index);
+    const Tensor& t = Input(index);
     if (t.NumElements() != 1) {
       Invalid("input " + std::to_string(index) + " ('" + node_.input(index) +
               "') must hold one value, it is " + Describe(t));
     }
-    return t.dtype == DataType::kFloat ? t.f32[0]
-                                       : static_cast<double>(t.i64[0]);
+    return t.dtype() == DataType::kFloat32
+               ? t.data<float>()[0]
+               : static_cast<double>(t.data<int64_t>()[0]);
   }
 
   // The node's `axis` attribute (default 0) made non-negative for `t`;
   // Invalid, naming t as `what` ("input", "data"), when out of range.
-  int64_t AxisFor(const RefTensor& t, const std::string& what) const {
+  int64_t AxisFor(const Tensor& t, const std::string& what) const {
     const int64_t attr_axis = node_.GetInt("axis", 0);
     const int64_t axis =
-        NormalizeAxis(attr_axis, static_cast<int64_t>(t.shape.size()));
+        NormalizeAxis(attr_axis, static_cast<int64_t>(t.rank()));
     if (axis < 0) {
       Invalid("axis " + std::to_string(attr_axis) + " is out of range for " +
               what + " " + Describe(t));
@@ -194,13 +167,13 @@ class NodeContext {
     }
   }
 
-  void SetOutput(size_t index, RefTensor tensor) const {
+  void SetOutput(size_t index, Tensor tensor) const {
     if (index >= node_.num_outputs() || node_.output(index).empty()) return;
     (*values_)[node_.output(index)] = std::move(tensor);
   }
 
   // A value by name: computed already, or a constant of the graph.
-  const RefTensor& Lookup(const std::string& name) const {
+  const Tensor& Lookup(const std::string& name) const {
     auto it = values_->find(name);
     if (it != values_->end()) return it->second;
     const graph::Tensor* initializer = graph_.FindInitializer(name);
@@ -209,7 +182,7 @@ class NodeContext {
               "' is neither a graph input, an initializer nor the output of "
               "an earlier node");
     }
-    return values_->emplace(name, FromGraphTensor(*initializer, name))
+    return values_->emplace(name, FromGraphConstant(*initializer, name))
         .first->second;
   }
 
@@ -218,7 +191,7 @@ class NodeContext {
   const Node& node_;
   int64_t opset_;
   const std::string& file_;
-  std::map<std::string, RefTensor>* values_;
+  std::map<std::string, Tensor>* values_;
 };
 
 // One per op family; RegisterReferences (op_registry.h) calls them.

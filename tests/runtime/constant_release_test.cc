@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "core/tensor.h"
 #include "graph/graph.h"
 #include "graph/tensor.h"
-#include "core/tensor.h"
 #include "runtime/program.h"
 #include "runtime/session.h"
 #include "tests/runtime/session_test_util.h"
@@ -24,7 +24,6 @@ namespace foldrt::runtime {
 namespace {
 
 using foldrt::testing::ExpectOutputsMatch;
-using foldrt::testing::ReferenceOutputs;
 using foldrt::testing::SessionVariant;
 using graph::Attribute;
 using graph::Dim;
@@ -189,8 +188,8 @@ TEST(ConstantReleaseTest, OutputsAreUnchanged) {
                                    Values(static_cast<size_t>(batch * 192),
                                           static_cast<uint32_t>(batch)))}};
       const std::map<std::string, Tensor> got = session->Run(inputs);
-      ASSERT_NO_FATAL_FAILURE(
-          ExpectOutputsMatch(got, ReferenceOutputs(model, inputs), 1e-4));
+      ASSERT_NO_FATAL_FAILURE(ExpectOutputsMatch(
+          got, runtime::EvaluateReference(model, inputs), 1e-4));
       EXPECT_EQ(got.at("w_out").ToVector<float>(), Values(16, 4));
     }
   }

@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
+#include "core/tensor.h"
 #include "graph/graph.h"
 #include "graph/tensor.h"
 #include "ops/layout.h"
-#include "core/tensor.h"
 #include "runtime/session.h"
 #include "tests/runtime/session_test_util.h"
 
@@ -210,7 +210,7 @@ TEST(LayoutPassThroughTest, IdentityAndZeroPadKeepTheConvLayout) {
   const graph::Model model = build(true);
   EXPECT_EQ(PlanModel(model, 2, ops::Layout::kNhwc).layout_conversions, 2u);
   EXPECT_EQ(PlanModel(model, 2, ops::Layout::kNChw8c).layout_conversions, 2u);
-  const auto want = testing::ReferenceOutputs(build(false), Input(2));
+  const auto want = runtime::EvaluateReference(build(false), Input(2));
   for (const testing::SessionVariant& variant : testing::AllSessionVariants()) {
     SCOPED_TRACE(testing::Describe(variant));
     testing::ExpectOutputsMatch(

@@ -32,24 +32,15 @@ namespace foldrt::runtime {
 namespace {
 
 namespace fs = std::filesystem;
+using foldrt::testing::FirstSamples;
 using graph::Attribute;
 using graph::DataType;
 using graph::Dim;
 using graph::Graph;
 using graph::Node;
-using graph::Tensor;
 using graph::ValueInfo;
 
 // ------------------------------------------------------ comparing outputs
-
-// The first `samples` entries along axis 0.
-RefTensor FirstSamples(const RefTensor& t, int64_t samples) {
-  RefTensor out = t;
-  const int64_t per_sample = t.NumElements() / t.shape[0];
-  out.shape[0] = samples;
-  out.f32.assign(t.f32.begin(), t.f32.begin() + samples * per_sample);
-  return out;
-}
 
 struct Errors {
   double relative_l2 = 0;
@@ -67,24 +58,25 @@ struct Errors {
 constexpr double kMaxRelativeL2 = 1e-5;
 constexpr double kMaxAbsOverMaxRef = 1e-4;
 
-Errors Compare(const RefTensor& got, const NpyArrayF32& want) {
-  EXPECT_EQ(got.dtype, DataType::kFloat);
-  EXPECT_EQ(got.shape, want.shape);
+Errors Compare(const Tensor& got, const NpyArrayF32& want) {
+  EXPECT_EQ(got.dtype(), foldrt::DataType::kFloat32);
+  EXPECT_EQ(got.shape(), want.shape);
   Errors e;
-  if (got.f32.size() != want.data.size()) {
+  if (static_cast<size_t>(got.NumElements()) != want.data.size()) {
     ADD_FAILURE() << "element counts differ";
     return e;
   }
+  const float* got_data = got.data<float>();
   double diff_sq = 0;
   double ref_sq = 0;
   for (size_t i = 0; i < want.data.size(); ++i) {
-    const double d = static_cast<double>(got.f32[i]) - want.data[i];
+    const double d = static_cast<double>(got_data[i]) - want.data[i];
     diff_sq += d * d;
     ref_sq += static_cast<double>(want.data[i]) * want.data[i];
     e.max_abs = std::max(e.max_abs, std::abs(d));
     e.max_abs_ref =
         std::max(e.max_abs_ref, std::abs(static_cast<double>(want.data[i])));
-    if (std::isnan(got.f32[i])) {
+    if (std::isnan(got_data[i])) {
       e.max_abs = std::numeric_limits<double>::infinity();
     }
   }
@@ -95,13 +87,13 @@ Errors Compare(const RefTensor& got, const NpyArrayF32& want) {
   return e;
 }
 
-RefTensor FromNpy(const NpyArrayF32& array) {
-  return RefTensor::Float(array.shape, array.data);
+Tensor FromNpy(const NpyArrayF32& array) {
+  return Tensor::FromFloats(array.shape, array.data);
 }
 
 NpyArrayF32 FirstSamples(const NpyArrayF32& array, int64_t samples) {
-  const RefTensor t = FirstSamples(FromNpy(array), samples);
-  return NpyArrayF32{t.shape, t.f32};
+  const Tensor t = FirstSamples(FromNpy(array), samples);
+  return NpyArrayF32{t.shape(), t.ToVector<float>()};
 }
 
 TEST(ReferenceEvaluatorModelsTest, ReproducesTorchOnEveryManifestModel) {
@@ -117,18 +109,18 @@ TEST(ReferenceEvaluatorModelsTest, ReproducesTorchOnEveryManifestModel) {
         graph::LoadOnnxModel(testing::TestDataPath(c.file));
     ASSERT_EQ(c.input_names.size(), c.input_files.size());
     ASSERT_EQ(c.output_names.size(), c.output_files.size());
-    std::map<std::string, RefTensor> inputs;
-    std::map<std::string, RefTensor> first_inputs;
+    std::map<std::string, Tensor> inputs;
+    std::map<std::string, Tensor> first_inputs;
     for (size_t i = 0; i < c.input_names.size(); ++i) {
-      const RefTensor input =
+      const Tensor input =
           FromNpy(ReadNpyF32(testing::TestDataPath(c.input_files[i])));
-      ASSERT_GT(input.shape.at(0), 1);
+      ASSERT_GT(input.shape().at(0), 1);
       inputs[c.input_names[i]] = input;
       first_inputs[c.input_names[i]] = FirstSamples(input, 1);
     }
-    const std::map<std::string, RefTensor> outputs =
+    const std::map<std::string, Tensor> outputs =
         EvaluateReference(model, inputs);
-    const std::map<std::string, RefTensor> first_outputs =
+    const std::map<std::string, Tensor> first_outputs =
         EvaluateReference(model, first_inputs);
     ASSERT_EQ(outputs.size(), c.output_names.size());
     for (size_t i = 0; i < c.output_names.size(); ++i) {
@@ -164,17 +156,17 @@ std::vector<Dim> Known(const std::vector<int64_t>& dims) {
 // A graph of one node reading graph input "x" (and optional initializers)
 // and writing graph output "y".
 Graph OneNodeGraph(Node node, const std::vector<int64_t>& x_shape,
-                   std::vector<Tensor> initializers = {}) {
+                   std::vector<graph::Tensor> initializers = {}) {
   Graph g;
   g.mutable_inputs()->push_back(FloatInput("x", Known(x_shape)));
-  for (Tensor& t : initializers) g.AddInitializer(std::move(t));
+  for (graph::Tensor& t : initializers) g.AddInitializer(std::move(t));
   g.AddNode(std::move(node));
   g.mutable_outputs()->push_back(
       ValueInfo::ForTensor("y", DataType::kFloat, std::nullopt));
   return g;
 }
 
-RefTensor EvaluateY(const Graph& g, const RefTensor& x, int64_t opset = 17) {
+Tensor EvaluateY(const Graph& g, const Tensor& x, int64_t opset = 17) {
   return EvaluateReference(g, opset, {{"x", x}}).at("y");
 }
 
@@ -183,14 +175,15 @@ TEST(ReferenceEvaluatorTest, SoftmaxAxisSemanticsFollowTheOpset) {
   // flattens from axis 1 and normalizes all four values together.
   Node node("Softmax", {"x"}, {"y"}, "softmax");
   const Graph g = OneNodeGraph(node, {1, 2, 2});
-  const RefTensor x = RefTensor::Float({1, 2, 2}, {0, 0, 1, 1});
-  const RefTensor per_row = EvaluateY(g, x, 13);
-  EXPECT_EQ(per_row.f32, (std::vector<float>{0.5f, 0.5f, 0.5f, 0.5f}));
-  const RefTensor flattened = EvaluateY(g, x, 11);
+  const Tensor x = Tensor::FromFloats({1, 2, 2}, {0, 0, 1, 1});
+  const Tensor per_row = EvaluateY(g, x, 13);
+  EXPECT_EQ(per_row.ToVector<float>(),
+            (std::vector<float>{0.5f, 0.5f, 0.5f, 0.5f}));
+  const Tensor flattened = EvaluateY(g, x, 11);
   const float e = std::exp(1.0f);
   const float low = 1.0f / (2.0f + 2.0f * e);
-  EXPECT_NEAR(flattened.f32[0], low, 1e-7);
-  EXPECT_NEAR(flattened.f32[3], e * low, 1e-7);
+  EXPECT_NEAR(flattened.data<float>()[0], low, 1e-7);
+  EXPECT_NEAR(flattened.data<float>()[3], e * low, 1e-7);
 }
 
 TEST(ReferenceEvaluatorTest, ShapeArithmeticChain) {
@@ -212,40 +205,41 @@ TEST(ReferenceEvaluatorTest, ShapeArithmeticChain) {
   std::vector<float> data(12);
   for (int i = 0; i < 12; ++i) data[i] = static_cast<float>(i);
   const auto outputs =
-      EvaluateReference(g, 13, {{"x", RefTensor::Float({2, 3, 2}, data)}});
-  EXPECT_EQ(outputs.at("target").dtype, DataType::kInt64);
-  EXPECT_EQ(outputs.at("target").i64, (std::vector<int64_t>{2, -1}));
-  EXPECT_EQ(outputs.at("flat").shape, (std::vector<int64_t>{2, 6}));
-  EXPECT_EQ(outputs.at("flat").f32, data);
-  EXPECT_EQ(outputs.at("flattened").shape, (std::vector<int64_t>{6, 2}));
+      EvaluateReference(g, 13, {{"x", Tensor::FromFloats({2, 3, 2}, data)}});
+  EXPECT_EQ(outputs.at("target").dtype(), foldrt::DataType::kInt64);
+  EXPECT_EQ(outputs.at("target").ToVector<int64_t>(),
+            (std::vector<int64_t>{2, -1}));
+  EXPECT_EQ(outputs.at("flat").shape(), (std::vector<int64_t>{2, 6}));
+  EXPECT_EQ(outputs.at("flat").ToVector<float>(), data);
+  EXPECT_EQ(outputs.at("flattened").shape(), (std::vector<int64_t>{6, 2}));
 }
 
 TEST(ReferenceEvaluatorTest, BinaryOpsBroadcastLikeNumpy) {
   // (2, 1, 3) - (4, 1) -> (2, 4, 3); then / 2 with a scalar.
   Graph g;
   g.mutable_inputs()->push_back(FloatInput("x", Known({2, 1, 3})));
-  g.AddInitializer(Tensor::FromFloats("b", {4, 1}, {0, 10, 20, 30}));
-  g.AddInitializer(Tensor::FromFloats("two", {}, {2}));
+  g.AddInitializer(graph::Tensor::FromFloats("b", {4, 1}, {0, 10, 20, 30}));
+  g.AddInitializer(graph::Tensor::FromFloats("two", {}, {2}));
   g.AddNode(Node("Sub", {"x", "b"}, {"d"}, "sub"));
   g.AddNode(Node("Div", {"d", "two"}, {"y"}, "div"));
   g.mutable_outputs()->push_back(
       ValueInfo::ForTensor("y", DataType::kFloat, std::nullopt));
-  const RefTensor y =
-      EvaluateY(g, RefTensor::Float({2, 1, 3}, {0, 2, 4, 6, 8, 10}), 13);
-  ASSERT_EQ(y.shape, (std::vector<int64_t>{2, 4, 3}));
+  const Tensor y =
+      EvaluateY(g, Tensor::FromFloats({2, 1, 3}, {0, 2, 4, 6, 8, 10}), 13);
+  ASSERT_EQ(y.shape(), (std::vector<int64_t>{2, 4, 3}));
   // y[i, j, k] = (x[i, 0, k] - b[j]) / 2.
-  EXPECT_EQ(y.f32[0 * 12 + 0 * 3 + 1], 1.0f);
-  EXPECT_EQ(y.f32[0 * 12 + 2 * 3 + 2], -8.0f);
-  EXPECT_EQ(y.f32[1 * 12 + 3 * 3 + 0], -12.0f);
+  EXPECT_EQ(y.data<float>()[0 * 12 + 0 * 3 + 1], 1.0f);
+  EXPECT_EQ(y.data<float>()[0 * 12 + 2 * 3 + 2], -8.0f);
+  EXPECT_EQ(y.data<float>()[1 * 12 + 3 * 3 + 0], -12.0f);
 
   Graph bad;
   bad.mutable_inputs()->push_back(FloatInput("x", Known({2, 3})));
-  bad.AddInitializer(Tensor::FromFloats("b", {2}, {1, 2}));
+  bad.AddInitializer(graph::Tensor::FromFloats("b", {2}, {1, 2}));
   bad.AddNode(Node("Add", {"x", "b"}, {"y"}, "mismatched_add"));
   bad.mutable_outputs()->push_back(
       ValueInfo::ForTensor("y", DataType::kFloat, std::nullopt));
   try {
-    EvaluateY(bad, RefTensor::Float({2, 3}, std::vector<float>(6)));
+    EvaluateY(bad, Tensor::FromFloats({2, 3}, std::vector<float>(6)));
     FAIL() << "expected InvalidArgumentError";
   } catch (const InvalidArgumentError& e) {
     EXPECT_EQ(e.context().node, "mismatched_add");
@@ -256,73 +250,78 @@ TEST(ReferenceEvaluatorTest, BinaryOpsBroadcastLikeNumpy) {
 }
 
 TEST(ReferenceEvaluatorTest, ClipBoundsFromAttributesOrInputsByOpset) {
-  const RefTensor x = RefTensor::Float({4}, {-3, 0.5f, 2, NAN});
+  const Tensor x = Tensor::FromFloats({4}, {-3, 0.5f, 2, NAN});
   Node attr_clip("Clip", {"x"}, {"y"}, "clip6");
   attr_clip.SetAttribute(Attribute::Float("min", 0.0f));
   attr_clip.SetAttribute(Attribute::Float("max", 1.0f));
-  const RefTensor y6 = EvaluateY(OneNodeGraph(attr_clip, {4}), x, 9);
-  EXPECT_EQ(y6.f32[0], 0.0f);
-  EXPECT_EQ(y6.f32[1], 0.5f);
-  EXPECT_EQ(y6.f32[2], 1.0f);
-  EXPECT_TRUE(std::isnan(y6.f32[3]));
+  const Tensor y6 = EvaluateY(OneNodeGraph(attr_clip, {4}), x, 9);
+  EXPECT_EQ(y6.data<float>()[0], 0.0f);
+  EXPECT_EQ(y6.data<float>()[1], 0.5f);
+  EXPECT_EQ(y6.data<float>()[2], 1.0f);
+  EXPECT_TRUE(std::isnan(y6.data<float>()[3]));
 
   // Opset 11+: optional inputs; only max given.
   Node input_clip("Clip", {"x", "", "max"}, {"y"}, "clip11");
-  const RefTensor y11 = EvaluateY(
-      OneNodeGraph(input_clip, {4}, {Tensor::FromFloats("max", {}, {1.0f})}), x,
-      11);
-  EXPECT_EQ(y11.f32[0], -3.0f);
-  EXPECT_EQ(y11.f32[2], 1.0f);
+  const Tensor y11 =
+      EvaluateY(OneNodeGraph(input_clip, {4},
+                             {graph::Tensor::FromFloats("max", {}, {1.0f})}),
+                x, 11);
+  EXPECT_EQ(y11.data<float>()[0], -3.0f);
+  EXPECT_EQ(y11.data<float>()[2], 1.0f);
 }
 
 TEST(ReferenceEvaluatorTest, ActivationsAndInferenceDropout) {
-  const RefTensor x = RefTensor::Float({5}, {-4, -1, 0, 1, 4});
-  const RefTensor hard_sigmoid =
+  const Tensor x = Tensor::FromFloats({5}, {-4, -1, 0, 1, 4});
+  const Tensor hard_sigmoid =
       EvaluateY(OneNodeGraph(Node("HardSigmoid", {"x"}, {"y"}), {5}), x);
-  ASSERT_EQ(hard_sigmoid.f32.size(), 5u);
-  EXPECT_EQ(hard_sigmoid.f32[0], 0.0f);
-  EXPECT_FLOAT_EQ(hard_sigmoid.f32[1], 0.3f);
-  EXPECT_EQ(hard_sigmoid.f32[2], 0.5f);
-  EXPECT_FLOAT_EQ(hard_sigmoid.f32[3], 0.7f);
-  EXPECT_EQ(hard_sigmoid.f32[4], 1.0f);
-  const RefTensor hard_swish =
+  ASSERT_EQ(hard_sigmoid.NumElements(), 5);
+  EXPECT_EQ(hard_sigmoid.data<float>()[0], 0.0f);
+  EXPECT_FLOAT_EQ(hard_sigmoid.data<float>()[1], 0.3f);
+  EXPECT_EQ(hard_sigmoid.data<float>()[2], 0.5f);
+  EXPECT_FLOAT_EQ(hard_sigmoid.data<float>()[3], 0.7f);
+  EXPECT_EQ(hard_sigmoid.data<float>()[4], 1.0f);
+  const Tensor hard_swish =
       EvaluateY(OneNodeGraph(Node("HardSwish", {"x"}, {"y"}), {5}), x);
-  EXPECT_EQ(hard_swish.f32[0], 0.0f);
-  EXPECT_FLOAT_EQ(hard_swish.f32[1], -1.0f / 3.0f);
-  EXPECT_FLOAT_EQ(hard_swish.f32[3], 2.0f / 3.0f);
-  EXPECT_EQ(hard_swish.f32[4], 4.0f);
-  const RefTensor sigmoid =
+  EXPECT_EQ(hard_swish.data<float>()[0], 0.0f);
+  EXPECT_FLOAT_EQ(hard_swish.data<float>()[1], -1.0f / 3.0f);
+  EXPECT_FLOAT_EQ(hard_swish.data<float>()[3], 2.0f / 3.0f);
+  EXPECT_EQ(hard_swish.data<float>()[4], 4.0f);
+  const Tensor sigmoid =
       EvaluateY(OneNodeGraph(Node("Sigmoid", {"x"}, {"y"}), {5}), x);
-  EXPECT_FLOAT_EQ(sigmoid.f32[3], static_cast<float>(1 / (1 + std::exp(-1.0))));
-  EXPECT_EQ(EvaluateY(OneNodeGraph(Node("Relu", {"x"}, {"y"}), {5}), x).f32,
+  EXPECT_FLOAT_EQ(sigmoid.data<float>()[3],
+                  static_cast<float>(1 / (1 + std::exp(-1.0))));
+  EXPECT_EQ(EvaluateY(OneNodeGraph(Node("Relu", {"x"}, {"y"}), {5}), x)
+                .ToVector<float>(),
             (std::vector<float>{0, 0, 0, 1, 4}));
-  EXPECT_EQ(EvaluateY(OneNodeGraph(Node("Dropout", {"x"}, {"y"}), {5}), x).f32,
-            x.f32);
+  EXPECT_EQ(EvaluateY(OneNodeGraph(Node("Dropout", {"x"}, {"y"}), {5}), x)
+                .ToVector<float>(),
+            x.ToVector<float>());
 
   Node training("Dropout", {"x", "", "training"}, {"y"}, "dropout");
   const Graph g = OneNodeGraph(
       training, {5},
-      {Tensor("training", DataType::kBool, {}, std::string(1, '\1'))});
+      {graph::Tensor("training", DataType::kBool, {}, std::string(1, '\1'))});
   EXPECT_THROW(EvaluateY(g, x, 13), UnsupportedError);
 }
 
 TEST(ReferenceEvaluatorTest, PoolingNodes) {
   std::vector<float> data(16);
   for (int i = 0; i < 16; ++i) data[i] = static_cast<float>(i + 1);
-  const RefTensor x = RefTensor::Float({1, 1, 4, 4}, data);
+  const Tensor x = Tensor::FromFloats({1, 1, 4, 4}, data);
   Node max_pool("MaxPool", {"x"}, {"y"}, "max_pool");
   max_pool.SetAttribute(Attribute::Ints("kernel_shape", {2, 2}));
   max_pool.SetAttribute(Attribute::Ints("strides", {2, 2}));
-  EXPECT_EQ(EvaluateY(OneNodeGraph(max_pool, {1, 1, 4, 4}), x).f32,
-            (std::vector<float>{6, 8, 14, 16}));
+  EXPECT_EQ(
+      EvaluateY(OneNodeGraph(max_pool, {1, 1, 4, 4}), x).ToVector<float>(),
+      (std::vector<float>{6, 8, 14, 16}));
   Node average_pool("AveragePool", {"x"}, {"y"}, "average_pool");
   average_pool.SetAttribute(Attribute::Ints("kernel_shape", {3, 3}));
   average_pool.SetAttribute(Attribute::String("auto_pad", "SAME_UPPER"));
-  const RefTensor averaged =
+  const Tensor averaged =
       EvaluateY(OneNodeGraph(average_pool, {1, 1, 4, 4}), x);
-  ASSERT_EQ(averaged.shape, (std::vector<int64_t>{1, 1, 4, 4}));
-  EXPECT_FLOAT_EQ(averaged.f32[0], (1 + 2 + 5 + 6) / 4.0f);
-  EXPECT_FLOAT_EQ(averaged.f32[5],
+  ASSERT_EQ(averaged.shape(), (std::vector<int64_t>{1, 1, 4, 4}));
+  EXPECT_FLOAT_EQ(averaged.data<float>()[0], (1 + 2 + 5 + 6) / 4.0f);
+  EXPECT_FLOAT_EQ(averaged.data<float>()[5],
                   (1 + 2 + 3 + 5 + 6 + 7 + 9 + 10 + 11) / 9.0f);
 }
 
@@ -330,7 +329,7 @@ TEST(ReferenceEvaluatorTest, ConvSamePaddingAndTransposeMatMulGemmAgree) {
   // Gemm(x, W, transB=1) == MatMul(x, Transpose(W)) for the same weights.
   Graph g;
   g.mutable_inputs()->push_back(FloatInput("x", Known({2, 3})));
-  g.AddInitializer(Tensor::FromFloats(
+  g.AddInitializer(graph::Tensor::FromFloats(
       "w", {4, 3}, {1, 2, 3, 4, 5, 6, -1, -2, -3, 0.5, 0, 1}));
   Node gemm("Gemm", {"x", "w"}, {"gemm"}, "gemm");
   gemm.SetAttribute(Attribute::Int("transB", 1));
@@ -342,29 +341,30 @@ TEST(ReferenceEvaluatorTest, ConvSamePaddingAndTransposeMatMulGemmAgree) {
   g.mutable_outputs()->push_back(
       ValueInfo::ForTensor("matmul", DataType::kFloat, std::nullopt));
   const auto outputs = EvaluateReference(
-      g, 13, {{"x", RefTensor::Float({2, 3}, {1, 0, -1, 2, 1, 0})}});
-  EXPECT_EQ(outputs.at("gemm").shape, (std::vector<int64_t>{2, 4}));
-  EXPECT_EQ(outputs.at("gemm").f32, outputs.at("matmul").f32);
-  EXPECT_EQ(outputs.at("gemm").f32[0], -2.0f);  // 1 - 3
+      g, 13, {{"x", Tensor::FromFloats({2, 3}, {1, 0, -1, 2, 1, 0})}});
+  EXPECT_EQ(outputs.at("gemm").shape(), (std::vector<int64_t>{2, 4}));
+  EXPECT_EQ(outputs.at("gemm").ToVector<float>(),
+            outputs.at("matmul").ToVector<float>());
+  EXPECT_EQ(outputs.at("gemm").data<float>()[0], -2.0f);  // 1 - 3
 
   // auto_pad SAME_UPPER keeps the spatial size at stride 1.
   Node conv("Conv", {"x", "w"}, {"y"}, "conv");
   conv.SetAttribute(Attribute::String("auto_pad", "SAME_UPPER"));
-  const RefTensor y = EvaluateY(
+  const Tensor y = EvaluateY(
       OneNodeGraph(conv, {1, 1, 5, 4},
-                   {Tensor::FromFloats("w", {2, 1, 3, 2},
-                                       std::vector<float>(12, 1.0f))}),
-      RefTensor::Float({1, 1, 5, 4}, std::vector<float>(20, 1.0f)));
-  EXPECT_EQ(y.shape, (std::vector<int64_t>{1, 2, 5, 4}));
+                   {graph::Tensor::FromFloats("w", {2, 1, 3, 2},
+                                              std::vector<float>(12, 1.0f))}),
+      Tensor::FromFloats({1, 1, 5, 4}, std::vector<float>(20, 1.0f)));
+  EXPECT_EQ(y.shape(), (std::vector<int64_t>{1, 2, 5, 4}));
   // Kernel 2 wide pads one column at the end: the last column sees 3 x 1.
-  EXPECT_EQ(y.f32[4 * 1 + 3], 3.0f);
-  EXPECT_EQ(y.f32[4 * 1 + 1], 6.0f);
+  EXPECT_EQ(y.data<float>()[4 * 1 + 3], 3.0f);
+  EXPECT_EQ(y.data<float>()[4 * 1 + 1], 6.0f);
 }
 
 TEST(ReferenceEvaluatorTest, UnsupportedOpNamesNodeAndOp) {
   const Graph g = OneNodeGraph(Node("Tanh", {"x"}, {"y"}, "my_tanh"), {2});
   try {
-    EvaluateY(g, RefTensor::Float({2}, {0, 1}));
+    EvaluateY(g, Tensor::FromFloats({2}, {0, 1}));
     FAIL() << "expected UnsupportedError";
   } catch (const UnsupportedError& e) {
     EXPECT_EQ(e.context().node, "my_tanh");
@@ -375,7 +375,7 @@ TEST(ReferenceEvaluatorTest, UnsupportedOpNamesNodeAndOp) {
   }
   Node custom("Relu", {"x"}, {"y"}, "custom_relu", "com.example");
   EXPECT_THROW(
-      EvaluateY(OneNodeGraph(custom, {2}), RefTensor::Float({2}, {0, 1})),
+      EvaluateY(OneNodeGraph(custom, {2}), Tensor::FromFloats({2}, {0, 1})),
       UnsupportedError);
 }
 
@@ -383,7 +383,7 @@ TEST(ReferenceEvaluatorTest, TrainingBatchNormOutputsInUseAreUnsupported) {
   Graph g;
   g.mutable_inputs()->push_back(FloatInput("x", Known({2, 2})));
   for (const char* name : {"gamma", "beta", "mean", "var"}) {
-    g.AddInitializer(Tensor::FromFloats(name, {2}, {1, 1}));
+    g.AddInitializer(graph::Tensor::FromFloats(name, {2}, {1, 1}));
   }
   Node bn("BatchNormalization", {"x", "gamma", "beta", "mean", "var"},
           {"y", "running_mean", "running_var"}, "bn");
@@ -391,11 +391,11 @@ TEST(ReferenceEvaluatorTest, TrainingBatchNormOutputsInUseAreUnsupported) {
   g.AddNode(std::move(bn));
   g.mutable_outputs()->push_back(
       ValueInfo::ForTensor("y", DataType::kFloat, std::nullopt));
-  const RefTensor x = RefTensor::Float({2, 2}, {1, 2, 3, 4});
+  const Tensor x = Tensor::FromFloats({2, 2}, {1, 2, 3, 4});
   // Extra outputs unused: inference with the running statistics.
-  const RefTensor y = EvaluateY(g, x, 15);
-  EXPECT_NEAR(y.f32[0], (1 - 1) / std::sqrt(1 + 1e-5) + 1, 1e-6);
-  EXPECT_NEAR(y.f32[3], (4 - 1) / std::sqrt(1 + 1e-5) + 1, 1e-6);
+  const Tensor y = EvaluateY(g, x, 15);
+  EXPECT_NEAR(y.data<float>()[0], (1 - 1) / std::sqrt(1 + 1e-5) + 1, 1e-6);
+  EXPECT_NEAR(y.data<float>()[3], (4 - 1) / std::sqrt(1 + 1e-5) + 1, 1e-6);
 
   g.mutable_outputs()->push_back(
       ValueInfo::ForTensor("running_mean", DataType::kFloat, std::nullopt));
@@ -404,11 +404,12 @@ TEST(ReferenceEvaluatorTest, TrainingBatchNormOutputsInUseAreUnsupported) {
 
 TEST(ReferenceEvaluatorTest, MisShapedWeightsNameTheNode) {
   Node conv("Conv", {"x", "w"}, {"y"}, "bad_conv");
-  const Graph g = OneNodeGraph(
-      conv, {1, 3, 4, 4},
-      {Tensor::FromFloats("w", {2, 4, 1, 1}, std::vector<float>(8, 1.0f))});
+  const Graph g =
+      OneNodeGraph(conv, {1, 3, 4, 4},
+                   {graph::Tensor::FromFloats("w", {2, 4, 1, 1},
+                                              std::vector<float>(8, 1.0f))});
   try {
-    EvaluateY(g, RefTensor::Float({1, 3, 4, 4}, std::vector<float>(48)));
+    EvaluateY(g, Tensor::FromFloats({1, 3, 4, 4}, std::vector<float>(48)));
     FAIL() << "expected InvalidArgumentError";
   } catch (const InvalidArgumentError& e) {
     EXPECT_EQ(e.context().node, "bad_conv");
@@ -424,12 +425,13 @@ TEST(ReferenceEvaluatorTest, ChecksTheFedInputs) {
   g.AddNode(Node("Add", {"x", "z"}, {"y"}, "add"));
   g.mutable_outputs()->push_back(
       ValueInfo::ForTensor("y", DataType::kFloat, std::nullopt));
-  const RefTensor two_rows = RefTensor::Float({2, 2}, {1, 2, 3, 4});
-  const RefTensor one_row = RefTensor::Float({1, 2}, {1, 2});
+  const Tensor two_rows = Tensor::FromFloats({2, 2}, {1, 2, 3, 4});
+  const Tensor one_row = Tensor::FromFloats({1, 2}, {1, 2});
 
-  EXPECT_EQ(
-      EvaluateReference(g, 13, {{"x", two_rows}, {"z", two_rows}}).at("y").f32,
-      (std::vector<float>{2, 4, 6, 8}));
+  EXPECT_EQ(EvaluateReference(g, 13, {{"x", two_rows}, {"z", two_rows}})
+                .at("y")
+                .ToVector<float>(),
+            (std::vector<float>{2, 4, 6, 8}));
   // Missing, unknown, mis-shaped, inconsistent symbolic dim, wrong dtype,
   // data that does not match the shape.
   EXPECT_THROW(EvaluateReference(g, 13, {{"x", two_rows}}),
@@ -437,21 +439,22 @@ TEST(ReferenceEvaluatorTest, ChecksTheFedInputs) {
   EXPECT_THROW(EvaluateReference(
                    g, 13, {{"x", two_rows}, {"z", two_rows}, {"w", two_rows}}),
                InvalidArgumentError);
-  EXPECT_THROW(
-      EvaluateReference(g, 13,
-                        {{"x", RefTensor::Float({2, 3}, std::vector<float>(6))},
-                         {"z", two_rows}}),
-      InvalidArgumentError);
-  EXPECT_THROW(EvaluateReference(g, 13, {{"x", two_rows}, {"z", one_row}}),
+  EXPECT_THROW(EvaluateReference(
+                   g, 13,
+                   {{"x", Tensor::FromFloats({2, 3}, std::vector<float>(6))},
+                    {"z", two_rows}}),
                InvalidArgumentError);
-  EXPECT_THROW(EvaluateReference(g, 13,
-                                 {{"x", RefTensor::Int64({2, 2}, {1, 2, 3, 4})},
-                                  {"z", two_rows}}),
+  EXPECT_THROW(EvaluateReference(g, 13, {{"x", two_rows}, {"z", one_row}}),
                InvalidArgumentError);
   EXPECT_THROW(
       EvaluateReference(
-          g, 13, {{"x", RefTensor::Float({2, 2}, {1, 2, 3})}, {"z", two_rows}}),
+          g, 13,
+          {{"x", Tensor::FromInt64s({2, 2}, {1, 2, 3, 4})}, {"z", two_rows}}),
       InvalidArgumentError);
+  EXPECT_THROW(EvaluateReference(g, 13,
+                                 {{"x", Tensor::FromFloats({2, 2}, {1, 2, 3})},
+                                  {"z", two_rows}}),
+               InvalidArgumentError);
 }
 
 TEST(ReferenceEvaluatorTest, ListsItsOps) {

@@ -31,9 +31,11 @@ using foldrt::testing::Compare;
 using foldrt::testing::Deviation;
 using foldrt::testing::Dims;
 using foldrt::testing::ExpectSessionMatchesReference;
+using foldrt::testing::ExpectSliceSplitPadMeanValues;
 using foldrt::testing::FloatValue;
 using foldrt::testing::Iota;
 using foldrt::testing::ModelOf;
+using foldrt::testing::NumberedInput;
 using foldrt::testing::OneNodeModel;
 using foldrt::testing::SessionVariant;
 using foldrt::testing::UntypedOutput;
@@ -347,47 +349,14 @@ TEST(SessionTest, SliceSplitPadAndReduceMean) {
                           "mean", "mean_last"}) {
     g.mutable_outputs()->push_back(UntypedOutput(out));
   }
-  // x[n, c, w] = 100 n + 10 c + w.
-  std::vector<float> values;
-  for (int n = 0; n < 2; ++n) {
-    for (int c = 0; c < 3; ++c) {
-      for (int w = 0; w < 4; ++w) values.push_back(100 * n + 10 * c + w);
-    }
-  }
   for (const bool reference : {false, true}) {
     SessionOptions options;
     options.reference_kernels = reference;
     const std::unique_ptr<Session> session =
         Session::FromModel(ModelOf(g), options);
-    const std::map<std::string, Tensor> out =
-        session->Run({{"x", Tensor::FromFloats({2, 3, 4}, values)}});
-    // Channels 2, 0 (step -2 from the last), columns 1, 3.
-    EXPECT_EQ(out.at("sliced").shape(), (std::vector<int64_t>{2, 2, 2}));
-    EXPECT_EQ(out.at("sliced").ToVector<float>(),
-              (std::vector<float>{21, 23, 1, 3, 121, 123, 101, 103}));
-    EXPECT_EQ(out.at("first").shape(), (std::vector<int64_t>{2, 3, 1}));
-    EXPECT_EQ(out.at("first").ToVector<float>(),
-              (std::vector<float>{0, 10, 20, 100, 110, 120}));
-    EXPECT_EQ(out.at("rest").shape(), (std::vector<int64_t>{2, 3, 3}));
-    EXPECT_EQ(out.at("rest").ToVector<float>()[3], 11.0f);
-    // Pad: one channel before, two columns after.
-    const Tensor& padded = out.at("padded");
-    EXPECT_EQ(padded.shape(), (std::vector<int64_t>{2, 4, 6}));
-    const std::vector<float> p = padded.ToVector<float>();
-    EXPECT_EQ(p[0], -7.0f);                // the new channel
-    EXPECT_EQ(p[1 * 6 + 0], 0.0f);         // x[0, 0, 0]
-    EXPECT_EQ(p[1 * 6 + 4], -7.0f);        // right padding
-    EXPECT_EQ(p[24 + 3 * 6 + 3], 123.0f);  // x[1, 2, 3]
-    const std::vector<float> r = out.at("reflected").ToVector<float>();
-    EXPECT_EQ(r[0 * 6 + 0], 10.0f);  // the new channel mirrors channel 1
-    EXPECT_EQ(r[1 * 6 + 4], 2.0f);   // columns ... 2, 3 | 2, 1
-    EXPECT_EQ(r[1 * 6 + 5], 1.0f);
-    // Mean over n and w of 100 n + 10 c + w: 50 + 10 c + 1.5.
-    EXPECT_EQ(out.at("mean").shape(), (std::vector<int64_t>{3}));
-    EXPECT_EQ(out.at("mean").ToVector<float>(),
-              (std::vector<float>{51.5f, 61.5f, 71.5f}));
-    EXPECT_EQ(out.at("mean_last").shape(), (std::vector<int64_t>{2, 3, 1}));
-    EXPECT_EQ(out.at("mean_last").ToVector<float>()[4], 111.5f);
+    // The pad value is exactly -7.
+    ExpectSliceSplitPadMeanValues(session->Run({{"x", NumberedInput()}}),
+                                  /*pad_tolerance=*/0.0);
   }
 }
 
@@ -418,7 +387,7 @@ TEST(SessionTest, WinogradOnAndOffMatchTheReference) {
     for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.11f * i);
     const std::map<std::string, Tensor> inputs = {
         {"x", Tensor::FromFloats({batch, 32, 12, 12}, x)}};
-    const auto want = testing::ReferenceOutputs(model, inputs);
+    const auto want = runtime::EvaluateReference(model, inputs);
     for (const bool winograd : {false, true}) {
       for (const int threads : {1, 2}) {
         SCOPED_TRACE(::testing::Message()

@@ -37,6 +37,7 @@ namespace {
 using foldrt::testing::Compare;
 using foldrt::testing::Deviation;
 using foldrt::testing::Dims;
+using foldrt::testing::FirstSamples;
 using foldrt::testing::FloatValue;
 using foldrt::testing::Iota;
 using foldrt::testing::ManifestModel;
@@ -54,16 +55,6 @@ using Layouts = SessionOptions::Layouts;
 Tensor ReadInput(const std::string& file) {
   const NpyArrayF32 array = ReadNpyF32(TestDataPath(file));
   return Tensor::FromFloats(array.shape, array.data);
-}
-
-// The first `samples` entries along axis 0.
-Tensor FirstSamples(const Tensor& t, int64_t samples) {
-  std::vector<int64_t> shape = t.shape();
-  const int64_t per_sample = t.NumElements() / shape[0];
-  shape[0] = samples;
-  const float* data = t.data<float>();
-  return Tensor::FromFloats(
-      shape, std::vector<float>(data, data + samples * per_sample));
 }
 
 // Batch `samples` by repeating t's samples cyclically.

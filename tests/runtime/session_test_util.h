@@ -39,6 +39,20 @@ std::string Describe(const SessionVariant& variant);
 std::vector<float> SeededValues(size_t count, uint32_t seed, float lo,
                                 float hi);
 
+// The first `samples` entries along axis 0 of a float tensor.
+Tensor FirstSamples(const Tensor& t, int64_t samples);
+
+// x[n, c, w] = 100 n + 10 c + w, shape (2, 3, 4).
+Tensor NumberedInput();
+// The outputs of Slice (starts -1, 1; ends -100, 100; axes 1, 2; steps -2,
+// 2) -> sliced, Split (axis 2, sizes 1, 3) -> first, rest, Pad (pads
+// 0 1 0 0 0 2, constant -7 within `pad_tolerance`) -> padded, reflect Pad
+// -> reflected and ReduceMean (axes 0, 2 without keepdims -> mean; axis -1
+// -> mean_last) on NumberedInput(): the known values the session and the
+// reference evaluator tests both check.
+void ExpectSliceSplitPadMeanValues(const std::map<std::string, Tensor>& out,
+                                   double pad_tolerance);
+
 // ------------------------------------------------ hand-built graphs
 
 // Dims of a declared shape: -1 is the symbolic "N".
@@ -115,16 +129,12 @@ class GraphBuilderBase {
 // ones with every forced activation layout.
 std::vector<SessionVariant> AllSessionVariants();
 
-// The reference evaluator's outputs for the float tensors `inputs`.
-std::map<std::string, runtime::RefTensor> ReferenceOutputs(
-    const graph::Model& model, const std::map<std::string, Tensor>& inputs);
-
 // `got` has exactly the outputs of `want`, each with its shape: int64 ones
 // equal, float ones with |got - want| <= tolerance * (1 + |want|). One
 // failure per output (the first element off, and how many are), so that a
 // wrong kernel does not bury the log.
 void ExpectOutputsMatch(const std::map<std::string, Tensor>& got,
-                        const std::map<std::string, runtime::RefTensor>& want,
+                        const std::map<std::string, Tensor>& want,
                         double tolerance);
 
 // For each variant, a Session on `model` run on `inputs` and its outputs

@@ -97,18 +97,6 @@ void CommitFile(const std::string& temp, const std::string& path) {
   }
 }
 
-// The reference evaluator's tensors to and from the Session's.
-runtime::RefTensor ToReferenceTensor(const Tensor& t) {
-  return t.dtype() == DataType::kFloat32
-             ? runtime::RefTensor::Float(t.shape(), t.ToVector<float>())
-             : runtime::RefTensor::Int64(t.shape(), t.ToVector<int64_t>());
-}
-Tensor FromReferenceTensor(const runtime::RefTensor& t) {
-  return t.dtype == graph::DataType::kFloat
-             ? Tensor::FromFloats(t.shape, t.f32)
-             : Tensor::FromInt64s(t.shape, t.i64);
-}
-
 // --verify: the folded model runs in the Session and the original on the
 // reference evaluator (runtime/reference_evaluator.h: the scalar references,
 // double accumulation), on the same seeded random inputs, batch 1 for
@@ -122,18 +110,13 @@ void VerifyFold(const graph::Model& original, const graph::Model& folded) {
   options.winograd = false;  // one run: the direct algorithm is cheaper
   const auto after = runtime::Session::FromModel(folded, options);
   std::map<std::string, Tensor> inputs;
-  std::map<std::string, runtime::RefTensor> reference_inputs;
   uint32_t seed = 1;
   for (const runtime::ValueInfo& info : after->inputs()) {
-    Tensor input = RandomInput(info, seed++, options.max_tensor_elements);
-    reference_inputs.emplace(info.name, ToReferenceTensor(input));
-    inputs.emplace(info.name, std::move(input));
+    inputs.emplace(info.name,
+                   RandomInput(info, seed++, options.max_tensor_elements));
   }
-  std::map<std::string, Tensor> want;
-  for (const auto& [name, value] :
-       runtime::EvaluateReference(original, reference_inputs)) {
-    want.emplace(name, FromReferenceTensor(value));
-  }
+  const std::map<std::string, Tensor> want =
+      runtime::EvaluateReference(original, inputs);
   const std::map<std::string, Tensor> got = after->Run(inputs);
   double worst = 0.0;
   for (const auto& [name, reference] : want) {

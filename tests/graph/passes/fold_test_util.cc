@@ -132,25 +132,24 @@ void ExpectValidOnnx(const Model& model) {
   EXPECT_EQ(reparsed.graph.num_initializers(), model.graph.num_initializers());
 }
 
-std::map<std::string, runtime::RefTensor> RandomInputs(const Model& model,
-                                                       int64_t batch,
-                                                       uint32_t seed) {
-  std::map<std::string, runtime::RefTensor> inputs;
+std::map<std::string, foldrt::Tensor> RandomInputs(const Model& model,
+                                                   int64_t batch,
+                                                   uint32_t seed) {
+  std::map<std::string, foldrt::Tensor> inputs;
   for (const ValueInfo& input : model.graph.inputs()) {
     std::vector<int64_t> dims;
     for (const Dim& dim : input.shape.value()) {
       dims.push_back(dim.kind == Dim::Kind::kKnown ? dim.value : batch);
     }
-    inputs[input.name] = runtime::RefTensor::Float(
+    inputs[input.name] = foldrt::Tensor::FromFloats(
         dims,
         RandomFloats(static_cast<size_t>(ElementCount(dims)), seed++, -2, 2));
   }
   return inputs;
 }
 
-double ExpectSameOutputs(
-    const Model& original, const Model& folded,
-    const std::map<std::string, runtime::RefTensor>& inputs) {
+double ExpectSameOutputs(const Model& original, const Model& folded,
+                         const std::map<std::string, foldrt::Tensor>& inputs) {
   const auto expected = runtime::EvaluateReference(original, inputs);
   const auto actual = runtime::EvaluateReference(folded, inputs);
   EXPECT_EQ(expected.size(), actual.size());
@@ -162,17 +161,19 @@ double ExpectSameOutputs(
       ADD_FAILURE() << "folded model lost output " << name;
       continue;
     }
-    const runtime::RefTensor& got = it->second;
-    EXPECT_EQ(got.shape, want.shape);
-    if (got.f32.size() != want.f32.size()) {
+    const foldrt::Tensor& got = it->second;
+    EXPECT_EQ(got.shape(), want.shape());
+    if (got.NumElements() != want.NumElements()) {
       ADD_FAILURE() << "output sizes differ";
       continue;
     }
+    const float* got_data = got.data<float>();
+    const float* want_data = want.data<float>();
     double max_ref = 0.0;
     double max_diff = 0.0;
-    for (size_t i = 0; i < want.f32.size(); ++i) {
-      max_ref = std::max(max_ref, std::fabs(double{want.f32[i]}));
-      const double diff = std::fabs(double{got.f32[i]} - double{want.f32[i]});
+    for (int64_t i = 0; i < want.NumElements(); ++i) {
+      max_ref = std::max(max_ref, std::fabs(double{want_data[i]}));
+      const double diff = std::fabs(double{got_data[i]} - double{want_data[i]});
       // NaN differences count as infinite.
       max_diff = std::max(max_diff, std::isnan(diff) ? INFINITY : diff);
     }

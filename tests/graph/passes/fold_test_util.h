@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/tensor.h"
 #include "graph/graph.h"
 #include "graph/passes/batch_norm_fold.h"
 #include "graph/passes/fold_report.h"
@@ -78,17 +79,16 @@ const BatchNormFoldRecord* FindRecord(const FoldReport& report,
 void ExpectValidOnnx(const Model& model);
 
 // One random input per graph input, shaped as declared with "N" = batch.
-std::map<std::string, runtime::RefTensor> RandomInputs(const Model& model,
-                                                       int64_t batch,
-                                                       uint32_t seed);
+std::map<std::string, foldrt::Tensor> RandomInputs(const Model& model,
+                                                   int64_t batch,
+                                                   uint32_t seed);
 
 // Evaluates both models on `inputs` and expects every output to agree:
 //   max |folded - original| <= 1e-5 * max |original| + 1e-6
 // (the folded weights were rounded to float once; the unfolded model rounds
 // after the op and after the BN). Returns the largest relative difference.
-double ExpectSameOutputs(
-    const Model& original, const Model& folded,
-    const std::map<std::string, runtime::RefTensor>& inputs);
+double ExpectSameOutputs(const Model& original, const Model& folded,
+                         const std::map<std::string, foldrt::Tensor>& inputs);
 
 // Copies `model`, folds the copy, checks it exports cleanly and computes
 // the same outputs as `model` on random inputs (batch 2).

@@ -22,7 +22,9 @@ namespace {
 
 using foldrt::testing::CastNode;
 using foldrt::testing::ExpectSessionMatchesReference;
+using foldrt::testing::ExpectSliceSplitPadMeanValues;
 using foldrt::testing::GraphBuilderBase;
+using foldrt::testing::NumberedInput;
 using foldrt::testing::SeededValues;
 using graph::Attribute;
 using graph::Node;
@@ -42,17 +44,6 @@ Node WithInts(Node node, const std::string& name,
 graph::Model AtOpset(graph::Model model, int64_t opset) {
   model.opset_imports[0].version = opset;
   return model;
-}
-
-// x[n, c, w] = 100 n + 10 c + w, shape (2, 3, 4).
-RefTensor Numbered() {
-  std::vector<float> values;
-  for (int n = 0; n < 2; ++n) {
-    for (int c = 0; c < 3; ++c) {
-      for (int w = 0; w < 4; ++w) values.push_back(100 * n + 10 * c + w);
-    }
-  }
-  return RefTensor::Float({2, 3, 4}, values);
 }
 
 // Opset 13: bounds, sizes, pads and axes as inputs.
@@ -91,39 +82,16 @@ graph::Model InputFormModel() {
 }
 
 TEST(TensorOpReferencesTest, KnownValues) {
-  const std::map<std::string, RefTensor> out =
-      EvaluateReference(InputFormModel(), {{"x", Numbered()}});
-  // Channels 2, 0 (step -2 from the last), columns 1, 3.
-  EXPECT_EQ(out.at("sliced").shape, (std::vector<int64_t>{2, 2, 2}));
-  EXPECT_EQ(out.at("sliced").f32,
-            (std::vector<float>{21, 23, 1, 3, 121, 123, 101, 103}));
-  EXPECT_EQ(out.at("first").shape, (std::vector<int64_t>{2, 3, 1}));
-  EXPECT_EQ(out.at("first").f32,
-            (std::vector<float>{0, 10, 20, 100, 110, 120}));
-  EXPECT_EQ(out.at("rest").shape, (std::vector<int64_t>{2, 3, 3}));
-  EXPECT_EQ(out.at("rest").f32[3], 11.0f);
-  // Pad: one channel before, two columns after.
-  const RefTensor& padded = out.at("padded");
-  EXPECT_EQ(padded.shape, (std::vector<int64_t>{2, 4, 6}));
-  EXPECT_NEAR(padded.f32[0], -7.0f, 1e-3);          // the new channel
-  EXPECT_EQ(padded.f32[1 * 6 + 0], 0.0f);           // x[0, 0, 0]
-  EXPECT_NEAR(padded.f32[1 * 6 + 4], -7.0f, 1e-3);  // right padding
-  EXPECT_EQ(padded.f32[24 + 3 * 6 + 3], 123.0f);    // x[1, 2, 3]
-  const std::vector<float>& r = out.at("reflected").f32;
-  EXPECT_EQ(r[0 * 6 + 0], 10.0f);  // the new channel mirrors channel 1
-  EXPECT_EQ(r[1 * 6 + 4], 2.0f);   // columns ... 2, 3 | 2, 1
-  EXPECT_EQ(r[1 * 6 + 5], 1.0f);
-  const std::vector<float>& e = out.at("edged").f32;
+  const std::map<std::string, Tensor> out =
+      EvaluateReference(InputFormModel(), {{"x", NumberedInput()}});
+  // The pad value is a seeded constant in [-7, -6.999).
+  ExpectSliceSplitPadMeanValues(out, /*pad_tolerance=*/1e-3);
+  const std::vector<float> e = out.at("edged").ToVector<float>();
   EXPECT_EQ(e[0 * 6 + 0], 0.0f);  // the new channel repeats channel 0
   EXPECT_EQ(e[1 * 6 + 4], 3.0f);  // columns ... 3 | 3, 3
   EXPECT_EQ(e[1 * 6 + 5], 3.0f);
-  // Mean over n and w of 100 n + 10 c + w: 50 + 10 c + 1.5.
-  EXPECT_EQ(out.at("mean").shape, (std::vector<int64_t>{3}));
-  EXPECT_EQ(out.at("mean").f32, (std::vector<float>{51.5f, 61.5f, 71.5f}));
-  EXPECT_EQ(out.at("mean_last").shape, (std::vector<int64_t>{2, 3, 1}));
-  EXPECT_EQ(out.at("mean_last").f32[4], 111.5f);
-  EXPECT_EQ(out.at("mean_all").shape, (std::vector<int64_t>{1, 1, 1}));
-  EXPECT_EQ(out.at("mean_all").f32, (std::vector<float>{61.5f}));
+  EXPECT_EQ(out.at("mean_all").shape(), (std::vector<int64_t>{1, 1, 1}));
+  EXPECT_EQ(out.at("mean_all").ToVector<float>(), (std::vector<float>{61.5f}));
 }
 
 TEST(TensorOpReferencesTest, SessionMatchesInputForms) {
@@ -182,16 +150,16 @@ TEST(TensorOpReferencesTest, CastTruncatesTowardZeroAndSaturates) {
   const graph::Model model = b.Build("cast.onnx");
   const std::vector<float> x = {1.7f,   -1.7f, 2.5f,   -0.4f,
                                 -3.99f, 1e20f, -1e20f, std::nanf("")};
-  const std::map<std::string, RefTensor> out =
-      EvaluateReference(model, {{"x", RefTensor::Float({8}, x)}});
-  EXPECT_EQ(out.at("i").dtype, graph::DataType::kInt64);
-  EXPECT_EQ(out.at("i").i64,
+  const std::map<std::string, Tensor> out =
+      EvaluateReference(model, {{"x", Tensor::FromFloats({8}, x)}});
+  EXPECT_EQ(out.at("i").dtype(), DataType::kInt64);
+  EXPECT_EQ(out.at("i").ToVector<int64_t>(),
             (std::vector<int64_t>{1, -1, 2, 0, -3,
                                   std::numeric_limits<int64_t>::max(),
                                   std::numeric_limits<int64_t>::min(), 0}));
-  EXPECT_EQ(
-      std::vector<float>(out.at("y").f32.begin(), out.at("y").f32.begin() + 5),
-      (std::vector<float>{1, -1, 2, 0, -3}));
+  EXPECT_EQ(std::vector<float>(out.at("y").data<float>(),
+                               out.at("y").data<float>() + 5),
+            (std::vector<float>{1, -1, 2, 0, -3}));
   ExpectSessionMatchesReference(model, {{"x", Tensor::FromFloats({8}, x)}});
 }
 
@@ -203,7 +171,7 @@ TEST(TensorOpReferencesTest, RefusesWhatTheKernelsRefuse) {
   b.Output("y");
   try {
     EvaluateReference(b.Build("wrap.onnx"),
-                      {{"x", RefTensor::Float({2, 3}, {1, 2, 3, 4, 5, 6})}});
+                      {{"x", Tensor::FromFloats({2, 3}, {1, 2, 3, 4, 5, 6})}});
     ADD_FAILURE() << "expected UnsupportedError";
   } catch (const UnsupportedError& e) {
     EXPECT_EQ(e.context().node, "wrap_pad");
@@ -217,7 +185,7 @@ TEST(TensorOpReferencesTest, RefusesWhatTheKernelsRefuse) {
       .Output("b");
   EXPECT_THROW(EvaluateReference(
                    split.Build("uneven.onnx"),
-                   {{"x", RefTensor::Float({2, 5}, std::vector<float>(10))}}),
+                   {{"x", Tensor::FromFloats({2, 5}, std::vector<float>(10))}}),
                InvalidArgumentError);
 }
 
