@@ -14,10 +14,6 @@
 
 namespace foldrt::ops::ref {
 
-// core's shape printing and checked element count, under the names the
-// references and runtime/ (op_attributes, the reference evaluator) use.
-using ::foldrt::ShapeToString;
-inline constexpr auto& ShapeElementCount = ::foldrt::ShapeNumElements;
 
 // ONNX auto_pad of Conv, ConvTranspose and the pooling ops.
 enum class AutoPad { kNotSet, kValid, kSameUpper, kSameLower };

@@ -77,6 +77,10 @@ TEST(TensorTest, Names) {
   EXPECT_EQ(ShapeToString({1, 3, 224, 224}), "(1, 3, 224, 224)");
   EXPECT_EQ(ShapeToString({}), "()");
   EXPECT_EQ(ShapeNumElements({2, 3, 4}), 24);
+  EXPECT_EQ(ShapeNumElements({}), 1);
+  EXPECT_EQ(ShapeNumElements({3, 0, 5}), 0);
+  EXPECT_THROW(ShapeNumElements({3, -1}), InvalidArgumentError);
+  EXPECT_THROW(ShapeNumElements({1LL << 40, 1LL << 40}), InvalidArgumentError);
 }
 
 }  // namespace

@@ -131,7 +131,8 @@ void VerifyFold(const graph::Model& original, const graph::Model& folded) {
     if (reference.dtype() != DataType::kFloat32) {
       if (it->second.ToVector<int64_t>() != reference.ToVector<int64_t>()) {
         throw FormatError("--verify: int64 output '" + name +
-                              "' differs after folding; nothing written",
+                              "' of the folded model differs from the "
+                              "original's reference run; nothing written",
                           ErrorContext{original.source, "", ""});
       }
       continue;
@@ -147,8 +148,9 @@ void VerifyFold(const graph::Model& original, const graph::Model& folded) {
                     d.relative_l2, kMaxRelativeL2, d.max_abs_ratio,
                     kMaxAbsOverMaxRef, static_cast<long long>(d.non_finite));
       throw FormatError("--verify: output '" + name +
-                            "' differs after folding: " + numbers +
-                            "; nothing written",
+                            "' of the folded model differs from the original's "
+                            "reference run: " +
+                            numbers + "; nothing written",
                         ErrorContext{original.source, "", ""});
     }
     worst = std::max(worst, d.relative_l2);

@@ -67,15 +67,6 @@ TEST(ShapeUtilTest, ParsesAutoPadNames) {
   EXPECT_THROW(ParseAutoPad("same_upper"), InvalidArgumentError);
 }
 
-TEST(ShapeUtilTest, CountsAndPrintsShapes) {
-  EXPECT_EQ(ShapeToString({3, 4, 10}), "(3, 4, 10)");
-  EXPECT_EQ(ShapeToString({}), "()");
-  EXPECT_EQ(ShapeElementCount({}), 1);
-  EXPECT_EQ(ShapeElementCount({3, 0, 5}), 0);
-  EXPECT_THROW(ShapeElementCount({3, -1}), InvalidArgumentError);
-  EXPECT_THROW(ShapeElementCount({1LL << 40, 1LL << 40}), InvalidArgumentError);
-}
-
 }  // namespace
 }  // namespace foldrt::ops::ref
 
